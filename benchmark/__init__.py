@@ -1,0 +1,1 @@
+"""CLI, grid expansion, cell execution, metrics, MLflow tracking, presets and executors."""

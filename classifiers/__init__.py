@@ -1,0 +1,43 @@
+"""Classifier networks (registry) and the one shared training/evaluation loop. No generators, no MLflow.
+
+``create_classifier(name, n_classes=, in_channels=, image_size=, weights=None)`` returns an
+``nn.Module`` mapping float NCHW in [-1, 1] to logits; every entry's meta carries ``min_size``.
+"""
+from datasets.registry import Registry
+
+CLASSIFIERS = Registry("classifier")
+
+
+def register_classifier(name: str, **meta):
+    return CLASSIFIERS.register(name, **meta)
+
+
+def _import_backends() -> None:
+    import importlib
+    import pkgutil
+
+    import classifiers
+
+    for info in pkgutil.iter_modules(classifiers.__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"classifiers.{info.name}")
+
+
+def create_classifier(name: str, **kwargs):
+    _import_backends()
+    return CLASSIFIERS.create(name, **kwargs)
+
+
+def classifier_names() -> list[str]:
+    _import_backends()
+    return CLASSIFIERS.names()
+
+
+def expand_classifiers(spec) -> list[str]:
+    _import_backends()
+    return CLASSIFIERS.expand(spec)
+
+
+def classifier_entry(name: str):
+    _import_backends()
+    return CLASSIFIERS.get(name)

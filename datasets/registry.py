@@ -1,0 +1,96 @@
+"""One registry pattern shared by datasets, generators and classifiers.
+
+Modelled on timm's registry: a decorator registers a factory under a name, and ``create`` /
+``names`` are the only ways in, so the CLI, grid files and tests all resolve names the same way.
+Parametric entries (``folder:<path>``, ``medmnist:<file.npz>``) receive the text after the colon.
+"""
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from datasets.errors import UnknownNameError
+
+
+@dataclass
+class Entry:
+    name: str
+    factory: Callable[..., Any]
+    parametric: bool = False
+    meta: dict = field(default_factory=dict)
+
+
+class Registry:
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._entries: dict[str, Entry] = {}
+
+    def register(self, name: str, *, parametric: bool = False, **meta):
+        def decorator(factory):
+            if name in self._entries:
+                raise ValueError(f"{self.kind} {name!r} registered twice")
+            self._entries[name] = Entry(name, factory, parametric, meta)
+            return factory
+
+        return decorator
+
+    def resolve(self, spec: str) -> tuple[Entry, str | None]:
+        """Return the entry for ``spec`` and its argument (text after ':' for parametric names)."""
+        spec = spec.strip()
+        if spec in self._entries and not self._entries[spec].parametric:
+            return self._entries[spec], None
+        head, sep, arg = spec.partition(":")
+        entry = self._entries.get(head)
+        if entry is not None and entry.parametric:
+            if not sep or not arg:
+                raise UnknownNameError(
+                    f"{self.kind} {head!r} needs an argument.",
+                    f"write it as '{head}:<value>', e.g. '{entry.meta.get('example', head + ':...')}'.",
+                )
+            return entry, arg
+        raise UnknownNameError(
+            f"unknown {self.kind} {spec!r}.", self._suggestion(spec)
+        )
+
+    def _suggestion(self, spec: str) -> str:
+        known = self.names()
+        close = difflib.get_close_matches(spec, known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return f"{hint}Known {self.kind}s: {', '.join(known)}."
+
+    def get(self, spec: str) -> Entry:
+        return self.resolve(spec)[0]
+
+    def create(self, spec: str, **kwargs):
+        entry, arg = self.resolve(spec)
+        if entry.parametric:
+            return entry.factory(arg, **kwargs)
+        return entry.factory(**kwargs)
+
+    def names(self, pattern: str = "*") -> list[str]:
+        """Names matching ``pattern``, ordered by the ``order`` meta (then registration order)."""
+        ranked = sorted(enumerate(self._entries.values()), key=lambda ie: (ie[1].meta.get("order", 100), ie[0]))
+        return [e.name for _, e in ranked if fnmatch.fnmatch(e.name, pattern)]
+
+    def __contains__(self, spec: str) -> bool:
+        try:
+            self.resolve(spec)
+        except UnknownNameError:
+            return False
+        return True
+
+    def expand(self, specs: str | list[str]) -> list[str]:
+        """Turn 'all' or a comma list into validated names, keeping the user's order."""
+        if isinstance(specs, str):
+            specs = [s for s in specs.split(",") if s.strip()]
+        out: list[str] = []
+        for spec in specs:
+            spec = spec.strip()
+            if spec == "all":
+                out.extend(n for n in self.names() if not self._entries[n].parametric)
+            else:
+                self.resolve(spec)
+                out.append(spec)
+        return list(dict.fromkeys(out))

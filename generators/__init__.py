@@ -1,0 +1,51 @@
+"""Augmentation arms behind one interface (see base.Generator). Knows nothing of classifiers or MLflow.
+
+``create_generator(name, **config)`` and ``GENERATORS.names()`` are the only ways in.
+"""
+from datasets.registry import Registry
+from generators.base import DivergenceError, Generator, check_finite, fit_resample
+
+GENERATORS = Registry("generator")
+
+
+def register_generator(name: str, **meta):
+    """Class decorator: registers a Generator subclass and stamps its ``name``."""
+
+    def decorator(cls):
+        cls.name = name
+        GENERATORS.register(name, **meta)(cls)
+        return cls
+
+    return decorator
+
+
+def create_generator(name: str, **config) -> Generator:
+    _import_backends()
+    return GENERATORS.create(name, **config)
+
+
+def generator_names() -> list[str]:
+    _import_backends()
+    return GENERATORS.names()
+
+
+def expand_generators(spec) -> list[str]:
+    """'all' or a comma list -> validated arm names (order meta decides the order of 'all')."""
+    _import_backends()
+    return GENERATORS.expand(spec)
+
+
+def _import_backends() -> None:
+    """Backends register on import; every public module of this package is one backend or helper."""
+    import importlib
+    import pkgutil
+
+    import generators
+
+    for info in pkgutil.iter_modules(generators.__path__):
+        if not info.name.startswith("_") and info.name != "base":
+            importlib.import_module(f"generators.{info.name}")
+
+
+__all__ = ["DivergenceError", "GENERATORS", "Generator", "check_finite", "create_generator", "fit_resample",
+           "expand_generators", "generator_names", "register_generator"]

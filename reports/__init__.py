@@ -1,0 +1,1 @@
+"""Turning finished MLflow runs into tables, statistics, plots and an HTML page. Never trains."""

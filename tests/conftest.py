@@ -1,0 +1,28 @@
+"""Test-wide settings: quiet, offline MLflow/albumentations, two torch threads, real data dir."""
+import os
+from pathlib import Path
+
+for key, value in {
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "true",
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+    "NO_ALBUMENTATIONS_UPDATE": "1",
+}.items():
+    os.environ.setdefault(key, value)
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(int(os.environ.get("AUGBENCH_TEST_THREADS", "2")))
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The real datasets (../shared/data or $BENCHMARK_DATA_DIR); tests using it skip nowhere: CI has it."""
+    path = Path(os.environ.get("BENCHMARK_DATA_DIR", DEFAULT_DATA))
+    if not path.is_dir():
+        pytest.fail(f"real data not found at {path}: set BENCHMARK_DATA_DIR to the shared data folder")
+    return path
