@@ -1,0 +1,190 @@
+"""`benchmark` command line: run grids, inspect datasets, render reports, open the MLflow UI.
+
+User mistakes (names, paths, budgets, unreachable servers) end as one line saying what is wrong and
+how to fix it, with a non-zero exit code and no traceback; anything else is a bug and keeps one.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+for _key, _value in {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true",
+                     "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true", "NO_ALBUMENTATIONS_UPDATE": "1"}.items():
+    os.environ.setdefault(_key, _value)
+
+from datasets.errors import UserError  # noqa: E402
+
+DEFAULT_OUT = "augbench-out"
+
+
+def _add_run_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("grid axes (flags override --config, which overrides the preset)")
+    g.add_argument("--config", help="grid YAML file with the same keys as these flags (see grids/)")
+    g.add_argument("--dataset", "--datasets", dest="datasets", help="dataset name(s), comma separated (default isic)")
+    g.add_argument("--generators", help="arms: 'all' or a comma list (default all)")
+    g.add_argument("--classifiers", help="comma list (default: the preset's, small-cnn)")
+    g.add_argument("--budget", "--budgets", dest="budgets", help="real images kept per minority class: 10,50,100,all")
+    g.add_argument("--seeds", help="comma list of seeds (default: the preset's)")
+    g.add_argument("--preset", help="smoke | quick | paper | path.yaml (default: paper with a GPU, else quick)")
+    g.add_argument("--image-size", type=int, help="square side in px (default: the preset's)")
+    g.add_argument("--target", help="images per minority class after augmentation: original | balanced | N")
+    g.add_argument("--minority", help="minority classes (names), default: every class smaller than the largest")
+    o = p.add_argument_group("where and how")
+    o.add_argument("--data-dir", help="dataset root (default $BENCHMARK_DATA_DIR)")
+    o.add_argument("--out", help=f"output folder: caches, artifacts, default MLflow store (default ./{DEFAULT_OUT})")
+    o.add_argument("--tracking-uri", help="MLflow tracking URI (default sqlite:///<out>/mlflow.db)")
+    o.add_argument("--experiment", help="MLflow experiment name (default augbench)")
+    o.add_argument("--device", help="auto | cpu | cuda[:N] (default auto)")
+    o.add_argument("--executor", choices=["local", "ray"], help="local (default; with --jobs N a process pool) or ray")
+    o.add_argument("--jobs", type=int, help="parallel fit groups on this machine (default 1)")
+    o.add_argument("--ray-address", help="Ray cluster address: auto | HOST:PORT")
+    o.add_argument("--gpus-per-cell", type=float, help="GPUs each Ray task asks for (default 0)")
+    o.add_argument("--inception-weights", help="local pt_inception-2015-12-05-6726825d.pth for Inception FID")
+    o.add_argument("--classifier-weights", help="local state_dict file to initialise classifiers from")
+    o.add_argument("--force", action="store_true", help="rerun cells even when finished")
+    o.add_argument("--rerun-failed", action="store_true", help="rerun only cells whose last run failed")
+    o.add_argument("--dry-run", action="store_true", help="print the expanded grid, what is cached, an estimate")
+    o.add_argument("--no-progress", action="store_true", help="plain log lines instead of a progress bar")
+    o.add_argument("--metric", default="test_balanced_accuracy", help="metric of the closing summary table")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="benchmark", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_run_args(sub.add_parser("run", help="run a grid of (dataset, budget, seed, arm, classifier) cells"))
+
+    data = sub.add_parser("data", help="list, describe or fetch datasets")
+    dsub = data.add_subparsers(dest="data_command", required=True)
+    dsub.add_parser("list", help="registered datasets")
+    info = dsub.add_parser("info", help="classes, per-split counts, imbalance ratio")
+    info.add_argument("name")
+    info.add_argument("--data-dir")
+    fetch = dsub.add_parser("fetch", help="download a dataset's official files (checksummed)")
+    fetch.add_argument("name")
+    fetch.add_argument("--data-dir")
+    fetch.add_argument("--base-url", help="mirror to download from instead of the official host")
+
+    rep = sub.add_parser("report", help="comparison tables read back from MLflow")
+    rep.add_argument("--out", default=DEFAULT_OUT)
+    rep.add_argument("--tracking-uri")
+    rep.add_argument("--experiment", default="augbench")
+    rep.add_argument("--metric", default="test_balanced_accuracy")
+    rep.add_argument("--dataset")
+    rep.add_argument("--grid-id")
+
+    ui = sub.add_parser("ui", help="start `mlflow server` on 127.0.0.1 over the project's store")
+    ui.add_argument("--out", default=DEFAULT_OUT)
+    ui.add_argument("--tracking-uri")
+    ui.add_argument("--port", type=int, default=5000)
+
+    sub.add_parser("presets", help="list presets and what they set")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        handler = {"run": cmd_run, "data": cmd_data, "report": cmd_report, "ui": cmd_ui,
+                   "presets": cmd_presets}[args.command]
+        return int(handler(args) or 0)
+    except UserError as exc:
+        print(f"error: {exc.problem}", file=sys.stderr)
+        if exc.fix:
+            print(f"  fix: {exc.fix}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished cells are saved; rerun the same command to resume.", file=sys.stderr)
+        return 130
+
+
+# --- run -------------------------------------------------------------------------------------------------
+def cmd_run(args) -> int:
+    from benchmark.gridfile import spec_from_args
+    from benchmark.runner import run_grid, summarise
+
+    spec, run_opts, shown = spec_from_args(args)
+    print("augbench run with:")
+    for key, value in shown.items():
+        print(f"  {key:12s} {value}")
+    if args.dry_run:
+        from benchmark.dryrun import describe_plan
+
+        print(describe_plan(spec))
+        return 0
+    result = run_grid(spec, show_progress=not args.no_progress, **run_opts)
+    print(summarise(result, metric=args.metric))
+    print(f"MLflow: {result.tracking_uri} (experiment {result.experiment!r}); "
+          f"`benchmark report --out {spec.out_dir}` or `benchmark ui --out {spec.out_dir}` to compare.")
+    return 1 if result.failed else 0
+
+
+# --- data ------------------------------------------------------------------------------------------------
+def cmd_data(args) -> int:
+    import datasets as ds
+
+    if args.data_command == "list":
+        for name in ds.dataset_names():
+            info = ds.DATASETS.get(name).meta.get("info")
+            desc = getattr(info, "description", "") if info else ""
+            print(f"{name:26s} {desc}")
+        return 0
+    if args.data_command == "info":
+        d = ds.describe_dataset(args.name, data_dir=args.data_dir)
+        for key, value in d.items():
+            print(f"{key}: {value}")
+        return 0
+    if args.data_command == "fetch":
+        from datasets.fetch import fetch_dataset
+
+        paths = fetch_dataset(args.name, ds.resolve_data_dir(args.data_dir), base_url=args.base_url)
+        for path in paths:
+            print(f"fetched {path}")
+        return 0
+    return 2
+
+
+# --- report / ui ----------------------------------------------------------------------------------------
+def _tracking(args) -> str:
+    from benchmark.tracking import default_tracking_uri
+
+    return args.tracking_uri or default_tracking_uri(args.out)
+
+
+def cmd_report(args) -> int:
+    from reports.tables import main_table
+
+    uri = _tracking(args)
+    if not args.tracking_uri and not Path(args.out, "mlflow.db").exists():
+        raise UserError(f"no results under {args.out!r} (no mlflow.db).",
+                        "run `benchmark run ...` first, or pass --out/--tracking-uri of an existing store.")
+    text = main_table(uri, args.experiment, metric=args.metric, grid_id=args.grid_id, dataset=args.dataset)
+    if not text:
+        raise UserError(f"no finished runs with metric {args.metric!r} in experiment {args.experiment!r}.",
+                        "check --experiment/--metric, or run a grid first.")
+    print(text)
+    return 0
+
+
+def cmd_ui(args) -> int:
+    import subprocess
+
+    uri = _tracking(args)
+    artifacts = Path(args.out).resolve() / "artifacts"
+    cmd = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(args.port),
+           "--backend-store-uri", uri, "--default-artifact-root", artifacts.as_uri()]
+    print(f"MLflow UI on http://127.0.0.1:{args.port} over {uri} (Ctrl-C to stop)")
+    return subprocess.call(cmd)
+
+
+def cmd_presets(args) -> int:
+    from benchmark.presets import load_preset, preset_names
+
+    for name in preset_names():
+        print(f"{name:8s} {load_preset(name).get('description', '')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

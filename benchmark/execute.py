@@ -1,0 +1,271 @@
+"""Running one fit group: prepare data, fit the arm once (or load its cached samples), then train and
+evaluate every classifier cell on real + synthetic images.
+
+A group is the unit every executor (local, process pool, Ray) ships around: it is self-contained
+(opens its own tracker), so a crash or a failing cell never touches another group's results.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from benchmark.grid import Cell, Fit, GridSpec, budget_label
+from benchmark.metrics import classification_metrics, confusion, metric_key
+from benchmark.tracking import Tracker, default_tracking_uri
+from datasets import Split, Splits, UserError
+from reports.runs import TAG_FIT, TAG_GRID
+
+
+@dataclass
+class CellOutcome:
+    label: str
+    hash: str
+    status: str  # FINISHED | FAILED | SKIPPED
+    error: str = ""
+    metrics: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    timings: dict = field(default_factory=dict)
+
+
+# --- data -------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=4)
+def load_splits(dataset: str, data_dir: str | None, image_size: int, cache_dir: str) -> Splits:
+    from datasets import load_dataset
+
+    return load_dataset(dataset, data_dir=data_dir, image_size=image_size, cache_dir=cache_dir)
+
+
+def cap_per_class(split: Split, per_class: int | None, seed: int = 0) -> Split:
+    """Tiny fixed splits for CI: at most ``per_class`` images of each class, same for every seed."""
+    if not per_class:
+        return split
+    rng = np.random.default_rng(seed)
+    keep = []
+    for c in np.unique(split.labels):
+        idx = np.flatnonzero(split.labels == c)
+        keep.append(np.sort(rng.permutation(idx)[:per_class]))
+    return split.subset(np.sort(np.concatenate(keep)))
+
+
+def prepare_data(fit: Fit):
+    """Splits after subsampling, the budgeted train split, minority classes and target counts."""
+    from datasets.budget import apply_budget, default_minority, target_counts
+
+    spec = fit.spec
+    splits = load_splits(fit.dataset, spec.data_dir, spec.image_size, str(Path(spec.out_dir) / "cache" / "datasets"))
+    sub = spec.preset.get("subsample") or {}
+    train = cap_per_class(splits.train, sub.get("train_per_class"))
+    val = cap_per_class(splits.val, sub.get("eval_per_class"))
+    test = cap_per_class(splits.test, sub.get("eval_per_class"))
+    names = list(splits.info.class_names)
+    n_classes = len(names)
+    counts = train.counts(n_classes)
+    minority = resolve_minority(spec.minority, names, counts)
+    budgeted = apply_budget(train, n_classes, fit.budget, minority, fit.seed)
+    targets = target_counts(budgeted.original, budgeted.effective, spec.target, max(counts))
+    return splits.info, train, val, test, minority, budgeted, targets
+
+
+def resolve_minority(requested: list[str] | None, names: list[str], counts: list[int]) -> list[int]:
+    from datasets.budget import default_minority
+
+    if not requested:
+        return default_minority(counts)
+    out = []
+    for item in requested:
+        if item in names:
+            out.append(names.index(item))
+        elif item.isdigit() and int(item) < len(names):
+            out.append(int(item))
+        else:
+            raise UserError(f"minority class {item!r} is not a class of this dataset.",
+                            f"use names from: {', '.join(names)}.")
+    return out
+
+
+# --- generator fit ------------------------------------------------------------------------------------
+def _atomic_write_npz(path: Path, **arrays) -> None:
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}.npz")
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def fit_dir(fit: Fit) -> Path:
+    return Path(fit.spec.out_dir) / "cache" / "fits" / fit.hash
+
+
+def generate(fit: Fit, info, train: Split, val: Split, budgeted, targets, minority, timings: dict):
+    """Synthetic images for the fit, from the content-addressed cache when present."""
+    from generators import create_generator
+
+    folder = fit_dir(fit)
+    samples_path = folder / "samples.npz"
+    generator = create_generator(fit.arm, **fit.generator_config())
+    if samples_path.exists():
+        data = np.load(samples_path)
+        timings["cache_hit"] = 1.0
+        return generator, data["images"], data["labels"], json.loads((folder / "fit.json").read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    real = budgeted.split
+    t0 = time.perf_counter()
+    generator.fit(real.images, real.labels, info.n_classes, seed=fit.seed, device=fit.spec.device)
+    timings["fit_s"] = time.perf_counter() - t0
+    xs, ys = [np.zeros((0, *real.images.shape[1:]), np.uint8)], [np.zeros(0, np.int64)]
+    t0 = time.perf_counter()
+    if generator.adds_images:
+        for c in minority:
+            missing = targets[c] - budgeted.effective[c]
+            if missing > 0:
+                xs.append(generator.sample(c, missing, seed=fit.seed * 1000 + c))
+                ys.append(np.full(missing, c, np.int64))
+    timings["sample_s"] = time.perf_counter() - t0
+    images, labels = np.concatenate(xs), np.concatenate(ys)
+    record = {"arm": fit.arm, "config": generator.describe(), "history": generator.history[-2000:],
+              "effective": {str(k): v for k, v in budgeted.effective.items()},
+              "targets": {str(k): v for k, v in targets.items()}, "timings": dict(timings)}
+    if generator.learned:
+        generator.save(folder / "generator.pt")
+    (folder / "fit.json").write_text(json.dumps(record, default=str))
+    _atomic_write_npz(samples_path, images=images, labels=labels)  # written last: its presence = complete
+    return generator, images, labels, record
+
+
+def log_fit_run(tracker: Tracker, fit: Fit, parent: str, info, budgeted, generator, images, labels, record,
+                train, val, minority) -> str:
+    """One MLflow run per generator fit: settings, effective budget, fidelity metrics, sample grid."""
+    params = {"dataset": fit.dataset, "budget": budget_label(fit.budget), "seed": fit.seed, "arm": fit.arm,
+              "image_size": fit.spec.image_size, "target": fit.spec.target,
+              "minority": ",".join(info.class_names[c] for c in minority)}
+    params.update({f"gen.{k}": v for k, v in generator.describe().items()})
+    params.update({f"effective_{metric_key(info.class_names[c])}": n for c, n in budgeted.effective.items()})
+    run_id = tracker.start("generator", fit.hash, f"fit {fit.label()}", params=params,
+                           tags={TAG_GRID: fit.spec.grid_id()}, parent=parent)
+    metrics = {f"n_synthetic_{metric_key(info.class_names[c])}": int((labels == c).sum()) for c in minority}
+    metrics.update({f"time_{k}": v for k, v in record.get("timings", {}).items() if isinstance(v, (int, float))})
+    tracker.log_metrics(run_id, metrics)
+    for i, row in enumerate(record.get("history", [])):
+        tracker.log_metrics(run_id, {f"train_{k}": v for k, v in row.items()
+                                     if k != "step" and isinstance(v, (int, float))}, step=int(row.get("step", i)))
+    if generator.learned and len(images):
+        from benchmark.fidelity_step import log_fidelity
+
+        log_fidelity(tracker, run_id, fit, info, budgeted, train, val, images, labels, minority)
+    return run_id
+
+
+# --- classifier cell ----------------------------------------------------------------------------------
+def run_cell(cell: Cell, tracker: Tracker, parent: str, fit_run: str | None, info, real: Split, synthetic: Split,
+             val: Split, test: Split, minority, generator, budgeted) -> CellOutcome:
+    from classifiers import classifier_entry, create_classifier
+    from classifiers.training import TrainConfig, class_weights_from_counts, predict_proba, train_classifier
+
+    spec = cell.fit.spec
+    t_start = time.perf_counter()
+    tracker.clear_stale("cell", cell.hash)
+    params = cell.params() | {"minority": ",".join(info.class_names[c] for c in minority),
+                              "n_train_real": len(real), "n_train_synthetic": len(synthetic),
+                              "n_val": len(val), "n_test": len(test), "evaluated_split": "test",
+                              "model_selection": "best val macro AUC"}
+    cfg = cell.classifier_config()
+    params.update({f"clf.{k}": v for k, v in cfg.items()})
+    params.update({f"effective_{metric_key(info.class_names[c])}": n for c, n in budgeted.effective.items()})
+    run_id = tracker.start("cell", cell.hash, cell.label(), params=params,
+                           tags={TAG_GRID: spec.grid_id(), TAG_FIT: cell.fit.hash}, parent=parent)
+    timings: dict = {}
+    try:
+        train = Split(np.concatenate([real.images, synthetic.images]),
+                      np.concatenate([real.labels, synthetic.labels]))
+        weights = None
+        if generator.class_weighted_loss:
+            weights = class_weights_from_counts(train.counts(info.n_classes))
+        model = create_classifier(cell.classifier, n_classes=info.n_classes, in_channels=real.images.shape[-1],
+                                  image_size=spec.image_size, weights=cfg.get("weights"))
+        tc = TrainConfig(epochs=int(cfg.get("epochs", 5)), batch_size=int(cfg.get("batch_size", 128)),
+                         lr=float(cfg.get("lr", 1e-3)), seed=cell.fit.seed, device=spec.device,
+                         eval_batch_size=int(cfg.get("eval_batch_size", 512)))
+        result = train_classifier(model, train, val, tc, n_classes=info.n_classes, class_weights=weights)
+        timings["train_s"] = float(result.train_seconds)
+        timings["val_eval_s"] = float(result.eval_seconds)
+        t0 = time.perf_counter()
+        probs_val = predict_proba(result.model, val.images, batch_size=tc.eval_batch_size, device=spec.device)
+        probs = predict_proba(result.model, test.images, batch_size=tc.eval_batch_size, device=spec.device)
+        timings["test_eval_s"] = time.perf_counter() - t0
+        metrics = classification_metrics(test.labels, probs, info.class_names, minority=minority, split="test")
+        metrics |= classification_metrics(val.labels, probs_val, info.class_names, minority=minority, split="val")
+        metrics["best_epoch"] = result.best_epoch
+        for row in result.history:
+            tracker.log_metrics(run_id, {f"epoch_{k}": v for k, v in row.items()
+                                         if k != "epoch" and isinstance(v, (int, float))}, step=int(row["epoch"]))
+        cm = confusion(test.labels, probs, info.n_classes)
+        header = "true\\pred," + ",".join(info.class_names)
+        rows = [f"{info.class_names[i]}," + ",".join(str(int(v)) for v in cm[i]) for i in range(info.n_classes)]
+        tracker.log_text(run_id, "\n".join([header, *rows]) + "\n", "confusion_matrix_test.csv")
+        timings["total_s"] = time.perf_counter() - t_start
+        metrics |= {f"time_{k}": v for k, v in timings.items()}
+        tracker.log_metrics(run_id, metrics)
+        tracker.finish(run_id, "FINISHED")
+        return CellOutcome(cell.label(), cell.hash, "FINISHED", metrics=metrics, seconds=timings["total_s"],
+                           timings=timings)
+    except Exception as exc:  # noqa: BLE001 - isolate the cell, keep the grid going
+        return _fail(tracker, run_id, cell, exc, t_start)
+
+
+def _fail(tracker: Tracker, run_id: str, cell: Cell, exc: BaseException, t_start: float) -> CellOutcome:
+    message = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+    try:
+        tracker.log_text(run_id, traceback.format_exc(), "traceback.txt")
+        tracker.set_tags(run_id, {"augbench.error": message[:500]})
+        tracker.finish(run_id, "FAILED")
+    except Exception:  # noqa: BLE001 - the tracking store itself may be what failed
+        pass
+    return CellOutcome(cell.label(), cell.hash, "FAILED", error=message, seconds=time.perf_counter() - t_start)
+
+
+# --- a whole group ------------------------------------------------------------------------------------
+def run_group(fit: Fit, cells: list[Cell], parent: str, progress=None) -> list[CellOutcome]:
+    """Fit once, then run each pending classifier cell. Never raises for a cell's own failure."""
+    import torch
+
+    spec = fit.spec
+    if spec.extra.get("threads"):
+        torch.set_num_threads(int(spec.extra["threads"]))
+    tracker = Tracker(spec.tracking_uri or default_tracking_uri(spec.out_dir), spec.experiment,
+                      Path(spec.out_dir) / "artifacts")
+    outcomes: list[CellOutcome] = []
+    t0 = time.perf_counter()
+    timings: dict = {}
+    try:
+        info, train, val, test, minority, budgeted, targets = prepare_data(fit)
+        timings["data_s"] = time.perf_counter() - t0
+        generator, images, labels, record = generate(fit, info, train, val, budgeted, targets, minority, timings)
+        fit_run = tracker.finished("generator").get(fit.hash)
+        if fit_run is None:
+            tracker.clear_stale("generator", fit.hash)
+            fit_run = log_fit_run(tracker, fit, parent, info, budgeted, generator, images, labels, record,
+                                  train, val, minority)
+            tracker.finish(fit_run, "FINISHED")
+        synthetic = Split(images, labels)
+    except Exception as exc:  # noqa: BLE001 - the fit failed: every cell of it fails with the same reason
+        for cell in cells:
+            run_id = tracker.start("cell", cell.hash, cell.label(), params=cell.params(),
+                                   tags={TAG_GRID: spec.grid_id(), TAG_FIT: fit.hash}, parent=parent)
+            outcomes.append(_fail(tracker, run_id, cell, exc, t0))
+            if progress:
+                progress(outcomes[-1])
+        return outcomes
+    for cell in cells:
+        outcome = run_cell(cell, tracker, parent, fit_run, info, budgeted.split, synthetic, val, test, minority,
+                           generator, budgeted)
+        outcome.timings |= {f"group_{k}": v for k, v in timings.items() if isinstance(v, float)}
+        outcomes.append(outcome)
+        timings = {}  # the fit's cost is attributed to the first cell only
+        if progress:
+            progress(outcome)
+    return outcomes

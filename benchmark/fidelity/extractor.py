@@ -1,0 +1,72 @@
+"""The one contract every feature extractor meets, so each fidelity metric is written once.
+
+FID, KID, PRDC and the memorisation score only ever see (N, D) float64 feature arrays; whether the
+features came from ImageNet's Inception or from a classifier trained on the dataset itself is a
+property of the extractor, recorded by its ``name`` and ``params`` next to every number.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from datasets.errors import UserError
+from datasets.transforms import to_tensor
+
+
+class ExtractorUnavailable(UserError):
+    """An extractor cannot be built here (typically: its weights file is absent).
+
+    The runner records ``reason`` as "skipped" instead of failing the whole benchmark, because the
+    domain extractor still gives every fidelity metric.
+    """
+
+    def __init__(self, reason: str, fix: str = ""):
+        super().__init__(reason, fix)
+        self.reason = str(self)
+
+
+class FeatureExtractor(ABC):
+    #: human-readable identity, logged as a param (e.g. "inception-v3-pool3@75px")
+    name: str = "extractor"
+    #: short MLflow-safe fragment used inside metric keys (e.g. "inception_75px", "domain")
+    key: str = "extractor"
+    #: feature dimensionality D
+    dims: int = 0
+    #: side length images are resized to before entering the network
+    image_size: int = 0
+    #: where the weights came from, in words (a file path or how they were trained)
+    weights: str = ""
+
+    batch_size: int = 64
+
+    def __init__(self, device="cpu"):
+        self.device = torch.device(device)
+
+    @abstractmethod
+    def _forward(self, batch: torch.Tensor) -> torch.Tensor:
+        """float NCHW in [-1, 1] at ``image_size``, on ``self.device`` -> (B, D) features."""
+
+    def _prepare(self, batch: torch.Tensor) -> torch.Tensor:
+        """Channel/size adaptation shared by all extractors; subclasses override the channel rule."""
+        if batch.shape[-1] != self.image_size or batch.shape[-2] != self.image_size:
+            batch = F.interpolate(batch, size=(self.image_size, self.image_size), mode="bilinear",
+                                  align_corners=False)
+        return batch
+
+    @torch.no_grad()
+    def features(self, images_uint8_nhwc: np.ndarray) -> np.ndarray:
+        images = np.asarray(images_uint8_nhwc)
+        if images.ndim != 4 or images.dtype != np.uint8:
+            raise ValueError(f"features() takes uint8 NHWC images, got {images.dtype} {images.shape}")
+        out = np.empty((len(images), self.dims), dtype=np.float64)
+        for start in range(0, len(images), self.batch_size):
+            batch = to_tensor(images[start:start + self.batch_size]).to(self.device)
+            feats = self._forward(self._prepare(batch))
+            out[start:start + len(batch)] = feats.reshape(len(batch), -1).double().cpu().numpy()
+        return out
+
+    def params(self) -> dict[str, str | int]:
+        return {"name": self.name, "dims": self.dims, "image_size": self.image_size, "weights": self.weights}

@@ -1,0 +1,164 @@
+"""Expanding a grid (datasets x budgets x seeds x arms x classifiers) into hashed work units.
+
+Two levels of identity matter: a *fit* (dataset, budget, seed, arm + settings) is trained once and its
+samples reused by every classifier; a *cell* adds the classifier. Both are keyed by a content hash of
+their fully resolved config, which is what resume and the sample cache look up.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+from datasets.errors import UserError
+
+CACHE_VERSION = 1  # bump when the meaning of cached samples or runs changes
+
+
+def content_hash(obj) -> str:
+    blob = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def parse_budgets(text) -> list[int | None]:
+    """'10,50,all' -> [10, 50, None]; None means every real image."""
+    items = text if isinstance(text, (list, tuple)) else str(text).split(",")
+    out: list[int | None] = []
+    for item in items:
+        item = str(item).strip().lower()
+        if not item:
+            continue
+        if item == "all":
+            out.append(None)
+            continue
+        try:
+            value = int(item)
+        except ValueError:
+            raise UserError(f"budget {item!r} is not a number.", "write budgets like --budget 10,50,100,all.") from None
+        if value <= 0:
+            raise UserError(f"budget {value} must be positive.", "use a positive count per minority class, or 'all'.")
+        out.append(value)
+    if not out:
+        raise UserError("no budget given.", "pass e.g. --budget 10,50,100.")
+    return list(dict.fromkeys(out))
+
+
+def parse_seeds(text) -> list[int]:
+    items = text if isinstance(text, (list, tuple)) else str(text).split(",")
+    try:
+        seeds = [int(str(s).strip()) for s in items if str(s).strip()]
+    except ValueError:
+        raise UserError(f"seeds {text!r} are not integers.", "write seeds like --seeds 0,1,2.") from None
+    if not seeds:
+        raise UserError("no seed given.", "pass e.g. --seeds 0,1,2.")
+    return list(dict.fromkeys(seeds))
+
+
+def budget_label(budget: int | None) -> str:
+    return "all" if budget is None else str(budget)
+
+
+@dataclass
+class GridSpec:
+    """Everything that defines a grid; CLI flags and grid files both end up here."""
+
+    datasets: list[str]
+    generators: list[str]
+    classifiers: list[str]
+    budgets: list[int | None]
+    seeds: list[int]
+    preset: dict
+    image_size: int
+    target: str = "original"
+    minority: list[str] | None = None
+    device: str = "cpu"
+    data_dir: str | None = None
+    out_dir: str = "augbench-out"
+    tracking_uri: str | None = None
+    experiment: str = "augbench"
+    inception_weights: str | None = None
+    classifier_weights: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def grid_id(self) -> str:
+        keys = ("datasets", "generators", "classifiers", "budgets", "seeds", "image_size", "target", "minority")
+        return content_hash({k: getattr(self, k) for k in keys} | {"preset": self.preset.get("name")})
+
+    def fits(self) -> list["Fit"]:
+        return [Fit(self, d, b, s, g) for d in self.datasets for b in self.budgets for s in self.seeds
+                for g in self.generators]
+
+    def cells(self) -> list["Cell"]:
+        return [c for fit in self.fits() for c in fit.cells()]
+
+
+@dataclass
+class Fit:
+    """One generator fit: (dataset, budget, seed, arm). Its samples serve every classifier."""
+
+    spec: GridSpec
+    dataset: str
+    budget: int | None
+    seed: int
+    arm: str
+
+    def generator_config(self) -> dict:
+        return dict(self.spec.preset.get("generators", {}).get(self.arm, {}))
+
+    def config(self) -> dict:
+        """The resolved settings that determine the generated images (and nothing else)."""
+        s = self.spec
+        return {
+            "version": CACHE_VERSION, "dataset": self.dataset, "image_size": s.image_size,
+            "subsample": s.preset.get("subsample") or {}, "budget": budget_label(self.budget),
+            "seed": self.seed, "minority": s.minority, "target": s.target,
+            "arm": self.arm, "arm_config": self.generator_config(),
+            "fidelity": s.preset.get("fidelity") or {}, "inception_weights": s.inception_weights,
+        }
+
+    @property
+    def hash(self) -> str:
+        return content_hash(self.config())
+
+    def cells(self) -> list["Cell"]:
+        return [Cell(self, c) for c in self.spec.classifiers]
+
+    def label(self) -> str:
+        return f"{self.dataset} b={budget_label(self.budget)} s={self.seed} {self.arm}"
+
+
+@dataclass
+class Cell:
+    """One classifier trained on one fit's (real + synthetic) data and evaluated on the test split."""
+
+    fit: Fit
+    classifier: str
+
+    def classifier_config(self) -> dict:
+        cfg = dict(self.fit.spec.preset.get("classifier", {}))
+        if self.fit.spec.classifier_weights:
+            cfg["weights"] = self.fit.spec.classifier_weights
+        return cfg
+
+    def config(self) -> dict:
+        return self.fit.config() | {"classifier": self.classifier, "classifier_config": self.classifier_config()}
+
+    @property
+    def hash(self) -> str:
+        return content_hash(self.config())
+
+    def params(self) -> dict:
+        f = self.fit
+        return {"dataset": f.dataset, "budget": budget_label(f.budget), "seed": f.seed, "arm": f.arm,
+                "classifier": self.classifier, "image_size": f.spec.image_size, "target": f.spec.target,
+                "preset": f.spec.preset.get("name", "custom")}
+
+    def label(self) -> str:
+        return f"{self.fit.label()} {self.classifier}"
+
+
+def spec_summary(spec: GridSpec) -> dict:
+    d = asdict(spec)
+    d["preset"] = spec.preset.get("name")
+    d["budgets"] = [budget_label(b) for b in spec.budgets]
+    return d

@@ -1,0 +1,62 @@
+"""Classification metrics on one evaluated split, named so a reader of MLflow knows what each is.
+
+Every key carries the split it was computed on (``test_recall_df``): the harness evaluates val for
+model selection and test for the verdict, and the two must never be confused in a table.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from sklearn.metrics import (accuracy_score, balanced_accuracy_score, confusion_matrix,
+                             precision_recall_fscore_support, roc_auc_score)
+
+
+def metric_key(text: str) -> str:
+    """Class names -> MLflow-safe key fragments ('Pleural effusion' -> 'pleural_effusion')."""
+    return re.sub(r"[^0-9a-zA-Z]+", "_", str(text)).strip("_").lower() or "class"
+
+
+def one_vs_rest_auc(y_true: np.ndarray, probs: np.ndarray, c: int) -> float:
+    positives = y_true == c
+    if positives.all() or not positives.any():
+        return float("nan")  # undefined when the split lacks the class or has only it
+    return float(roc_auc_score(positives.astype(int), probs[:, c]))
+
+
+def classification_metrics(y_true, probs, class_names, *, minority=(), split: str = "test") -> dict[str, float]:
+    """Per-class precision/recall/F1/AUC/support plus accuracy, balanced accuracy, macro AUC/F1 and
+    mean minority recall. ``probs`` are (N, K) class probabilities; predictions are their argmax."""
+    y_true = np.asarray(y_true, dtype=np.int64)
+    probs = np.asarray(probs, dtype=np.float64)
+    k = len(class_names)
+    y_pred = probs.argmax(axis=1)
+    labels = list(range(k))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, zero_division=0)
+    aucs = [one_vs_rest_auc(y_true, probs, c) for c in labels]
+    out: dict[str, float] = {}
+    for c, name in enumerate(class_names):
+        key = metric_key(name)
+        out[f"{split}_precision_{key}"] = float(precision[c])
+        out[f"{split}_recall_{key}"] = float(recall[c])
+        out[f"{split}_f1_{key}"] = float(f1[c])
+        out[f"{split}_auc_{key}"] = aucs[c]
+        out[f"{split}_support_{key}"] = float(support[c])
+    present = [c for c in labels if support[c] > 0]
+    out[f"{split}_accuracy"] = float(accuracy_score(y_true, y_pred))
+    out[f"{split}_balanced_accuracy"] = float(balanced_accuracy_score(y_true, y_pred)) if present else float("nan")
+    out[f"{split}_macro_f1"] = float(np.mean([f1[c] for c in present])) if present else float("nan")
+    finite = [a for a in aucs if np.isfinite(a)]
+    if k == 2:
+        out[f"{split}_macro_auc"] = aucs[1]
+    else:
+        out[f"{split}_macro_auc"] = float(np.mean(finite)) if finite else float("nan")
+    minority = [c for c in minority if support[c] > 0]
+    out[f"{split}_minority_recall"] = float(np.mean([recall[c] for c in minority])) if minority else float("nan")
+    out[f"{split}_n"] = float(len(y_true))
+    return out
+
+
+def confusion(y_true, probs, n_classes: int) -> np.ndarray:
+    return confusion_matrix(np.asarray(y_true), np.asarray(probs).argmax(axis=1), labels=list(range(n_classes)))

@@ -1,0 +1,97 @@
+"""The arms every GAN must beat: change nothing, duplicate, classic augmentation, reweight the loss.
+
+They implement the same Generator interface as the GANs so the runner has one code path; the
+comparison is only fair if every arm feeds the classifier through the same training protocol.
+"""
+from __future__ import annotations
+
+import albumentations as A
+import cv2
+import numpy as np
+
+from generators import register_generator
+from generators.base import Generator
+
+
+@register_generator("none", order=0)
+class NoAugmentation(Generator):
+    """The reference arm: the budgeted real images only."""
+
+    adds_images = False
+
+    def _fit(self, images, labels, *, seed, device, progress):
+        pass
+
+
+@register_generator("class-weighted", order=1)
+class ClassWeightedLoss(Generator):
+    """No new images; the classifier's cross-entropy is weighted by inverse class frequency."""
+
+    adds_images = False
+    class_weighted_loss = True
+
+    def _fit(self, images, labels, *, seed, device, progress):
+        pass
+
+
+class _FromBudgetImages(Generator):
+    """Arms that draw (with replacement) from the class's own budget images."""
+
+    def _fit(self, images, labels, *, seed, device, progress):
+        self._by_class = {int(c): images[labels == c] for c in np.unique(labels)}
+
+    def _pick(self, label: int, n: int, rng: np.random.Generator) -> np.ndarray:
+        pool = self._by_class.get(label)
+        if pool is None or len(pool) == 0:
+            raise ValueError(f"{self.name}: class {label} has no training images to draw from")
+        return pool[rng.integers(0, len(pool), n)]
+
+    def state_dict(self) -> dict:
+        import torch
+
+        return {str(c): torch.from_numpy(v.copy()) for c, v in self._by_class.items()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._by_class = {int(c): v.numpy() for c, v in state.items()}
+
+
+@register_generator("oversample", order=2)
+class RandomOversampling(_FromBudgetImages):
+    """Random duplication of budget images (imbalanced-learn's RandomOverSampler on images)."""
+
+    def _sample(self, label, n, *, seed):
+        return self._pick(label, n, np.random.default_rng([seed, label, 1])).copy()
+
+
+@register_generator("classic", order=3)
+class ClassicAugmentation(_FromBudgetImages):
+    """Flips, rotations, affine and intensity jitter applied to budget images (albumentations).
+
+    Dermoscopy and X-ray images tolerate different transforms; the defaults are mild enough for both,
+    and every knob is a config key so a grid can tune them.
+    """
+
+    def __init__(self, rotate: float = 20.0, scale: float = 0.1, translate: float = 0.08,
+                 brightness: float = 0.15, contrast: float = 0.15, hflip: float = 0.5, vflip: float = 0.5, **config):
+        super().__init__(rotate=rotate, scale=scale, translate=translate, brightness=brightness,
+                         contrast=contrast, hflip=hflip, vflip=vflip, **config)
+
+    def _pipeline(self, seed: int) -> A.Compose:
+        c = self.config
+        return A.Compose([
+            A.HorizontalFlip(p=c["hflip"]),
+            A.VerticalFlip(p=c["vflip"]),
+            A.Affine(rotate=(-c["rotate"], c["rotate"]), scale=(1 - c["scale"], 1 + c["scale"]),
+                     translate_percent=(-c["translate"], c["translate"]), border_mode=cv2.BORDER_REFLECT_101, p=0.9),
+            A.RandomBrightnessContrast(brightness_limit=c["brightness"], contrast_limit=c["contrast"], p=0.8),
+        ], seed=seed)
+
+    def _sample(self, label, n, *, seed):
+        rng = np.random.default_rng([seed, label, 2])
+        picked = self._pick(label, n, rng)
+        pipeline = self._pipeline(int(rng.integers(0, 2**31 - 1)))
+        out = np.empty_like(picked)
+        for i, image in enumerate(picked):
+            augmented = pipeline(image=image[..., 0] if image.shape[-1] == 1 else image)["image"]
+            out[i] = augmented.reshape(image.shape)
+        return out
