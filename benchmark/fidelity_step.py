@@ -1,0 +1,64 @@
+"""Fidelity metrics for one generator fit, logged into that fit's MLflow run.
+
+Which images play which role is decided here, once: ``real`` = the budget images the arm was
+fitted on, ``heldout`` = the class's validation images (never the test split, which is reserved for
+the classifier verdict), ``fake`` = the arm's samples. The domain extractor is trained on the full
+real training split (not the budget), so it knows what each class looks like.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from benchmark.metrics import metric_key
+
+
+def log_fidelity(tracker, run_id, fit, info, budgeted, train, val, images, labels, minority) -> dict:
+    from benchmark.fidelity import (ExtractorUnavailable, domain_extractor, evaluate_fidelity, fidelity_params,
+                                    inception_extractor, sample_grid)
+
+    spec = fit.spec
+    cfg = spec.preset.get("fidelity") or {}
+    if not cfg.get("enabled", True):
+        tracker.log_params(run_id, {"fidelity": "disabled by preset"})
+        return {}
+    cache = Path(spec.out_dir) / "cache" / "extractors"
+    extractors = [domain_extractor(train, info.n_classes, dataset_key=f"{fit.dataset}", cache_dir=cache,
+                                   device=spec.device, epochs=int(cfg.get("domain_epochs", 5)), seed=0)]
+    params: dict = {}
+    if cfg.get("inception", "auto") != "off":
+        try:
+            extractors.append(inception_extractor(spec.inception_weights, device=spec.device,
+                                                  image_size=int(cfg.get("inception_size", 299))))
+        except ExtractorUnavailable as exc:
+            params["fidelity_inception"] = f"skipped: {exc.problem}"[:500]
+    else:
+        params["fidelity_inception"] = "skipped: disabled by preset"
+    real = budgeted.split
+    real_by_class = {c: real.images[real.labels == c] for c in minority}
+    fake_by_class = {c: images[labels == c] for c in minority if (labels == c).any()}
+    heldout = {c: val.images[val.labels == c] for c in minority}
+    metrics: dict = {}
+    for i, extractor in enumerate(extractors):
+        params.update(fidelity_params(extractor, image_size=spec.image_size))
+        metrics.update(evaluate_fidelity({c: real_by_class[c] for c in fake_by_class}, fake_by_class, extractor,
+                                         class_names=info.class_names, heldout_by_class=heldout, seed=fit.seed,
+                                         with_msssim=(i == 0)))
+    tracker.log_params(run_id, params)
+    tracker.log_metrics(run_id, {k: v for k, v in metrics.items() if np.isfinite(v)})
+    if fake_by_class:
+        with tempfile.TemporaryDirectory() as tmp:
+            grid = {c: fake_by_class[c][:8] for c in fake_by_class}
+            path = sample_grid(grid, info.class_names, Path(tmp) / "samples.png")
+            tracker.log_artifact(run_id, path)
+            grid_real = {c: real_by_class[c][:8] for c in fake_by_class if len(real_by_class[c])}
+            if grid_real:
+                tracker.log_artifact(run_id, sample_grid(grid_real, info.class_names, Path(tmp) / "real.png"))
+    tracker.log_dict(run_id, {"roles": {"real": "budget images of the class (what the arm saw)",
+                                        "heldout": "validation images of the class",
+                                        "fake": "the arm's samples"},
+                              "classes": {metric_key(info.class_names[c]): int(c) for c in minority}},
+                     "fidelity_roles.json")
+    return metrics
