@@ -9,4 +9,13 @@ from datasets.types import DatasetInfo, Split, Splits
 
 DATASETS = Registry("dataset")
 
-__all__ = ["DATASETS", "DataError", "DatasetInfo", "Registry", "Split", "Splits", "UnknownNameError", "UserError"]
+# Loader modules register themselves on import; they need DATASETS defined above.
+from datasets import isic, medmnist  # noqa: E402,F401
+
+from datasets.api import dataset_info, dataset_names, describe_dataset, load_dataset  # noqa: E402
+from datasets.paths import resolve_data_dir  # noqa: E402
+
+__all__ = [
+    "DATASETS", "DataError", "DatasetInfo", "Registry", "Split", "Splits", "UnknownNameError", "UserError",
+    "dataset_info", "dataset_names", "describe_dataset", "load_dataset", "resolve_data_dir",
+]
