@@ -1,0 +1,47 @@
+import pytest
+
+from benchmark.grid import GridSpec, content_hash, parse_budgets, parse_seeds
+from datasets.errors import UserError
+
+
+def _spec(**kw):
+    base = dict(datasets=["synthetic"], generators=["none", "oversample"], classifiers=["small-cnn", "resnet18"],
+                budgets=[10, 50], seeds=[0, 1], preset={"name": "smoke", "classifier": {"epochs": 1}}, image_size=28)
+    base.update(kw)
+    return GridSpec(**base)
+
+
+def test_parse_budgets_and_seeds():
+    assert parse_budgets("10, 50,all") == [10, 50, None]
+    assert parse_budgets([5, "5"]) == [5]
+    assert parse_seeds("0,1,1") == [0, 1]
+    for bad in ("0", "-3", "ten", ""):
+        with pytest.raises(UserError):
+            parse_budgets(bad)
+    with pytest.raises(UserError):
+        parse_seeds("a")
+
+
+def test_expansion_counts_and_grouping():
+    spec = _spec()
+    assert len(spec.fits()) == 1 * 2 * 2 * 2
+    cells = spec.cells()
+    assert len(cells) == 16
+    assert len({c.hash for c in cells}) == 16
+    # the two classifiers of one fit share the fit hash: the generator is fitted once for both
+    first = spec.fits()[0].cells()
+    assert first[0].fit.hash == first[1].fit.hash and first[0].hash != first[1].hash
+
+
+def test_hash_is_content_based():
+    a, b = _spec().cells()[0], _spec().cells()[0]
+    assert a.hash == b.hash
+    changed = _spec(preset={"name": "smoke", "classifier": {"epochs": 2}}).cells()[0]
+    assert changed.hash != a.hash and changed.fit.hash == a.fit.hash  # classifier settings don't touch the fit
+    assert _spec(image_size=32).cells()[0].fit.hash != a.fit.hash
+    assert content_hash({"x": 1, "y": 2}) == content_hash({"y": 2, "x": 1})
+
+
+def test_grid_id_ignores_output_location():
+    assert _spec(out_dir="a").grid_id() == _spec(out_dir="b").grid_id()
+    assert _spec(seeds=[0]).grid_id() != _spec().grid_id()
