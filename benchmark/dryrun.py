@@ -32,7 +32,7 @@ def estimate_seconds(spec: GridSpec, n_train: int, n_eval: int, pending_fits, pe
 
 
 def describe_plan(spec: GridSpec) -> str:
-    from benchmark.execute import load_splits
+    from benchmark.execute import dataset_cache_dir, load_splits
 
     uri = spec.tracking_uri or default_tracking_uri(spec.out_dir)
     done: set[str] = set()
@@ -52,7 +52,7 @@ def describe_plan(spec: GridSpec) -> str:
         lines.append(f"{i:>4}  {status:9s} {'yes' if cached else 'no':9s} {cell.label()}")
     n_train = n_eval = 0
     for name in spec.datasets:
-        splits = load_splits(name, spec.data_dir, spec.image_size, str(Path(spec.out_dir) / "cache" / "datasets"))
+        splits = load_splits(name, spec.data_dir, spec.image_size, dataset_cache_dir(spec))
         n_train = max(n_train, len(splits.train))
         n_eval = max(n_eval, len(splits.val) + len(splits.test))
     sub = spec.preset.get("subsample") or {}

@@ -54,12 +54,18 @@ def cap_per_class(split: Split, per_class: int | None, seed: int = 0) -> Split:
     return split.subset(np.sort(np.concatenate(keep)))
 
 
+def dataset_cache_dir(spec: GridSpec) -> str:
+    """$AUGBENCH_CACHE/datasets when set (shared by every output folder), else <out>/cache/datasets."""
+    root = os.environ.get("AUGBENCH_CACHE")
+    return str(Path(root) / "datasets") if root else str(Path(spec.out_dir) / "cache" / "datasets")
+
+
 def prepare_data(fit: Fit):
     """Splits after subsampling, the budgeted train split, minority classes and target counts."""
     from datasets.budget import apply_budget, default_minority, target_counts
 
     spec = fit.spec
-    splits = load_splits(fit.dataset, spec.data_dir, spec.image_size, str(Path(spec.out_dir) / "cache" / "datasets"))
+    splits = load_splits(fit.dataset, spec.data_dir, spec.image_size, dataset_cache_dir(spec))
     sub = spec.preset.get("subsample") or {}
     train = cap_per_class(splits.train, sub.get("train_per_class"))
     val = cap_per_class(splits.val, sub.get("eval_per_class"))

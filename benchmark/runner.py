@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmark.execute import CellOutcome, load_splits, run_group
+from benchmark.execute import CellOutcome, dataset_cache_dir, load_splits, run_group
 from benchmark.grid import Fit, GridSpec, spec_summary
 from benchmark.tracking import Tracker, default_tracking_uri
 from datasets import UserError
@@ -47,7 +47,7 @@ def validate(spec: GridSpec) -> None:
                             f"pass --image-size {max(need, 32)} or drop {name} from --classifiers.")
     for name in spec.datasets:
         DATASETS.resolve(name)
-        load_splits(name, spec.data_dir, spec.image_size, str(Path(spec.out_dir) / "cache" / "datasets"))
+        load_splits(name, spec.data_dir, spec.image_size, dataset_cache_dir(spec))
 
 
 def plan(spec: GridSpec, tracker: Tracker, *, force: bool = False, rerun_failed: bool = False):

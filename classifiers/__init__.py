@@ -41,3 +41,16 @@ def expand_classifiers(spec) -> list[str]:
 def classifier_entry(name: str):
     _import_backends()
     return CLASSIFIERS.get(name)
+
+
+def create_seeded_classifier(name: str, seed: int, **kwargs):
+    """``create_classifier`` with its random initial weights drawn from ``seed``.
+
+    Initial weights come from torch's global RNG at construction time, so a run is only
+    reproducible if that draw is seeded too; the RNG is forked so the caller's state is untouched.
+    """
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        return create_classifier(name, **kwargs)

@@ -131,3 +131,13 @@ def array_decode(images: np.ndarray, image_size: int | None) -> np.ndarray:
     if images.ndim == 3:
         images = images[..., None]
     return resize_array(np.ascontiguousarray(images, dtype=np.uint8), image_size)
+
+
+def carved_val_assign(catalog: Catalog, seed: int, fraction: float = 0.1) -> tuple[dict[str, np.ndarray], dict]:
+    """Official train/test, with a stratified ``fraction`` of train held out as val (seeded)."""
+    from datasets.splitting import stratified_split
+
+    train = np.flatnonzero(catalog.split == "train")
+    keep, val = stratified_split(catalog.labels[train], (1 - fraction, fraction), seed)
+    parts = {"train": train[keep], "val": train[val], "test": np.flatnonzero(catalog.split == "test")}
+    return parts, {"val_split": f"stratified {round(fraction * 100)}% of train, seed {seed}", "test_split": "official"}

@@ -41,7 +41,7 @@ class InfoDiscriminator(nn.Module):
 class InfoGAN(ConditionalGAN):
     learned = True
     defaults = {"latent_dim": 62, "n_continuous": 2, "cat_weight": 1.0, "cont_weight": 1.0, "sup_weight": 1.0,
-                "q_hidden": 128}
+                "q_hidden": 128, "q_cat_on_fakes": False}
     arch_keys = ("latent_dim", "base_channels", "n_continuous", "q_hidden")
     positive_ints = ("q_hidden",)
 
@@ -68,9 +68,9 @@ class InfoGAN(ConditionalGAN):
         self.D = InfoDiscriminator(size, channels, cfg["base_channels"], self.n_classes, cfg["n_continuous"],
                                    cfg["q_hidden"])
 
-    def _info_loss(self, q_cat, q_cont, labels, latent) -> torch.Tensor:
+    def _info_loss(self, q_cat, q_cont, labels, latent, cat: bool = True) -> torch.Tensor:
         """-(lower bound on I(c; G(z, c))) up to constants: CE for the class code, Gaussian NLL for the rest."""
-        loss = self.config["cat_weight"] * F.cross_entropy(q_cat, labels)
+        loss = self.config["cat_weight"] * F.cross_entropy(q_cat, labels) if cat else q_cat.new_zeros(())
         if self.config["n_continuous"]:
             codes = latent[:, self.config["latent_dim"]:]
             loss = loss + self.config["cont_weight"] * 0.5 * F.mse_loss(q_cont, codes)
@@ -89,7 +89,7 @@ class InfoGAN(ConditionalGAN):
             adv = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
                    + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
             sup = F.cross_entropy(q_real_cat, y)
-            d_loss = adv + self.config["sup_weight"] * sup + self._info_loss(q_fake_cat, q_fake_cont, y_f, latent)
+            d_loss = adv + self.config["sup_weight"] * sup + self._info_loss(q_fake_cat, q_fake_cont, y_f, latent, cat=self.config["q_cat_on_fakes"])
             opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             opt_d.step()

@@ -17,6 +17,8 @@ torch.set_num_threads(int(os.environ.get("AUGBENCH_TEST_THREADS", "2")))
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data"
+# decoded/resized datasets are cached across test runs (HAM10000 takes a while to decode once)
+os.environ.setdefault("AUGBENCH_CACHE", str(REPO / ".pytest_cache" / "augbench"))
 
 
 @pytest.fixture(scope="session")
