@@ -1,0 +1,63 @@
+"""End to end on real data: `benchmark run` -> MLflow runs with per-class metrics -> resume -> report."""
+import mlflow
+import pytest
+
+from benchmark.cli import main
+from benchmark.tracking import default_tracking_uri
+from reports.runs import TAG_HASH, search_runs
+
+ARMS = "none,class-weighted,oversample,classic"
+
+
+def _cells(out, status="FINISHED"):
+    return search_runs(default_tracking_uri(out), "augbench", kind="cell", status=status)
+
+
+@pytest.mark.slow
+def test_pneumonia_smoke_run_resume_and_report(tmp_path, data_dir, capsys):
+    out = tmp_path / "out"
+    argv = ["run", "--dataset", "pneumonia", "--generators", ARMS, "--budget", "10,50", "--seeds", "0",
+            "--preset", "smoke", "--data-dir", str(data_dir), "--out", str(out), "--no-progress"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "test_balanced_accuracy" in printed and "(n=1)" in printed  # summary table says n
+    runs = _cells(out)
+    assert len(runs) == 8  # 2 budgets x 4 arms x 1 classifier
+    assert set(runs["params.arm"]) == set(ARMS.split(","))
+    assert set(runs["params.budget"]) == {"10", "50"}
+    for key in ("test_recall_normal", "test_recall_pneumonia", "test_precision_normal", "test_auc_pneumonia",
+                "test_f1_normal", "test_balanced_accuracy", "test_macro_auc", "test_minority_recall"):
+        assert runs[f"metrics.{key}"].notna().all(), key
+    # the budget is applied to the minority class (normal) only, with the counts recorded
+    assert set(runs["params.effective_normal"]) == {"10", "50"}
+    oversampled = runs[runs["params.arm"] == "oversample"]
+    assert (oversampled["params.n_train_synthetic"].astype(int) > 0).all()
+    assert (runs[runs["params.arm"] == "none"]["params.n_train_synthetic"].astype(int) == 0).all()
+    assert runs[f"tags.{TAG_HASH}"].nunique() == 8
+    # confusion matrix artifact
+    client = mlflow.MlflowClient(default_tracking_uri(out))
+    names = [a.path for a in client.list_artifacts(runs.iloc[0]["run_id"])]
+    assert "confusion_matrix_test.csv" in names
+
+    # same command again: nothing reruns, no duplicates
+    assert main(argv) == 0
+    assert "8 already finished, 0 to run" in capsys.readouterr().out
+    assert len(_cells(out)) == 8
+
+    assert main(["report", "--out", str(out)]) == 0
+    report = capsys.readouterr().out
+    assert "| arm |" in report and "budget 10" in report and "oversample" in report
+
+
+@pytest.mark.slow
+def test_isic_smoke_logs_metrics_named_by_class(tmp_path, data_dir):
+    out = tmp_path / "out"
+    assert main(["run", "--dataset", "isic", "--generators", "none,oversample", "--budget", "10", "--preset", "smoke",
+                 "--data-dir", str(data_dir), "--out", str(out), "--no-progress"]) == 0
+    runs = _cells(out)
+    assert len(runs) == 2
+    for cls in ("akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"):
+        assert runs[f"metrics.test_recall_{cls}"].notna().all()
+    # nv is the largest class: not a minority, so no budget on it
+    assert "params.effective_nv" not in runs or runs["params.effective_nv"].isna().all()
+    assert set(runs["params.effective_df"]) == {"10"}
