@@ -10,7 +10,7 @@ from datasets.types import DatasetInfo, Split, Splits
 DATASETS = Registry("dataset")
 
 # Loader modules register themselves on import; they need DATASETS defined above.
-from datasets import chestxray, folder, isic, medmnist  # noqa: E402,F401
+from datasets import chestxray, fashion_mnist, folder, isic, medmnist, synthetic  # noqa: E402,F401
 
 from datasets.api import dataset_info, dataset_names, describe_dataset, load_dataset  # noqa: E402
 from datasets.paths import resolve_data_dir  # noqa: E402

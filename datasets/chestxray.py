@@ -1,0 +1,68 @@
+"""Kermany pediatric chest X-rays (Mendeley v2): `chest_xray/{train,test}/{NORMAL,PNEUMONIA}`.
+
+The release has no usable validation folder, so 10% of train is held out per class (seeded).
+The files are gray pictures stored as RGB JPEGs; they are decoded as one gray channel, as
+PneumoniaMNIST is, which also lets JPEG decoding skip the colour planes.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from datasets import DATASETS
+from datasets.folder import scan_class_tree
+from datasets.images import peek_size, read_images
+from datasets.source import Catalog, Source, carved_val_assign
+from datasets.types import DatasetInfo
+
+CLASSES = ("NORMAL", "PNEUMONIA")
+
+
+class ChestXRaySource(Source):
+    name = "chestxray"
+    manual_download = (
+        "download ChestXRay2017.zip from https://data.mendeley.com/datasets/rscbjbr9sj/2 and unzip it so that "
+        "chest_xray/train/NORMAL/*.jpeg etc. exist"
+    )
+
+    def info(self, data_dir=None) -> DatasetInfo:
+        return DatasetInfo(
+            "chestxray", "binary", ("normal", "pneumonia"), 1,
+            {"train": (1341, 3875), "test": (234, 390)},
+            "https://data.mendeley.com/datasets/rscbjbr9sj/2 (Kermany et al. 2018, v2)",
+            "CC BY 4.0",
+            "Pediatric chest X-rays; published counts are the official train/test folders "
+            "(augbench holds out 10% of train as val).",
+            tuple(f"chest_xray/{s}/{c}/*.jpeg" for s in ("train", "test") for c in CLASSES),
+        )
+
+    def locate(self, data_dir=None) -> Path:
+        root = self.data_root(data_dir) / "chest_xray"
+        absent = [f"{s}/{c}" for s in ("train", "test") for c in CLASSES if not (root / s / c).is_dir()]
+        if absent:
+            raise self.missing(f"the folder(s) {', '.join(absent)}", root,
+                               "the layout is chest_xray/{train,test}/{NORMAL,PNEUMONIA}/*.jpeg")
+        return root
+
+    def catalog(self, root: Path) -> Catalog:
+        paths, labels, split = [], [], []
+        for s in ("train", "test"):
+            p, lab = scan_class_tree(root / s, CLASSES)
+            paths += p
+            labels += lab
+            split += [s] * len(p)
+        ids = [str(p.relative_to(root)) for p in paths]
+        return Catalog(np.asarray(labels), np.asarray(ids), np.asarray(split), files=paths, paths=paths,
+                       notes={"native_size": peek_size(paths[0])})
+
+    def assign(self, catalog: Catalog, seed: int):
+        return carved_val_assign(catalog, seed, 0.1)
+
+    def decode(self, root: Path, catalog: Catalog, image_size) -> np.ndarray:
+        return read_images(catalog.paths, image_size, "L")
+
+
+@DATASETS.register("chestxray", order=30, summary="Kermany chest X-rays (224 px gray), val carved from train")
+def _chestxray():
+    return ChestXRaySource()
