@@ -12,6 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from classifiers._device import resolve_device  # 'auto' and a clear message for missing CUDA
 from datasets.errors import UserError
 from datasets.transforms import to_tensor
 
@@ -43,7 +44,7 @@ class FeatureExtractor(ABC):
     batch_size: int = 64
 
     def __init__(self, device="cpu"):
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
 
     @abstractmethod
     def _forward(self, batch: torch.Tensor) -> torch.Tensor:
