@@ -13,9 +13,12 @@ DATASETS = Registry("dataset")
 from datasets import chestxray, fashion_mnist, folder, isic, medmnist, synthetic  # noqa: E402,F401
 
 from datasets.api import dataset_info, dataset_names, describe_dataset, load_dataset  # noqa: E402
+from datasets.budget import BudgetResult, apply_budget, default_minority, target_counts  # noqa: E402
+from datasets.fetch import fetch_dataset  # noqa: E402
 from datasets.paths import resolve_data_dir  # noqa: E402
 
 __all__ = [
     "DATASETS", "DataError", "DatasetInfo", "Registry", "Split", "Splits", "UnknownNameError", "UserError",
     "dataset_info", "dataset_names", "describe_dataset", "load_dataset", "resolve_data_dir",
+    "BudgetResult", "apply_budget", "default_minority", "target_counts", "fetch_dataset",
 ]

@@ -21,6 +21,7 @@ CLASSES = ("NORMAL", "PNEUMONIA")
 
 class ChestXRaySource(Source):
     name = "chestxray"
+    folder = "chest_xray"
     manual_download = (
         "download ChestXRay2017.zip from https://data.mendeley.com/datasets/rscbjbr9sj/2 and unzip it so that "
         "chest_xray/train/NORMAL/*.jpeg etc. exist"

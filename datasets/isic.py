@@ -81,6 +81,7 @@ HAM_SPLIT = "dermamnist_split_info.csv"
 
 class HAM10000Source(Source):
     name = "isic"
+    folder = "ham10000"
     manual_download = (
         "HAM10000 from https://doi.org/10.7910/DVN/DBW86T: unzip the image parts into images/ "
         "and put HAM10000_metadata.csv beside it; dermamnist_split_info.csv (optional) gives the DermaMNIST split"
@@ -169,6 +170,7 @@ class ISIC2019Source(Source):
     so it is not a class here: rows labelled UNK, if any, are skipped and counted in the notes."""
 
     name = "isic2019"
+    folder = "isic2019"
     manual_download = (
         "ISIC 2019 training data from https://challenge.isic-archive.com/data/#2019: unzip "
         f"{ISIC19_IMAGES}.zip here and put {ISIC19_GT} (and optionally {ISIC19_META}) beside it"

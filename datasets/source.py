@@ -48,6 +48,7 @@ class Source:
     needs_data_dir = True
     remote_files: tuple[RemoteFile, ...] = ()  # direct downloads with checksums, for fetch
     manual_download = ""  # what to download by hand when there is no direct file
+    folder = ""  # its folder under the data dir, for messages
 
     # --- to implement -------------------------------------------------------------------------
     def info(self, data_dir=None) -> DatasetInfo:

@@ -1,0 +1,104 @@
+"""Real-image budgets for the rare classes: keep only B images of each minority class.
+
+Subsets are nested across budgets for one seed (the 10 images are among the 50, which are among
+the 100) because each class is drawn from one seeded permutation and a budget takes its first B
+entries. A curve over budgets then measures the effect of more data, not of a different draw.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from datasets.errors import UserError
+from datasets.splitting import class_rng
+from datasets.types import Split
+
+BUDGET_SALT = 7  # keeps budget draws independent of split carving, which uses other salts
+
+
+@dataclass
+class BudgetResult:
+    split: Split  # the budgeted train split (original order kept)
+    requested: int | None  # the budget asked for (None = all images)
+    effective: dict[int, int]  # images kept per minority class (a class smaller than the budget keeps all)
+    original: dict[int, int]  # images per minority class before the budget
+    minority: tuple[int, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return "all" if self.requested is None else str(self.requested)
+
+
+def default_minority(train_counts: list[int]) -> list[int]:
+    """Every class smaller than the largest (for a balanced dataset: none)."""
+    counts = list(train_counts)
+    if not counts:
+        return []
+    largest = max(counts)
+    return [c for c, n in enumerate(counts) if n < largest]
+
+
+def check_budget(budget) -> int | None:
+    if budget is None or (isinstance(budget, str) and budget.strip().lower() == "all"):
+        return None
+    if isinstance(budget, bool):
+        raise UserError(f"budget {budget!r} is not a number.", "use a positive integer or 'all'.")
+    try:
+        value = int(str(budget).strip()) if isinstance(budget, str) else int(budget)
+    except (TypeError, ValueError):
+        raise UserError(f"budget {budget!r} is not a number.", "use a positive integer such as 50, or 'all'.") from None
+    if value != budget and not isinstance(budget, str):
+        raise UserError(f"budget {budget!r} is not a whole number.", "use a positive integer such as 50, or 'all'.")
+    if value <= 0:
+        raise UserError(f"budget {value} must be at least 1 image per class.",
+                        "use a positive integer such as 10, 50 or 100, or 'all'.")
+    return value
+
+
+def apply_budget(split: Split, n_classes: int, budget, minority, seed: int) -> BudgetResult:
+    """Keep ``budget`` images of each minority class (seeded, nested); other classes untouched."""
+    budget = check_budget(budget)
+    minority = [int(c) for c in minority]
+    bad = [c for c in minority if not 0 <= c < n_classes]
+    if bad:
+        raise UserError(f"minority class index {bad[0]} is out of range for {n_classes} classes.",
+                        f"use class indices 0..{n_classes - 1} or class names.")
+    labels = split.labels
+    keep = np.ones(len(labels), dtype=bool)
+    effective: dict[int, int] = {}
+    original: dict[int, int] = {}
+    for c in dict.fromkeys(minority):
+        idx = np.flatnonzero(labels == c)
+        original[c] = len(idx)
+        if budget is None or budget >= len(idx):
+            effective[c] = len(idx)
+            continue
+        order = class_rng(seed, c, BUDGET_SALT).permutation(len(idx))
+        keep[idx[order[budget:]]] = False
+        effective[c] = budget
+    return BudgetResult(split.subset(np.flatnonzero(keep)), budget, effective, original, tuple(original))
+
+
+def target_counts(original: dict[int, int], effective: dict[int, int], mode, largest: int) -> dict[int, int]:
+    """How many images (real + synthetic) each minority class should end up with.
+
+    ``original``: the class's train count before the budget; ``balanced``: the largest class's
+    count; an integer N: N. Never below what the class already has after the budget.
+    """
+    text = str(mode).strip().lower()
+    if text == "original":
+        wanted = {c: int(original[c]) for c in effective}
+    elif text == "balanced":
+        wanted = {c: int(largest) for c in effective}
+    else:
+        try:
+            n = int(text)
+        except ValueError:
+            raise UserError(f"target {mode!r} is not understood.",
+                            "use --target original, --target balanced or --target N (a positive integer).") from None
+        if n <= 0:
+            raise UserError(f"target {n} must be a positive number of images.",
+                            "use --target original, balanced or a positive integer.")
+        wanted = {c: n for c in effective}
+    return {c: max(wanted[c], int(effective[c])) for c in effective}
