@@ -79,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--tracking-uri")
     ui.add_argument("--port", type=int, default=5000)
 
+    chk = sub.add_parser("check", help="rerun a tiny grid and compare its metrics with a committed baseline")
+    chk.add_argument("--baseline", default=str(Path(__file__).with_name("baselines") / "ci.json"),
+                     help="baseline JSON/YAML (grid + expected values); default: the project's CI baseline")
+    chk.add_argument("--update-baseline", action="store_true", help="rewrite the baseline from this run")
+    chk.add_argument("--data-dir")
+    chk.add_argument("--out", help="keep the check's runs here (default: a temporary folder)")
+
     sub.add_parser("presets", help="list presets and what they set")
     return parser
 
@@ -87,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         handler = {"run": cmd_run, "data": cmd_data, "report": cmd_report, "ui": cmd_ui,
-                   "presets": cmd_presets}[args.command]
+                   "presets": cmd_presets, "check": cmd_check}[args.command]
         return int(handler(args) or 0)
     except UserError as exc:
         print(f"error: {exc.problem}", file=sys.stderr)
@@ -176,6 +183,12 @@ def cmd_ui(args) -> int:
            "--backend-store-uri", uri, "--default-artifact-root", artifacts.as_uri()]
     print(f"MLflow UI on http://127.0.0.1:{args.port} over {uri} (Ctrl-C to stop)")
     return subprocess.call(cmd)
+
+
+def cmd_check(args) -> int:
+    from benchmark.check import run_check
+
+    return run_check(args.baseline, update=args.update_baseline, out=args.out, data_dir=args.data_dir)
 
 
 def cmd_presets(args) -> int:

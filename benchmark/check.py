@@ -1,0 +1,154 @@
+"""`benchmark check`: rerun a tiny grid and compare its metrics with a committed baseline.
+
+The baseline file holds the grid to run and, for every (run, metric), the expected value, a
+tolerance and a direction. Training is deterministic on CPU, so the tolerance only has to absorb
+floating-point differences between machines, and a real regression (a generator producing noise,
+a label bug) shows up as a clear miss. ``--update-baseline`` rewrites the file after an intended change.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from datasets.errors import UserError
+
+DEFAULT_METRICS = ["test_balanced_accuracy", "test_macro_auc", "test_minority_recall"]
+DIRECTIONS = ("higher", "lower", "both")
+ROW_KEYS = ("dataset", "budget", "seed", "arm", "classifier")
+
+
+@dataclass
+class Verdict:
+    key: dict
+    metric: str
+    expected: float
+    actual: float
+    tolerance: float
+    direction: str
+
+    @property
+    def ok(self) -> bool:
+        if math.isnan(self.actual):
+            return math.isnan(self.expected)
+        delta = self.actual - self.expected
+        if self.direction == "higher":
+            return delta >= -self.tolerance
+        if self.direction == "lower":
+            return delta <= self.tolerance
+        return abs(delta) <= self.tolerance
+
+
+def load_baseline(path: str | Path) -> dict:
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"baseline file {str(p)!r} not found.",
+                        "pass --baseline PATH, or create one with `benchmark check --baseline PATH --update-baseline`.")
+    text = p.read_text()
+    data = json.loads(text) if p.suffix == ".json" else yaml.safe_load(text)
+    if not isinstance(data, dict) or "grid" not in data:
+        raise UserError(f"baseline {str(p)!r} has no 'grid' section.", "see docs/ci.md for the file format.")
+    for check in data.get("checks", []):
+        if check.get("direction", "higher") not in DIRECTIONS:
+            raise UserError(f"baseline check has direction {check.get('direction')!r}.", f"use one of {DIRECTIONS}.")
+    return data
+
+
+def _grid_args(grid: dict, out: str, data_dir: str | None) -> argparse.Namespace:
+    from benchmark.cli import build_parser
+
+    argv = ["run", "--out", out, "--no-progress", "--device", "cpu", "--executor", "local", "--jobs", "1"]
+    for key, flag in (("datasets", "--dataset"), ("generators", "--generators"), ("classifiers", "--classifiers"),
+                      ("budgets", "--budget"), ("seeds", "--seeds"), ("preset", "--preset"),
+                      ("image_size", "--image-size"), ("target", "--target"), ("minority", "--minority")):
+        if grid.get(key) is not None:
+            value = grid[key]
+            argv += [flag, ",".join(map(str, value)) if isinstance(value, list) else str(value)]
+    if data_dir:
+        argv += ["--data-dir", data_dir]
+    return build_parser().parse_args(argv)
+
+
+def _actual_rows(result) -> list[dict]:
+    from reports.runs import TAG_GRID, search_runs
+
+    runs = search_runs(result.tracking_uri, result.experiment, filter_string=f"tags.`{TAG_GRID}` = '{result.grid_id}'")
+    rows = []
+    for _, run in runs.iterrows():
+        key = {k: str(run[f"params.{k}"]) for k in ROW_KEYS}
+        metrics = {c.removeprefix("metrics."): float(run[c]) for c in runs.columns
+                   if c.startswith("metrics.") and run[c] == run[c]}
+        rows.append({"key": key, "metrics": metrics})
+    return rows
+
+
+def run_check(baseline_path: str, *, update: bool = False, out: str | None = None, data_dir: str | None = None,
+              echo=print) -> int:
+    from benchmark.gridfile import spec_from_args
+    from benchmark.runner import run_grid
+
+    baseline = load_baseline(baseline_path)
+    with tempfile.TemporaryDirectory(prefix="augbench-check-") as tmp:
+        args = _grid_args(baseline["grid"], out or tmp, data_dir)
+        spec, run_opts, _ = spec_from_args(args)
+        run_opts["force"] = True  # a check always recomputes: a cached number cannot regress
+        result = run_grid(spec, show_progress=False, echo=echo, **run_opts)
+        if result.failed:
+            for o in result.failed:
+                echo(f"FAILED {o.label}: {o.error}")
+            echo(f"check: {len(result.failed)} cells failed to run")
+            return 1
+        rows = _actual_rows(result)
+    if update:
+        return _write_baseline(baseline_path, baseline, rows, echo)
+    return _compare(baseline, rows, echo)
+
+
+def _write_baseline(path, baseline, rows, echo) -> int:
+    metrics = baseline.get("metrics", DEFAULT_METRICS)
+    tol = float(baseline.get("default_tolerance", 0.02))
+    checks = []
+    for row in sorted(rows, key=lambda r: tuple(r["key"].values())):
+        for metric in metrics:
+            if metric in row["metrics"]:
+                checks.append({**row["key"], "metric": metric, "expected": round(row["metrics"][metric], 6),
+                               "tolerance": tol, "direction": "higher"})
+    baseline = {**baseline, "checks": checks}
+    Path(path).write_text(json.dumps(baseline, indent=2) + "\n")
+    echo(f"baseline {path} rewritten: {len(checks)} checks from {len(rows)} runs")
+    return 0
+
+
+def _compare(baseline, rows, echo) -> int:
+    index = {tuple(r["key"][k] for k in ROW_KEYS): r["metrics"] for r in rows}
+    verdicts, missing = [], []
+    for check in baseline.get("checks", []):
+        key = tuple(str(check[k]) for k in ROW_KEYS)
+        metrics = index.get(key)
+        if metrics is None or check["metric"] not in metrics:
+            missing.append(f"{' '.join(key)} {check['metric']}")
+            continue
+        verdicts.append(Verdict(dict(zip(ROW_KEYS, key)), check["metric"], float(check["expected"]),
+                                metrics[check["metric"]], float(check.get("tolerance", 0.0)),
+                                check.get("direction", "higher")))
+    if not verdicts and not missing:
+        raise UserError("the baseline has no checks.", "create them with --update-baseline.")
+    bad = [v for v in verdicts if not v.ok]
+    echo(f"| status | dataset | budget | seed | arm | classifier | metric | expected | actual | delta | tolerance |")
+    echo("|---|---|---|---|---|---|---|---|---|---|---|")
+    for v in sorted(verdicts, key=lambda v: v.ok):
+        if v.ok and not bad:
+            continue
+        k = v.key
+        echo(f"| {'ok' if v.ok else 'REGRESSED'} | {k['dataset']} | {k['budget']} | {k['seed']} | {k['arm']} | "
+             f"{k['classifier']} | {v.metric} | {v.expected:.4f} | {v.actual:.4f} | {v.actual - v.expected:+.4f} | "
+             f"{v.tolerance:g} ({v.direction}) |")
+    for m in missing:
+        echo(f"| MISSING | {m} |")
+    echo(f"check: {len(verdicts) - len(bad)}/{len(verdicts)} metrics hold, {len(bad)} regressed, {len(missing)} missing")
+    return 1 if bad or missing else 0
