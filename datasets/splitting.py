@@ -20,7 +20,7 @@ def class_rng(seed: int, label: int, salt: int = 0) -> np.random.Generator:
 
 def _class_quotas(n: int, fractions) -> list[int]:
     """Split n items by ``fractions`` (largest remainder); every part gets >= 1 when n allows."""
-    raw = [n * f for f in fractions]
+    raw = [round(n * f, 9) for f in fractions]  # 12 * 0.7 is 8.3999..., not a remainder of .4
     quotas = [int(np.floor(r)) for r in raw]
     for i in sorted(range(len(raw)), key=lambda i: raw[i] - quotas[i], reverse=True)[: n - sum(quotas)]:
         quotas[i] += 1
