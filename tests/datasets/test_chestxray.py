@@ -1,0 +1,58 @@
+"""Kermany chest X-rays on the real files: official train/test, val carved from train."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import datasets
+from datasets import DataError
+
+# Expected values from /work/shared/data/README.md.
+TRAIN = [1341, 3875]
+TEST = [234, 390]
+
+
+def test_train_plus_val_is_the_official_train_folder(chest28):
+    total = [a + b for a, b in zip(chest28.train.counts(2), chest28.val.counts(2))]
+    assert total == TRAIN
+    assert chest28.test.counts(2) == TEST
+
+
+def test_val_is_a_stratified_tenth_of_train(chest28):
+    for c, n in enumerate(TRAIN):
+        assert abs(chest28.val.counts(2)[c] - 0.1 * n) <= 1
+    assert chest28.notes["val_split"] == "stratified 10% of train, seed 0"
+    assert not set(chest28.val.ids) & set(chest28.train.ids)
+    assert all(i.startswith("train/") for i in chest28.val.ids)
+
+
+def test_gray_pictures_load_as_one_channel(chest28):
+    assert chest28.train.images.shape[1:] == (28, 28, 1)
+    assert chest28.info.channels == 1 and chest28.notes["native_size"] == "224x224"
+    assert 40 < chest28.train.images.mean() < 200
+
+
+def test_val_depends_on_seed_only(data_dir, cache_dir, chest28):
+    same = datasets.load_dataset("chestxray", data_dir=data_dir, image_size=28, cache_dir=cache_dir, seed=0)
+    other = datasets.load_dataset("chestxray", data_dir=data_dir, image_size=28, cache_dir=cache_dir, seed=1)
+    assert list(same.val.ids) == list(chest28.val.ids)
+    assert set(other.val.ids) != set(chest28.val.ids)
+    assert other.notes["cache"]["hit"], "a new seed must reuse the decoded images"
+    assert np.array_equal(other.test.images, chest28.test.images)
+
+
+def test_describe_reports_counts_and_imbalance(data_dir):
+    d = datasets.describe_dataset("chestxray", data_dir=data_dir)
+    assert d["counts"]["test"] == TEST
+    assert sum(d["counts"]["train"]) + sum(d["counts"]["val"]) == sum(TRAIN)
+    assert d["imbalance_ratio"] == pytest.approx(d["counts"]["train"][1] / d["counts"]["train"][0])
+    assert d["smallest_class"] == "normal"
+
+
+def test_missing_class_folder_is_named(tmp_path):
+    for s in ("train", "test"):
+        (tmp_path / "chest_xray" / s / "NORMAL").mkdir(parents=True)
+    (tmp_path / "chest_xray" / "test" / "PNEUMONIA").mkdir()
+    with pytest.raises(DataError) as err:
+        datasets.load_dataset("chestxray", data_dir=tmp_path)
+    assert "train/PNEUMONIA" in str(err.value) and "mendeley" in err.value.fix
