@@ -1,0 +1,112 @@
+"""Real-image budgets: exact counts, nesting across budgets, seed stability, target counts."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import datasets
+from datasets import Split, UserError
+from datasets.budget import apply_budget, default_minority, target_counts
+
+COUNTS = [200, 40, 25, 7]
+
+
+@pytest.fixture
+def split():
+    labels = np.repeat(np.arange(4), COUNTS)
+    rng = np.random.default_rng(123)
+    order = rng.permutation(len(labels))  # interleave classes, as real splits are
+    labels = labels[order]
+    images = np.zeros((len(labels), 8, 8, 1), np.uint8)
+    images[:, 0, 0, 0] = labels
+    return Split(images, labels, np.array([f"img{i}" for i in range(len(labels))]))
+
+
+def ids_of(result, c):
+    s = result.split
+    return set(s.ids[s.labels == c])
+
+
+def test_default_minority_is_every_class_below_the_largest():
+    assert default_minority(COUNTS) == [1, 2, 3]
+    assert default_minority([5, 9, 9, 2]) == [0, 3]
+    assert default_minority([10, 10]) == []
+
+
+def test_exact_counts_and_majority_untouched(split):
+    r = apply_budget(split, 4, 10, [1, 2, 3], seed=0)
+    assert r.split.counts(4) == [200, 10, 10, 7]
+    assert r.effective == {1: 10, 2: 10, 3: 7}  # class 3 has only 7: kept whole
+    assert r.original == {1: 40, 2: 25, 3: 7}
+    assert r.requested == 10
+    assert ids_of(r, 0) == set(split.ids[split.labels == 0])
+    assert (r.split.images[:, 0, 0, 0] == r.split.labels).all(), "images travel with their labels"
+
+
+def test_budgets_are_nested_for_one_seed(split):
+    small, mid, big = (apply_budget(split, 4, b, [1, 2], seed=3) for b in (5, 12, 30))
+    for c in (1, 2):
+        assert ids_of(small, c) <= ids_of(mid, c) <= ids_of(big, c)
+    assert len(ids_of(big, 2)) == 25
+
+
+def test_same_seed_same_subset_other_seed_other_subset(split):
+    a = apply_budget(split, 4, 10, [1], seed=1)
+    b = apply_budget(split, 4, 10, [1], seed=1)
+    c = apply_budget(split, 4, 10, [1], seed=2)
+    assert ids_of(a, 1) == ids_of(b, 1)
+    assert ids_of(a, 1) != ids_of(c, 1)
+
+
+def test_subset_of_a_class_does_not_depend_on_other_minority_classes(split):
+    a = apply_budget(split, 4, 10, [1], seed=4)
+    b = apply_budget(split, 4, 10, [1, 2, 3], seed=4)
+    assert ids_of(a, 1) == ids_of(b, 1)
+
+
+def test_draws_cover_the_class_evenly_over_seeds(split):
+    members = np.flatnonzero(split.labels == 1)
+    hits = {i: 0 for i in split.ids[members]}
+    for seed in range(200):
+        for i in ids_of(apply_budget(split, 4, 10, [1], seed=seed), 1):
+            hits[i] += 1
+    freq = np.array(list(hits.values())) / 200
+    assert abs(freq.mean() - 10 / 40) < 1e-9
+    assert freq.min() > 0.12 and freq.max() < 0.40  # binomial(200, .25): +-4.5 sd
+
+
+def test_budget_none_or_all_keeps_everything(split):
+    for b in (None, "all"):
+        r = apply_budget(split, 4, b, [1, 2, 3], seed=0)
+        assert r.split.counts(4) == COUNTS and r.requested is None and r.effective == {1: 40, 2: 25, 3: 7}
+
+
+@pytest.mark.parametrize("bad", [0, -5, "ten", 2.5, True])
+def test_invalid_budget_is_a_user_error(split, bad):
+    with pytest.raises(UserError):
+        apply_budget(split, 4, bad, [1], seed=0)
+
+
+def test_out_of_range_minority_is_a_user_error(split):
+    with pytest.raises(UserError):
+        apply_budget(split, 4, 10, [4], seed=0)
+
+
+def test_budget_on_real_pneumonia_train(data_dir):
+    s = datasets.load_dataset("pneumonia", data_dir=data_dir)
+    minority = default_minority(s.train.counts(2))
+    assert minority == [0]  # README: 1214 normal vs 3494 pneumonia
+    r = apply_budget(s.train, 2, 50, minority, seed=0)
+    assert r.split.counts(2) == [50, 3494] and r.original == {0: 1214}
+
+
+def test_target_counts_modes():
+    original, effective = {1: 40, 2: 25, 3: 7}, {1: 10, 2: 10, 3: 7}
+    assert target_counts(original, effective, "original", 200) == {1: 40, 2: 25, 3: 7}
+    assert target_counts(original, effective, "balanced", 200) == {1: 200, 2: 200, 3: 200}
+    assert target_counts(original, effective, "30", 200) == {1: 30, 2: 30, 3: 30}
+    assert target_counts(original, effective, 8, 200) == {1: 10, 2: 10, 3: 8}  # never below effective
+    with pytest.raises(UserError):
+        target_counts(original, effective, "lots", 200)
+    with pytest.raises(UserError):
+        target_counts(original, effective, 0, 200)
