@@ -1,0 +1,52 @@
+"""VGG-16 (configuration D, no BatchNorm): torchvision's convolutional trunk, built without weights,
+with a head narrowed for small medical images.
+
+After five max-pools a 32 px image is a 1x1 map, which torchvision's 7x7 adaptive pool merely copies
+49 times into a 25088-input layer: 102 M parameters computing what a 512-input layer can. Global
+average pooling plus 512-4096-4096-``n_classes`` keeps VGG's two dropout FC layers, works at any
+size >= 32 px, and cuts the network from 138 M to about 34 M parameters (and skips building and
+initialising the big layer at all). At 64 px (a 2x2 map) the pooling discards the 2x2 layout that
+torchvision's head would have kept. The first conv takes ``in_channels``.
+"""
+from __future__ import annotations
+
+from torch import nn
+from torchvision.models.vgg import cfgs, make_layers
+
+from classifiers import register_classifier
+from classifiers._checks import check_inputs
+from classifiers.weights import load_weights
+
+MIN_SIZE = 32
+
+
+class VGG16(nn.Module):
+    def __init__(self, n_classes: int, in_channels: int, hidden: int = 4096, dropout: float = 0.5):
+        super().__init__()
+        self.features = make_layers(cfgs["D"], batch_norm=False)
+        self.features[0] = nn.Conv2d(in_channels, self.features[0].out_channels, kernel_size=3, padding=1)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Sequential(
+            nn.Linear(512, hidden), nn.ReLU(True), nn.Dropout(dropout),
+            nn.Linear(hidden, hidden), nn.ReLU(True), nn.Dropout(dropout),
+            nn.Linear(hidden, n_classes),
+        )
+        for m in self.modules():  # torchvision's VGG initialisation
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, 0, 0.01)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x):
+        return self.classifier(self.avgpool(self.features(x)).flatten(1))
+
+
+@register_classifier("vgg16", min_size=MIN_SIZE, order=40,
+                     description="VGG-16 (torchvision trunk), global-pool 512-4096-4096 head, ~34 M params; >= 32 px")
+def vgg16(n_classes: int, in_channels: int, image_size: int, weights: str | None = None) -> nn.Module:
+    check_inputs("vgg16", n_classes=n_classes, in_channels=in_channels, image_size=image_size,
+                 min_size=MIN_SIZE)
+    model = VGG16(int(n_classes), int(in_channels))
+    return load_weights(model, weights) if weights else model
