@@ -45,7 +45,7 @@ class Source:
 
     name: str = ""
     cache_name: str | None = None  # sources sharing pixels (fashion-mnist variants) share entries
-    needs_data_dir = True
+    needs_data_dir = True  # False: loads without a data dir (synthetic, Fashion-MNIST, absolute folder paths)
     remote_files: tuple[RemoteFile, ...] = ()  # direct downloads with checksums, for fetch
     manual_download = ""  # what to download by hand when there is no direct file
     folder = ""  # its folder under the data dir, for messages
@@ -78,7 +78,7 @@ class Source:
     def load(self, data_dir=None, image_size=None, cache_dir=None, seed: int = 0) -> Splits:
         root = self.locate(data_dir)
         catalog = self.catalog(root)
-        images, cache_note = self._cached_decode(root, catalog, image_size, cache_dir)
+        images, cache_file, cache_hit = self._cached_decode(root, catalog, image_size, cache_dir)
         parts, notes = self.assign(catalog, seed)
         splits = {
             name: Split(images[idx], catalog.labels[idx], catalog.ids[idx]) for name, idx in parts.items()
@@ -91,21 +91,22 @@ class Source:
             "native_size": catalog.notes.get("native_size"),
             "resize": RESIZE_NOTE if image_size is not None else "none",
             "source": str(root),
-            "cache": cache_note,
+            "cache": cache_file,  # the .npz the pixels came from / went to; None = not cached
+            "cache_hit": cache_hit,
         }
         return Splits(splits["train"], splits["val"], splits["test"], self.info(data_dir), notes)
 
     def _cached_decode(self, root, catalog, image_size, cache_dir):
         if not self.cacheable(image_size):
-            return self.decode(root, catalog, image_size), None
+            return self.decode(root, catalog, image_size), None, False
         key = cache_key(self.cache_name or self.name, fingerprint(catalog.files, root), image_size)
         path = cache_path(resolve_cache_dir(cache_dir), self.cache_name or self.name, image_size, key)
         images = load_cached(path, catalog.ids)
         if images is not None:
-            return images, {"path": str(path), "hit": True}
+            return images, str(path), True
         images = self.decode(root, catalog, image_size)
         saved = save_cached(path, images, catalog.ids)
-        return images, {"path": str(saved) if saved else None, "hit": False}
+        return images, (str(saved) if saved else None), False
 
     def missing(self, what: str, where: Path, extra_fix: str = "") -> DataError:
         """The error for absent files: which file, where it goes, where to get it."""

@@ -84,7 +84,7 @@ class SyntheticSource(Source):
         splits = {k: Split(images[idx], catalog.labels[idx], catalog.ids[idx]) for k, idx in parts.items()}
         notes.update(seed=seed, image_size=image_size if image_size is not None else "native",
                      native_size=f"{NATIVE}x{NATIVE}", resize="drawn at the requested size", source="generated",
-                     cache=None)
+                     cache=None, cache_hit=False)
         return Splits(splits["train"], splits["val"], splits["test"], self.info(), notes)
 
 

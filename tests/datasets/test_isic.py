@@ -43,7 +43,7 @@ def test_ham10000_keeps_the_split_files_order_and_labels(ham28, data_dir):
 
 def test_ham10000_second_load_comes_from_cache(ham28, data_dir, cache_dir):
     again = datasets.load_dataset("isic", data_dir=data_dir, image_size=28, cache_dir=cache_dir)
-    assert again.notes["cache"]["hit"] is True
+    assert again.notes["cache_hit"] is True
     assert np.array_equal(again.test.images, ham28.test.images)
 
 

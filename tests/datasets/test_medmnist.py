@@ -35,9 +35,9 @@ def test_resize_to_64_keeps_brightness_and_is_cached(data_dir, cache_dir):
     big = datasets.load_dataset("pneumonia", data_dir=data_dir, image_size=64, cache_dir=cache_dir)
     assert big.train.images.shape == (4708, 64, 64, 1)
     assert abs(big.train.images.mean() - native.train.images.mean()) < 2
-    assert big.notes["image_size"] == 64 and big.notes["cache"]["path"].startswith(str(cache_dir))
+    assert big.notes["image_size"] == 64 and big.notes["cache"].startswith(str(cache_dir))
     again = datasets.load_dataset("pneumonia", data_dir=data_dir, image_size=64, cache_dir=cache_dir)
-    assert again.notes["cache"]["hit"] and np.array_equal(again.val.images, big.val.images)
+    assert again.notes["cache_hit"] and np.array_equal(again.val.images, big.val.images)
 
 
 def test_generic_name_relative_and_absolute(data_dir):
