@@ -13,6 +13,27 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.metrics import metric_key
+from reports.runs import ARTIFACT_FEATURES
+
+FEATURES_PER_ROLE = 200  # per class and role: enough for the report's t-SNE, small enough to keep per fit
+
+
+def feature_sample(extractor, real_by_class, fake_by_class, heldout_by_class, class_names, seed) -> dict:
+    """Domain features of a seeded subset of each role, saved so the report never recomputes features."""
+    from benchmark.fidelity import class_keys
+
+    keys = class_keys(class_names)
+    rng = np.random.default_rng(seed)
+    out = {}
+    for c in fake_by_class:
+        for role, images in (("real", real_by_class[c]), ("heldout", heldout_by_class.get(c)),
+                             ("fake", fake_by_class[c])):
+            if images is None or not len(images):
+                continue
+            if len(images) > FEATURES_PER_ROLE:
+                images = images[np.sort(rng.choice(len(images), FEATURES_PER_ROLE, replace=False))]
+            out[f"{role}__{keys[c]}"] = extractor.features(images).astype(np.float32)
+    return out
 
 
 def log_fidelity(tracker, run_id, fit, info, budgeted, train, val, images, labels, minority) -> dict:
@@ -56,6 +77,9 @@ def log_fidelity(tracker, run_id, fit, info, budgeted, train, val, images, label
             grid_real = {c: real_by_class[c][:8] for c in fake_by_class if len(real_by_class[c])}
             if grid_real:
                 tracker.log_artifact(run_id, sample_grid(grid_real, info.class_names, Path(tmp) / "real.png"))
+            features = feature_sample(extractors[0], real_by_class, fake_by_class, heldout, info.class_names, fit.seed)
+            np.savez_compressed(Path(tmp) / ARTIFACT_FEATURES, **features)
+            tracker.log_artifact(run_id, Path(tmp) / ARTIFACT_FEATURES)
     tracker.log_dict(run_id, {"roles": {"real": "budget images of the class (what the arm saw)",
                                         "heldout": "validation images of the class",
                                         "fake": "the arm's samples"},

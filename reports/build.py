@@ -1,0 +1,184 @@
+"""`benchmark report` end to end: select runs, build every table and figure, write the formats asked.
+
+Building is separated from writing so the CLI, tests and the runner's closing summary share one
+path, and so the (slower) figures are only drawn when a format that shows them is requested.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from datasets.errors import UserError
+from reports.fidelity_tables import fidelity_tables
+from reports.plots import (Figure, metric_vs_budget, recall_heatmap, sample_grids, training_curves,
+                           tsne_panels)
+from reports.render import Table, to_csv, to_latex, to_markdown
+from reports.runs import RunSet, budget_sort_key, load_runs, metric_names
+from reports.tables import (DEFAULT_METRICS, ONE_SEED_NOTE, default_budget, main_tables, per_class_tables,
+                            stats_tables)
+
+FORMATS = ("md", "csv", "latex", "html", "png")
+
+
+@dataclass
+class Report:
+    runs: RunSet
+    metrics: list[str]
+    budget: str
+    tables: list[Table] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+    figure_notes: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return f"augbench report — experiment {self.runs.experiment}"
+
+    def meta(self) -> list[str]:
+        cells, fits = self.runs.cells, self.runs.fits
+        seeds = sorted(int(s) for s in cells["seed"].dropna().unique())
+        lines = [f"Store: {self.runs.tracking_uri}; experiment {self.runs.experiment!r}; "
+                 f"grid id(s): {', '.join(self.runs.grid_ids) or '–'}.",
+                 f"{len(cells)} finished classifier runs, {len(fits)} generator fits; datasets: "
+                 f"{', '.join(sorted(cells['dataset'].unique()))}; classifiers: "
+                 f"{', '.join(sorted(cells['classifier'].unique()))}; budgets: "
+                 f"{', '.join(sorted(cells['budget'].unique(), key=budget_sort_key))}; seeds: "
+                 f"{', '.join(map(str, seeds))}.",
+                 f"Metrics: {', '.join(self.metrics)}; per-class tables and per-fit figures at budget {self.budget}."]
+        if self.runs.duplicates_dropped:
+            lines.append(f"{self.runs.duplicates_dropped} older finished run(s) of the same cell were ignored "
+                         "(latest kept).")
+        return lines
+
+    def warnings(self) -> list[str]:
+        seeds = self.runs.cells.groupby(self.runs.group_keys() + ["arm", "budget"])["seed"].nunique()
+        return [ONE_SEED_NOTE] if len(seeds) and int(seeds.max()) <= 1 else []
+
+
+def resolve_metrics(requested, runs: RunSet) -> list[str]:
+    """Exact logged names, or the same name with the ``test_`` prefix (``macro_auc`` -> ``test_macro_auc``)."""
+    logged = metric_names(runs.cells)
+    names = [m.strip() for m in (requested.split(",") if isinstance(requested, str) else requested) if m.strip()]
+    out = []
+    for name in names:
+        if name in logged:
+            out.append(name)
+        elif f"test_{name}" in logged:
+            out.append(f"test_{name}")
+        else:
+            close = difflib.get_close_matches(name, logged, n=3)
+            raise UserError(f"metric {name!r} was not logged by these runs"
+                            + (f" (did you mean {', '.join(close)}?)" if close else "") + ".",
+                            "pass --metric with logged names, e.g. test_balanced_accuracy,test_macro_auc,"
+                            "test_recall_<class>; `benchmark ui` lists them all.")
+    return out
+
+
+def resolve_budget(budget, runs: RunSet) -> str:
+    available = sorted(runs.cells["budget"].unique(), key=budget_sort_key)
+    if budget is None or str(budget) == "":
+        return default_budget(runs.cells)
+    if str(budget) not in available:
+        raise UserError(f"budget {budget} has no runs in this selection.",
+                        f"pass --budget with one of: {', '.join(available)}.")
+    return str(budget)
+
+
+def build_report(tracking_uri: str, experiment: str = "augbench", *, grid_id: str | None = None,
+                 dataset: str | None = None, metrics=DEFAULT_METRICS, budget=None, figures: bool = True) -> Report:
+    runs = load_runs(tracking_uri, experiment, grid_id=grid_id, dataset=dataset)
+    report = Report(runs, resolve_metrics(metrics, runs), resolve_budget(budget, runs))
+    keys = runs.group_keys()
+    for metric in report.metrics:
+        report.tables += main_tables(runs.cells, metric, keys)
+    for metric in report.metrics:
+        report.tables += stats_tables(runs.cells, metric, keys)
+    report.tables += per_class_tables(runs.cells, keys, report.budget)
+    report.tables += fidelity_tables(runs.fits)
+    if figures:
+        _add_figures(report, keys)
+    return report
+
+
+def _add_figures(report: Report, keys: list[str]) -> None:
+    from reports.artifacts import RunFiles
+
+    runs = report.runs
+    for metric in report.metrics:
+        report.figures += metric_vs_budget(runs.cells, metric, keys)
+    report.figures += recall_heatmap(runs.cells, keys, report.budget)
+    if runs.fits.empty:
+        report.figure_notes["samples"] = ["No generator-fit runs in this selection: no sample grids, t-SNE or "
+                                          "training curves."]
+        return
+    files = RunFiles(runs.tracking_uri)
+    for name, make in (("samples", sample_grids), ("tsne", tsne_panels), ("training", training_curves)):
+        result = make(runs.fits, report.budget, files)
+        report.figures += result.figures
+        if result.notes:
+            report.figure_notes[name] = result.notes
+    if not any(f.section == "samples" for f in report.figures):
+        report.figure_notes.setdefault("samples", []).append(
+            f"No fit at budget {report.budget} logged sample grids (baseline arms add no learned samples).")
+
+
+def report_markdown(report: Report) -> str:
+    parts = [f"# {report.title}", "", *(f"{m}  " for m in report.meta())]
+    parts += [f"> **{w}**" for w in report.warnings()]
+    titles = {"main": "Main tables", "stats": "Statistics: each arm against none", "per_class": "Per class",
+              "fidelity": "Fidelity"}
+    for section, title in titles.items():
+        chosen = [t for t in report.tables if t.section == section]
+        if chosen:
+            parts += ["", f"## {title}"]
+            for table in chosen:
+                parts += ["", to_markdown(table)]
+    return "\n".join(parts) + "\n"
+
+
+def report_latex(report: Report) -> str:
+    head = [f"% {report.title}", *(f"% {m}" for m in report.meta()), "% needs \\usepackage{booktabs}", ""]
+    return "\n".join(head) + "\n\n".join(to_latex(t) for t in report.tables) + "\n"
+
+
+def report_html(report: Report) -> str:
+    from reports.html import render_page
+
+    return render_page(report.title, report.meta(), report.warnings(), report.tables, report.figures,
+                       report.figure_notes)
+
+
+def parse_formats(text: str | None) -> list[str]:
+    formats = [f.strip().lower() for f in (text or "").split(",") if f.strip()]
+    formats = ["latex" if f == "tex" else "md" if f == "markdown" else f for f in formats]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise UserError(f"unknown report format(s): {', '.join(unknown)}.", f"use any of: {', '.join(FORMATS)}.")
+    return formats
+
+
+def write_report(report: Report, output_dir, formats) -> list[Path]:
+    """Write the requested formats into ``output_dir``; returns the paths written."""
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+
+    def put(name: str, content, binary: bool = False) -> None:
+        path = out / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content) if binary else path.write_text(content, encoding="utf-8")
+        written.append(path)
+
+    if "md" in formats:
+        put("report.md", report_markdown(report))
+    if "csv" in formats:
+        for table in report.tables:
+            put(f"csv/{table.key}.csv", to_csv(table))
+    if "latex" in formats:
+        put("report.tex", report_latex(report))
+    if "html" in formats:
+        put("report.html", report_html(report))
+    if "png" in formats:
+        for figure in report.figures:
+            put(f"figures/{figure.key}.png", figure.png, binary=True)
+    return written
