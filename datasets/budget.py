@@ -51,7 +51,7 @@ def check_budget(budget) -> int | None:
     if value != budget and not isinstance(budget, str):
         raise UserError(f"budget {budget!r} is not a whole number.", "use a positive integer such as 50, or 'all'.")
     if value <= 0:
-        raise UserError(f"budget {value} must be at least 1 image per class.",
+        raise UserError(f"budget {value} must be positive (at least 1 image per class).",
                         "use a positive integer such as 10, 50 or 100, or 'all'.")
     return value
 

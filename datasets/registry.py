@@ -63,6 +63,13 @@ class Registry:
     def get(self, spec: str) -> Entry:
         return self.resolve(spec)[0]
 
+    def entry(self, name: str) -> Entry:
+        """The entry registered under a bare name, parametric ones included (for listings)."""
+        head = name.strip().partition(":")[0]
+        if head in self._entries:
+            return self._entries[head]
+        raise UnknownNameError(f"unknown {self.kind} {name!r}.", self._suggestion(name))
+
     def create(self, spec: str, **kwargs):
         entry, arg = self.resolve(spec)
         if entry.parametric:

@@ -68,3 +68,10 @@ def test_image_size_below_8_is_refused():
     with pytest.raises(datasets.UserError) as err:
         datasets.load_dataset("synthetic", image_size=4)
     assert "8" in err.value.fix
+
+
+def test_every_entry_has_a_summary_for_listings():
+    for name in dataset_names():
+        entry = datasets.DATASETS.entry(name)
+        assert entry.meta.get("summary"), name
+    assert datasets.DATASETS.entry("folder:/x").parametric
