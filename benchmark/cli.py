@@ -66,18 +66,24 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--data-dir")
     fetch.add_argument("--base-url", help="mirror to download from instead of the official host")
 
-    rep = sub.add_parser("report", help="comparison tables read back from MLflow")
-    rep.add_argument("--out", default=DEFAULT_OUT)
-    rep.add_argument("--tracking-uri")
-    rep.add_argument("--experiment", default="augbench")
-    rep.add_argument("--metric", default="test_balanced_accuracy")
-    rep.add_argument("--dataset")
-    rep.add_argument("--grid-id")
+    rep = sub.add_parser("report", help="tables, statistics and figures read back from MLflow (see docs/reports.md)")
+    rep.add_argument("--out", default=DEFAULT_OUT, help=f"output folder of `benchmark run` (default ./{DEFAULT_OUT})")
+    rep.add_argument("--tracking-uri", help="MLflow tracking URI instead of <out>/mlflow.db")
+    rep.add_argument("--experiment", default="augbench", help="MLflow experiment name (default augbench)")
+    rep.add_argument("--grid-id", help="only runs of this grid (tag augbench.grid_id)")
+    rep.add_argument("--dataset", help="only runs on this dataset")
+    rep.add_argument("--metric", "--metrics", dest="metric", default="test_balanced_accuracy,test_macro_auc",
+                     help="comma list of logged metrics for the main/statistics tables "
+                          "(default test_balanced_accuracy,test_macro_auc; 'test_' may be left out)")
+    rep.add_argument("--budget", help="budget of the per-class table and per-fit figures (default: the smallest)")
+    rep.add_argument("--format", "--formats", dest="formats",
+                     help="files to write: md,csv,latex,html,png (default: print Markdown only)")
+    rep.add_argument("--output-dir", help="where --format files go (default <out>/report)")
 
     ui = sub.add_parser("ui", help="start `mlflow server` on 127.0.0.1 over the project's store")
-    ui.add_argument("--out", default=DEFAULT_OUT)
-    ui.add_argument("--tracking-uri")
-    ui.add_argument("--port", type=int, default=5000)
+    ui.add_argument("--out", default=DEFAULT_OUT, help=f"output folder of `benchmark run` (default ./{DEFAULT_OUT})")
+    ui.add_argument("--tracking-uri", help="backend store URI instead of sqlite:///<out>/mlflow.db")
+    ui.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (default 5000)")
 
     chk = sub.add_parser("check", help="rerun a tiny grid and compare its metrics with a committed baseline")
     chk.add_argument("--baseline", default=str(Path(__file__).with_name("baselines") / "ci.json"),
@@ -159,30 +165,46 @@ def _tracking(args) -> str:
     return args.tracking_uri or default_tracking_uri(args.out)
 
 
-def cmd_report(args) -> int:
-    from reports.tables import main_table
-
+def _require_store(args) -> str:
     uri = _tracking(args)
     if not args.tracking_uri and not Path(args.out, "mlflow.db").exists():
         raise UserError(f"no results under {args.out!r} (no mlflow.db).",
                         "run `benchmark run ...` first, or pass --out/--tracking-uri of an existing store.")
-    text = main_table(uri, args.experiment, metric=args.metric, grid_id=args.grid_id, dataset=args.dataset)
-    if not text:
-        raise UserError(f"no finished runs with metric {args.metric!r} in experiment {args.experiment!r}.",
-                        "check --experiment/--metric, or run a grid first.")
-    print(text)
+    return uri
+
+
+def cmd_report(args) -> int:
+    from reports.build import build_report, parse_formats, report_markdown, write_report
+
+    uri = _require_store(args)
+    formats = parse_formats(args.formats)
+    figures = any(f in formats for f in ("html", "png"))
+    report = build_report(uri, args.experiment, grid_id=args.grid_id, dataset=args.dataset, metrics=args.metric,
+                          budget=args.budget, figures=figures)
+    if not formats:
+        print(report_markdown(report))
+        return 0
+    output_dir = Path(args.output_dir or Path(args.out) / "report")
+    for path in write_report(report, output_dir, formats):
+        print(f"wrote {path}")
     return 0
 
 
 def cmd_ui(args) -> int:
     import subprocess
 
-    uri = _tracking(args)
-    artifacts = Path(args.out).resolve() / "artifacts"
-    cmd = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(args.port),
-           "--backend-store-uri", uri, "--default-artifact-root", artifacts.as_uri()]
-    print(f"MLflow UI on http://127.0.0.1:{args.port} over {uri} (Ctrl-C to stop)")
-    return subprocess.call(cmd)
+    from reports.server import HOST, port_free, server_command
+
+    uri = _require_store(args)
+    if not port_free(args.port):
+        raise UserError(f"port {args.port} on {HOST} is already in use (another `benchmark ui` or mlflow server?).",
+                        f"pass a free one, e.g. --port {args.port + 1}, or open the server that is running.")
+    cmd = server_command(uri, Path(args.out) / "artifacts", args.port)
+    print(f"MLflow UI: http://{HOST}:{args.port}  (store {uri}; Ctrl-C to stop)", flush=True)
+    try:
+        return subprocess.call(cmd)
+    except KeyboardInterrupt:
+        return 0
 
 
 def cmd_check(args) -> int:
