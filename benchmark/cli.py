@@ -96,8 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_logs() -> None:
+    import logging
+
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _quiet_logs()
     try:
         handler = {"run": cmd_run, "data": cmd_data, "report": cmd_report, "ui": cmd_ui,
                    "presets": cmd_presets, "check": cmd_check}[args.command]
@@ -139,9 +147,9 @@ def cmd_data(args) -> int:
 
     if args.data_command == "list":
         for name in ds.dataset_names():
-            info = ds.DATASETS.get(name).meta.get("info")
-            desc = getattr(info, "description", "") if info else ""
-            print(f"{name:26s} {desc}")
+            entry = ds.DATASETS.entry(name)
+            shown = f"{name}:<arg>" if entry.parametric else name
+            print(f"{shown:26s} {entry.meta.get('summary', '')}")
         return 0
     if args.data_command == "info":
         d = ds.describe_dataset(args.name, data_dir=args.data_dir)

@@ -73,7 +73,9 @@ def prepare_data(fit: Fit):
     names = list(splits.info.class_names)
     n_classes = len(names)
     counts = train.counts(n_classes)
-    minority = resolve_minority(spec.minority, names, counts)
+    # minority is a property of the dataset, decided on the full training split: the CI cap makes
+    # classes equal in size, which must not turn "every class smaller than the largest" into none
+    minority = resolve_minority(spec.minority, names, splits.train.counts(n_classes))
     budgeted = apply_budget(train, n_classes, fit.budget, minority, fit.seed)
     targets = target_counts(budgeted.original, budgeted.effective, spec.target, max(counts))
     return splits.info, train, val, test, minority, budgeted, targets

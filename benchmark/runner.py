@@ -91,7 +91,7 @@ def run_grid(spec: GridSpec, *, executor: str = "local", jobs: int = 1, ray_addr
         if bar is not None:
             bar.update(1)
             bar.set_postfix_str(f"{outcome.status.lower()}: {outcome.label}"[:60])
-        elif show_progress:
+        else:
             echo(f"  {outcome.status:8s} {outcome.label} ({outcome.seconds:.1f}s)")
 
     try:
