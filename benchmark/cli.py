@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 for _key, _value in {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true",
-                     "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true", "NO_ALBUMENTATIONS_UPDATE": "1"}.items():
+                     "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true", "NO_ALBUMENTATIONS_UPDATE": "1",
+                     "MLFLOW_LOGGING_LEVEL": "WARNING"}.items():
     os.environ.setdefault(_key, _value)
 
 from datasets.errors import UserError  # noqa: E402
