@@ -1,18 +1,24 @@
-"""Exact Euclidean distances between feature sets, shared by PRDC and the memorisation score.
+"""Euclidean distances between feature sets, shared by PRDC and the memorisation score.
 
-The matmul shortcut (|a|^2 + |b|^2 - 2ab) leaves ~1e-6 residue between identical vectors, which
-would stop an exact copy from sitting inside a zero-radius ball; direct differences do not.
+Computed with one BLAS product (|a|^2 + |b|^2 - 2ab), which is ~100x faster than differencing at
+2048 dimensions but leaves rounding residue (~1e-7) between identical vectors. That residue would
+stop an exact copy from sitting inside a zero-radius ball (duplicates in an oversampled set), so
+squared distances below the product's rounding error are set to exactly 0.
 """
 from __future__ import annotations
 
 import numpy as np
-import torch
+
+_ROUNDING = 1e-12  # relative error bound of the float64 product, with a wide margin
 
 
 def pairwise_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    ta = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float64))
-    tb = torch.from_numpy(np.ascontiguousarray(b, dtype=np.float64))
-    return torch.cdist(ta, tb, compute_mode="donot_use_mm_for_euclid_dist").numpy()
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    na, nb = np.einsum("ij,ij->i", a, a), np.einsum("ij,ij->i", b, b)
+    scale = na[:, None] + nb[None, :]
+    sq = scale - 2.0 * (a @ b.T)
+    sq[sq <= _ROUNDING * scale] = 0.0
+    return np.sqrt(sq)
 
 
 def kth_neighbour_radii(d_self: np.ndarray, k: int) -> np.ndarray:
