@@ -1,0 +1,68 @@
+"""`benchmark report` / `benchmark ui` from the command line: outputs written, bad input explained."""
+import socket
+
+from PIL import Image
+
+from benchmark.cli import main
+
+
+def test_report_prints_markdown_by_default(store, capsys):
+    assert main(["report", "--tracking-uri", store]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# augbench report")
+    assert "## Main tables" in out and "## Statistics: each arm against none" in out
+    assert "## Per class" in out and "## Fidelity" in out
+    assert "| arm | budget 10 | budget all |" in out
+
+
+def test_report_writes_every_format(store, tmp_path, capsys):
+    out_dir = tmp_path / "rep"
+    assert main(["report", "--tracking-uri", store, "--metric", "macro_auc", "--budget", "all", "--format",
+                 "md,csv,latex,html,png", "--output-dir", str(out_dir), "--grid-id", "gridfixture01",
+                 "--dataset", "toy"]) == 0
+    printed = capsys.readouterr().out
+    md = (out_dir / "report.md").read_text()
+    assert "test_macro_auc — dataset toy" in md and "test_balanced_accuracy" not in md  # only the asked metric
+    assert "Per class at budget all" in md
+    csvs = sorted(p.name for p in (out_dir / "csv").iterdir())
+    assert "main_test_macro_auc_toy_small-cnn.csv" in csvs and any(n.startswith("fidelity_") for n in csvs)
+    assert r"\begin{tabular}" in (out_dir / "report.tex").read_text()
+    assert "<table" in (out_dir / "report.html").read_text()
+    pngs = list((out_dir / "figures").glob("*.png"))
+    assert pngs and all(Image.open(p).format == "PNG" for p in pngs)
+    assert f"wrote {out_dir / 'report.html'}" in printed
+
+
+def _error(capsys) -> str:
+    return capsys.readouterr().err
+
+
+def test_unknown_metric_names_close_matches(store, capsys):
+    assert main(["report", "--tracking-uri", store, "--metric", "test_balanced_acc"]) == 2
+    err = _error(capsys)
+    assert "error: metric 'test_balanced_acc' was not logged" in err and "test_balanced_accuracy" in err
+    assert "fix:" in err
+
+
+def test_unknown_budget_and_format(store, capsys):
+    assert main(["report", "--tracking-uri", store, "--budget", "77"]) == 2
+    assert "budget 77 has no runs" in _error(capsys)
+    assert main(["report", "--tracking-uri", store, "--format", "pdf"]) == 2
+    assert "unknown report format(s): pdf" in _error(capsys)
+
+
+def test_empty_selection_and_missing_store(store, tmp_path, capsys):
+    assert main(["report", "--tracking-uri", store, "--grid-id", "no-such-grid"]) == 2
+    assert "no finished classifier runs" in _error(capsys)
+    assert main(["report", "--out", str(tmp_path / "nothing")]) == 2
+    assert "no mlflow.db" in _error(capsys)
+
+
+def test_ui_refuses_a_busy_port(store, capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        assert main(["ui", "--tracking-uri", store, "--port", str(port)]) == 2
+    err = _error(capsys)
+    assert f"port {port}" in err and "--port" in err

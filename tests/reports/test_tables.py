@@ -1,0 +1,174 @@
+"""Tables from a store of runs with known values, checked against numbers computed here by hand."""
+import io
+import itertools
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reports.build import build_report, report_latex, report_markdown
+from reports.render import to_csv, to_markdown
+from reports.tables import ONE_SEED_NOTE, main_table
+
+from .conftest import (DIFF_BACC, FID_CALIB_LESION_10, FID_LESION_10, NONE_AUC, NONE_BACC, RECALL_LESION_10,
+                       AUC_SHIFT)
+
+
+@pytest.fixture(scope="module")
+def report(store):
+    return build_report(store, figures=False)
+
+
+def table(report, section, contains=""):
+    found = [t for t in report.tables if t.section == section and contains in t.title]
+    assert found, f"no {section} table with {contains!r}: {[t.title for t in report.tables]}"
+    return found[0]
+
+
+def row_of(t, first_cells):
+    for i, row in enumerate(t.rows):
+        if [c.text for c in row[:len(first_cells)]] == first_cells:
+            return i
+    raise AssertionError(f"no row starting {first_cells} in {t.title}")
+
+
+def hand_mean_std(values):
+    n = len(values)
+    mean = sum(values) / n
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    return mean, std
+
+
+def exact_bootstrap(d):
+    d = np.asarray(d, dtype=float)
+    means = np.array([d[list(i)].mean() for i in itertools.product(range(len(d)), repeat=len(d))])
+    return np.quantile(means, 0.025), np.quantile(means, 0.975)
+
+
+def test_main_table_means_stds_n(report):
+    t = table(report, "main", "test_balanced_accuracy")
+    assert t.columns == ["arm", "budget 10", "budget all"]
+    assert [r[0].text for r in t.rows] == ["none", "oversample", "classic", "dcgan"]  # baselines first
+    # none at budget 10: mean 3.63 / 6 = 0.605; squared deviations sum to 0.00175 -> std sqrt(0.00175/5) = 0.0187
+    assert t.text(0, "budget 10") == "0.605 ± 0.019 (n=6)"
+    oversample = [b + d for b, d in zip(NONE_BACC["10"], DIFF_BACC["10"]["oversample"])]
+    mean, std = hand_mean_std(oversample)
+    assert t.text(1, "budget 10") == f"{mean:.3f} ± {std:.3f} (n=6)"
+    assert t.text(0, "budget all").endswith("(n=3)")  # only three seeds at budget all
+    data = t.data[(t.data["arm"] == "classic") & (t.data["budget"] == "10")].iloc[0]
+    classic = [b + d for b, d in zip(NONE_BACC["10"], DIFF_BACC["10"]["classic"])]
+    assert data["mean"] == pytest.approx(np.mean(classic))
+    assert data["std"] == pytest.approx(np.std(classic, ddof=1))
+    assert data["n"] == 6
+
+
+def test_main_table_best_and_ci_marks(report):
+    t = table(report, "main", "test_balanced_accuracy")
+    bold = {(r[0].text, t.columns[j]) for r in t.rows for j, c in enumerate(r) if c.bold}
+    assert bold == {("oversample", "budget 10"), ("oversample", "budget all")}
+    marks = {(r[0].text, t.columns[j]): c.mark for r in t.rows for j, c in enumerate(r) if c.mark}
+    # oversample's differences are all positive; dcgan's at 'all' all negative; the rest straddle zero
+    assert marks == {("oversample", "budget 10"): "up", ("dcgan", "budget all"): "down"}
+    md = to_markdown(t)
+    assert "**0.634 ± 0.032 (n=6)↑**" in md and "↑/↓" in md
+
+
+def test_statistics_table_against_hand_computation(report):
+    t = table(report, "stats", "test_balanced_accuracy")
+    data = t.data.set_index(["budget", "arm"])
+    for arm, d in DIFF_BACC["10"].items():
+        row = data.loc[("10", arm)]
+        assert row["n_pairs"] == 6
+        assert row["mean_diff"] == pytest.approx(np.mean(d))
+        low, high = exact_bootstrap(d)
+        assert row["ci_low"] == pytest.approx(low, abs=0.001)
+        assert row["ci_high"] == pytest.approx(high, abs=0.001)
+    # Wilcoxon: oversample all six positive -> exact p = 2/64; classic W- = 1 + 4 = 5 -> p = 20/64;
+    # dcgan has a zero difference -> 5 ranked pairs -> not tested
+    assert data.loc[("10", "oversample"), "p"] == pytest.approx(2 / 64)
+    assert data.loc[("10", "classic"), "p"] == pytest.approx(20 / 64)
+    assert math.isnan(data.loc[("10", "dcgan"), "p"])
+    # Holm over the two tested arms: 2 x 2/64 = 0.0625, then max(0.0625, 1 x 20/64)
+    assert data.loc[("10", "oversample"), "p_holm"] == pytest.approx(0.0625)
+    assert data.loc[("10", "classic"), "p_holm"] == pytest.approx(20 / 64)
+    assert math.isnan(data.loc[("all", "oversample"), "p"])  # three seeds: never tested
+    i = row_of(t, ["10", "dcgan"])
+    assert t.text(i, "Wilcoxon p") == "n too small"
+    assert t.text(i, "per-seed difference").startswith("s0: -0.010, s1: +0.020")
+    j = row_of(t, ["all", "dcgan"])
+    assert t.rows[j][t.columns.index("mean difference")].mark == "down"
+    assert "0.0625" in " ".join(t.notes)
+
+
+def test_macro_auc_is_the_second_default_metric(report):
+    t = table(report, "main", "test_macro_auc")
+    for i, arm in enumerate(["none", "oversample", "classic", "dcgan"]):
+        values = [v + AUC_SHIFT[arm] for v in NONE_AUC["10"]]
+        mean, std = hand_mean_std(values)
+        assert t.text(i, "budget 10") == f"{mean:.3f} ± {std:.3f} (n=6)"
+
+
+def test_per_class_table(report):
+    t = table(report, "per_class")
+    assert t.columns == ["class", "arm", "precision", "recall", "F1", "AUC"]
+    i = row_of(t, ["lesion (minority)", "none"])
+    mean, std = hand_mean_std(RECALL_LESION_10["none"])
+    assert t.text(i, "recall") == f"{mean:.3f} ± {std:.3f} (n=6)"
+    oversample = i + 1
+    assert t.rows[oversample][1].text == "oversample"
+    assert t.rows[oversample][t.columns.index("recall")].bold  # best recall of the minority class
+    assert t.rows[oversample][t.columns.index("recall")].mark == "up"
+    healthy = row_of(t, ["healthy", "none"])
+    assert not any(c.bold for c in t.rows[healthy])  # all arms tie on the majority class: nothing is "best"
+
+
+def test_fidelity_table_with_calibration_row(report):
+    t = table(report, "fidelity", "budget 10")
+    i = row_of(t, ["lesion", "dcgan"])
+    mean, std = hand_mean_std(FID_LESION_10)
+    assert t.text(i, "FID") == f"{mean:.3f} ± {std:.3f} (n=6)"
+    assert t.text(i, "n real / fake") == "10 / 90"
+    assert t.rows[i + 1][1].text == "real vs real (calibration)"
+    mean, std = hand_mean_std(FID_CALIB_LESION_10)
+    assert t.rows[i + 1][t.columns.index("FID")].text == f"{mean:.3f} ± {std:.3f} (n=6)"
+    assert "domain-small-cnn" in t.notes[0] and "64-d" in t.notes[0]
+
+
+def test_failed_runs_are_not_counted(report):
+    # the fixture has a FAILED `none` cell with seed 99 and metric 0.0
+    assert 99 not in set(report.runs.cells["seed"])
+    assert len(report.runs.cells) == 4 * (6 + 3)
+
+
+def test_csv_has_numbers_not_display_text(report):
+    t = table(report, "main", "test_balanced_accuracy")
+    frame = pd.read_csv(io.StringIO(to_csv(t)))
+    assert {"mean", "std", "n", "ci_low", "ci_high"} <= set(frame.columns)
+    row = frame[(frame["arm"] == "none") & (frame["budget"].astype(str) == "10")].iloc[0]
+    assert row["mean"] == pytest.approx(0.605)
+
+
+def test_latex_is_escaped(report):
+    tex = report_latex(report)
+    assert r"\begin{tabular}" in tex and r"$\pm$" in tex and r"test\_balanced\_accuracy" in tex
+    assert "±" not in tex and "↑" not in tex
+
+
+def test_one_seed_says_so_and_invents_no_interval(one_seed_store):
+    r = build_report(one_seed_store, figures=False)
+    md = report_markdown(r)
+    assert ONE_SEED_NOTE in md
+    main = table(r, "main", "test_balanced_accuracy")
+    assert main.text(0, "budget 10") == f"{NONE_BACC['10'][0]:.3f} (n=1)"
+    assert not any(c.mark for row in main.rows for c in row)
+    stats = table(r, "stats", "test_balanced_accuracy")
+    assert all(stats.text(i, "95% CI") == "–" for i in range(len(stats.rows)))
+    assert all(stats.text(i, "Wilcoxon p") == "n too small" for i in range(len(stats.rows)))
+
+
+def test_legacy_main_table_for_the_runner(store):
+    text = main_table(store, "augbench", metric="test_balanced_accuracy", grid_id="gridfixture01")
+    assert "| arm | budget 10 | budget all |" in text and "(n=6)" in text
+    assert main_table(store, "augbench", metric="test_balanced_accuracy", grid_id="nope") == ""
+    assert main_table(store, "no-such-experiment") == ""
