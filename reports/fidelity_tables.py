@@ -16,7 +16,7 @@ from reports.runs import budget_sort_key
 from reports.tables import arm_order, format_cell, is_best, summary
 
 #: (metric key prefix, column header, better: "low" | "high" | "")
-COLUMNS = (("fid", "FID", "low"), ("kid", "KID", "low"), ("precision", "precision", "high"),
+COLUMNS = (("fid", "FID", "low"), ("fid_heldout", "FID vs held-out", "low"), ("kid", "KID", "low"), ("precision", "precision", "high"),
            ("recall", "recall", "high"), ("density", "density", ""), ("coverage", "coverage", "high"),
            ("memorisation", "memorisation", ""))
 CALIBRATION = "real vs real (calibration)"
@@ -98,8 +98,8 @@ def fidelity_tables(fits: pd.DataFrame) -> list[Table]:
                     rows.append(row)
                 calib = [_stat(group, f"fid_calib_{x}_{cls}"), _stat(group, f"kid_calib_{x}_{cls}")]
                 if calib[0][2] or calib[1][2]:
-                    row = [Cell(""), Cell(CALIBRATION), *(Cell(format_cell(*s)) for s in calib)]
-                    row += [Cell("–")] * (len(COLUMNS) - 2)
+                    row = [Cell(""), Cell(CALIBRATION), Cell(format_cell(*calib[0])), Cell("–"), Cell(format_cell(*calib[1]))]
+                    row += [Cell("–")] * (len(COLUMNS) - 3)
                     row.append(Cell(format_cell(*_stat(group, f"msssim_real_{cls}"))))
                     row.append(Cell(f"{_count(group, f'n_real_{cls}')} / {_count(group, f'n_calib_{cls}')}"))
                     rows.append(row)
@@ -110,7 +110,9 @@ def fidelity_tables(fits: pd.DataFrame) -> list[Table]:
             if not rows:
                 continue
             notes = [_describe_extractor(x, params),
-                     "Real = the budget images the arm was fitted on, fake = its samples; mean ± std over seeds (n "
+                     "FID/KID/PRDC: real = the budget images the arm was fitted on, fake = its samples; FID vs "
+                     "held-out: validation images of the class instead (copying the budget does not help there). "
+                     "Mean ± std over seeds (n "
                      "= fits). n real / fake: images per class each number rests on (FID is biased upward at "
                      "small n, so compare arms only at equal counts).",
                      f"{CALIBRATION}: budget images vs held-out (validation) real images of the class, subsampled "

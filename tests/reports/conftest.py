@@ -101,6 +101,7 @@ def write_store(root: Path, experiment: str = EXPERIMENT, seeds=None, seeds_all=
                     fid = FID_LESION_10[i] if budget == "10" else 30.0 + i
                     calib = FID_CALIB_LESION_10[i] if budget == "10" else 15.0 + i
                     metrics = {"fid_domain_lesion": fid, "fid_calib_domain_lesion": calib,
+                               "fid_heldout_domain_lesion": fid + 5.0,
                                "kid_domain_lesion": fid / 1000, "kid_calib_domain_lesion": calib / 1000,
                                "precision_domain_lesion": 0.5, "recall_domain_lesion": 0.4,
                                "density_domain_lesion": 0.9, "coverage_domain_lesion": 0.6,

@@ -129,6 +129,7 @@ def test_fidelity_table_with_calibration_row(report):
     mean, std = hand_mean_std(FID_LESION_10)
     assert t.text(i, "FID") == f"{mean:.3f} ± {std:.3f} (n=6)"
     assert t.text(i, "n real / fake") == "10 / 90"
+    assert t.text(i, "FID vs held-out") == f"{mean + 5:.3f} ± {std:.3f} (n=6)"  # logged as FID + 5 per seed
     assert t.rows[i + 1][1].text == "real vs real (calibration)"
     mean, std = hand_mean_std(FID_CALIB_LESION_10)
     assert t.rows[i + 1][t.columns.index("FID")].text == f"{mean:.3f} ± {std:.3f} (n=6)"
