@@ -17,7 +17,7 @@ from datasets.errors import UserError
 from datasets.transforms import to_uint8
 from generators._conditional_nets import ConditionalGenerator, check_image_shape
 from generators._gan_utils import BatchStream, balanced_labels, dcgan_init, resolve_device, seeded
-from generators.base import Generator, check_finite
+from generators.base import DivergenceError, Generator, check_finite
 
 #: settings every conditional GAN accepts; backends add their own on top
 COMMON_DEFAULTS = {
@@ -144,7 +144,11 @@ class ConditionalGAN(Generator):
         self.D.to(self.device).train()
         self.history = []
         stream = BatchStream(images, labels, self.config["batch_size"], seed, device=self.device)
-        self._train(stream, seeded(seed + 1), progress)
+        try:
+            self._train(stream, seeded(seed + 1), progress)
+        except DivergenceError:
+            self.G = self.D = None  # never sample from a diverged generator
+            raise
         self.G.eval()
         self.D.eval()
 
@@ -163,6 +167,8 @@ class ConditionalGAN(Generator):
 
     @torch.no_grad()
     def _sample(self, label: int, n: int, *, seed: int) -> np.ndarray:
+        if self.G is None:
+            raise RuntimeError(f"{self.name}: no trained generator (fit() failed or load() was not called)")
         if not 0 <= label < self.n_classes:
             raise UserError(f"class {label} does not exist (the generator knows 0..{self.n_classes - 1}).",
                             "ask for a class the generator was fitted on.")

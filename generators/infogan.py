@@ -1,10 +1,13 @@
 """InfoGAN (Chen et al. 2016) whose categorical code is tied to the class label.
 
-The unsupervised InfoGAN learns *some* categorical factor, not necessarily the class; to be able to
-ask for class c, the Q head's categorical output is also trained with cross-entropy on the real
-images' labels (the semi-supervised variant of Spurr et al. 2017), so code c comes to mean class c.
-Continuous codes stay unsupervised: uniform(-1, 1) inputs whose mutual-information term is a
-fixed-variance Gaussian log-likelihood (half the squared error). See docs/generators/infogan.md.
+The unsupervised InfoGAN learns *some* categorical factor, not necessarily the class. To be able to
+ask for class c, Q's categorical output is trained with cross-entropy on the real images' labels
+(as in the semi-supervised InfoGAN of Spurr et al. 2017), so code c comes to mean class c. By default
+it is trained on real labels *only*: when Q also fits the fakes' codes it learns to read whatever
+marks G leaves for them, and G's samples stop resembling the real class (seen on the bar toy set).
+Any Q gives a valid lower bound on I(c; G(z, c)), so G still maximises a mutual-information bound.
+Continuous codes stay unsupervised: uniform(-1, 1) inputs whose MI term is a fixed-variance Gaussian
+log-likelihood (half the squared error), fitted on fakes. See docs/generators/infogan.md.
 """
 from __future__ import annotations
 
@@ -48,7 +51,7 @@ class InfoGAN(ConditionalGAN):
     def __init__(self, **config):
         super().__init__(**config)
         n_cont = self.config["n_continuous"]
-        if not isinstance(n_cont, int) or n_cont < 0:
+        if isinstance(n_cont, bool) or not isinstance(n_cont, int) or n_cont < 0:
             raise UserError(f"n_continuous={n_cont!r} must be a non-negative integer.", "use e.g. 2.")
 
     @property
@@ -80,7 +83,8 @@ class InfoGAN(ConditionalGAN):
         opt_g, opt_d = self._adam(self.G.parameters(), self.lr_g), self._adam(self.D.parameters(), self.lr_d)
         for step in range(1, self.config["steps"] + 1):
             real, y = next(stream)
-            # D and Q: adversarial BCE, class CE on the real labels, code recovery on (detached) fakes
+            # D and Q: adversarial BCE, class CE on the real labels, continuous-code recovery on fakes
+            # (and the class code too when q_cat_on_fakes)
             y_f = self._fake_labels(len(y), rng)
             latent = self._latent(y_f, rng)
             fake = self.G(latent, y_f).detach()
