@@ -55,12 +55,15 @@ def aggregate(runs: pd.DataFrame, metric: str, *, rows: str = "arm", cols: str =
     return out
 
 
-def format_cell(mean: float, std: float, n: int, digits: int = DIGITS) -> str:
+def format_cell(mean: float, std: float, n: int, digits: int = DIGITS, *, significant: bool = False) -> str:
+    """"mean ± std (n=k)"; ``significant`` counts digits from the first non-zero one (for FID/KID,
+    whose scale depends on the extractor and can be 1e-3 or 1e3)."""
     if n == 0 or mean is None or (isinstance(mean, float) and math.isnan(mean)):
         return "–"
+    spec = f".{digits}g" if significant else f".{digits}f"
     if n <= 1 or std is None or (isinstance(std, float) and math.isnan(std)):
-        return f"{mean:.{digits}f} (n={n})"
-    return f"{mean:.{digits}f} ± {std:.{digits}f} (n={n})"
+        return f"{mean:{spec}} (n={n})"
+    return f"{mean:{spec}} ± {std:{f'.{max(1, digits - 1)}g' if significant else spec}} (n={n})"
 
 
 def pivot_markdown(agg: pd.DataFrame, *, rows: str = "arm", cols: str = "budget", arm_order=None,
@@ -296,7 +299,8 @@ def per_class_tables(cells: pd.DataFrame, keys: list[str], budget: str | None = 
         minority = set(minority_keys(at))
         rows, data = [], []
         comparisons = {}
-        for cls in class_keys(at, split):
+        logged = class_keys(at, split)
+        for cls in [c for c in logged if c in minority] + [c for c in logged if c not in minority]:
             label = f"{cls} (minority)" if cls in minority else cls
             stats = {(arm, m): summary(values_by_seed(at[at["arm"] == arm], f"{split}_{m}_{cls}").to_numpy())
                      for arm in arms for m, _ in PER_CLASS}

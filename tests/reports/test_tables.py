@@ -126,13 +126,15 @@ def test_per_class_table(report):
 def test_fidelity_table_with_calibration_row(report):
     t = table(report, "fidelity", "budget 10")
     i = row_of(t, ["lesion", "dcgan"])
+    # FID 41, 45, 38, 50, 44, 42: mean 260/6 = 43.33, std 4.08 -> three / two significant digits
+    assert t.text(i, "FID") == "43.3 ± 4.1 (n=6)"
     mean, std = hand_mean_std(FID_LESION_10)
-    assert t.text(i, "FID") == f"{mean:.3f} ± {std:.3f} (n=6)"
+    assert t.text(i, "FID vs held-out") == f"{mean + 5:.3g} ± {std:.2g} (n=6)"  # logged as FID + 5 per seed
+    assert t.text(i, "KID") == f"{mean / 1000:.3g} ± {std / 1000:.2g} (n=6)"  # 0.0433: small scales keep digits
     assert t.text(i, "n real / fake") == "10 / 90"
-    assert t.text(i, "FID vs held-out") == f"{mean + 5:.3f} ± {std:.3f} (n=6)"  # logged as FID + 5 per seed
     assert t.rows[i + 1][1].text == "real vs real (calibration)"
     mean, std = hand_mean_std(FID_CALIB_LESION_10)
-    assert t.rows[i + 1][t.columns.index("FID")].text == f"{mean:.3f} ± {std:.3f} (n=6)"
+    assert t.rows[i + 1][t.columns.index("FID")].text == f"{mean:.3g} ± {std:.2g} (n=6)"
     assert "domain-small-cnn" in t.notes[0] and "64-d" in t.notes[0]
 
 
