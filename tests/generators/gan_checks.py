@@ -1,0 +1,153 @@
+"""Checks every conditional GAN backend must pass, shared by test_dcgan / test_cwgan_gp / test_infogan.
+
+The conditional-fit check uses a two-class toy set with a known answer: class 0 = a horizontal bar,
+class 1 = a vertical bar (random position, thickness and brightness, Gaussian noise), 28 px grey.
+A logistic regression fitted on *real* bars then judges which class each generated image shows;
+it cannot be fooled by a generator that ignores the label, because both classes share one model.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+import torch
+
+from datasets.errors import UserError
+from generators import DivergenceError, create_generator
+
+TINY = {"base_channels": 4, "batch_size": 8}
+
+
+def random_images(size: int, channels: int, n: int = 12, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (n, size, size, channels), dtype=np.uint8), np.arange(n) % 3
+
+
+def bars(n_per_class: int, seed: int, size: int = 28) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    images, labels = [], []
+    for label in (0, 1):
+        for _ in range(n_per_class):
+            img = np.full((size, size), 30.0)
+            pos, thick, value = rng.integers(10, 16), rng.integers(2, 5), rng.uniform(180, 250)
+            if label == 0:
+                img[pos:pos + thick, 4:24] = value
+            else:
+                img[4:24, pos:pos + thick] = value
+            images.append(img + rng.normal(0, 15, img.shape))
+            labels.append(label)
+    return np.clip(np.stack(images), 0, 255).round().astype(np.uint8)[..., None], np.array(labels)
+
+
+@functools.lru_cache(maxsize=1)
+def bars_classifier():
+    """Logistic regression on real bar images (pixels scaled to [0, 1]); checked on held-out bars."""
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = bars(200, seed=1)
+    clf = LogisticRegression(max_iter=2000).fit(x.reshape(len(x), -1) / 255.0, y)
+    x_test, y_test = bars(100, seed=2)
+    assert clf.score(x_test.reshape(len(x_test), -1) / 255.0, y_test) >= 0.98
+    return clf
+
+
+# --- the checks -----------------------------------------------------------------------------------
+def check_fit_and_sample(name: str, size: int, channels: int) -> None:
+    images, labels = random_images(size, channels)
+    gen = create_generator(name, steps=2, **TINY).fit(images, labels, 3, seed=0)
+    for label in range(3):
+        out = gen.sample(label, 5, seed=label)
+        assert out.shape == (5, size, size, channels) and out.dtype == np.uint8
+        assert out.std() > 0  # a tanh output, not a constant fill
+    assert [h["step"] for h in gen.history] == [1, 2]
+    for row in gen.history:
+        assert {"d_loss", "g_loss"} <= set(row) and all(np.isfinite(v) for v in row.values())
+
+
+def check_deterministic_sampling(name: str) -> None:
+    images, labels = random_images(28, 1)
+    gen = create_generator(name, steps=2, sample_chunk=4, **TINY).fit(images, labels, 3, seed=0)
+    a, b = gen.sample(1, 10, seed=5), gen.sample(1, 10, seed=5)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, gen.sample(1, 10, seed=6))
+    assert not np.array_equal(a, gen.sample(2, 10, seed=5))  # the class changes the image
+    gen.config["sample_chunk"] = 256  # chunking must not change what a seed yields
+    np.testing.assert_array_equal(a, gen.sample(1, 10, seed=5))
+    # fitting twice with one seed gives one model
+    again = create_generator(name, steps=2, sample_chunk=4, **TINY).fit(images, labels, 3, seed=0)
+    np.testing.assert_array_equal(a, again.sample(1, 10, seed=5))
+
+
+def check_save_load_round_trip(name: str, tmp_path) -> None:
+    images, labels = random_images(32, 3)
+    gen = create_generator(name, steps=2, **TINY).fit(images, labels, 3, seed=0)
+    path = tmp_path / f"{name}.pt"
+    gen.save(path)
+    fresh = create_generator(name)  # default (bigger) architecture: the saved shapes must win
+    fresh.load(path)
+    assert fresh.n_classes == 3 and fresh.image_shape == (32, 32, 3)
+    for label in range(3):
+        np.testing.assert_array_equal(gen.sample(label, 6, seed=11), fresh.sample(label, 6, seed=11))
+    blob = torch.load(path, weights_only=True)  # loadable without unpickling code
+    assert blob["name"] == name
+
+
+def check_divergence_is_reported(name: str) -> None:
+    images, labels = random_images(28, 1)
+    gen = create_generator(name, steps=20, lr=1e30, **TINY)
+    with pytest.raises(DivergenceError, match=f"{name}.*diverged.*learning rate"):
+        gen.fit(images, labels, 3, seed=0)
+    with pytest.raises(RuntimeError, match="no trained generator"):
+        gen.sample(0, 2)
+
+
+def check_nan_mid_run_stops_the_fit(name: str) -> None:
+    """Poison a discriminator weight after step 3: step 4's losses are NaN, and the fit must stop there."""
+    images, labels = random_images(28, 1)
+    gen = create_generator(name, steps=10, **TINY)
+
+    def poison(step, total):
+        if step == 3:
+            with torch.no_grad():
+                next(gen.D.parameters()).fill_(float("nan"))
+
+    with pytest.raises(DivergenceError, match="at step 4"):
+        gen.fit(images, labels, 3, seed=0, progress=poison)
+    assert [h["step"] for h in gen.history] == [1, 2, 3]
+
+
+def check_bad_input_is_a_user_error(name: str) -> None:
+    with pytest.raises(UserError, match="unknown setting"):
+        create_generator(name, stpes=10)
+    with pytest.raises(UserError, match="positive integer"):
+        create_generator(name, steps=0)
+    images, labels = random_images(30, 1)
+    with pytest.raises(UserError, match="30 px"):
+        create_generator(name, steps=1, **TINY).fit(images, labels, 3)
+    images, labels = random_images(28, 1)
+    with pytest.raises(UserError, match="n_classes"):
+        create_generator(name, steps=1, **TINY).fit(images, labels, 2)
+    gen = create_generator(name, steps=1, **TINY).fit(images, labels, 3)
+    with pytest.raises(UserError, match="class 3"):
+        gen.sample(3, 2)
+
+
+def check_describe(name: str, **expected) -> dict:
+    info = create_generator(name, steps=7, batch_size=16, lr=1e-3).describe()
+    assert info["steps"] == 7 and info["batch_size"] == 16 and info["lr_g"] == info["lr_d"] == 1e-3
+    for key, value in expected.items():
+        assert info[key] == value, key
+    assert all(isinstance(v, (int, float, str, bool)) for v in info.values())
+    return info
+
+
+def check_conditional_fit(name: str, *, seed: int, min_accuracy: float = 0.8, **config) -> None:
+    """Short fit on the bar data; a real-data classifier must recognise the requested class."""
+    clf = bars_classifier()
+    images, labels = bars(64, seed=0)
+    gen = create_generator(name, batch_size=32, base_channels=8, **config).fit(images, labels, 2, seed=seed)
+    for label in (0, 1):
+        samples = gen.sample(label, 100, seed=7)
+        accuracy = (clf.predict(samples.reshape(100, -1) / 255.0) == label).mean()
+        assert accuracy >= min_accuracy, f"class {label}: {accuracy:.2f} of samples recognised"
