@@ -20,6 +20,8 @@ COLUMNS = (("fid", "FID", "low"), ("fid_heldout", "FID vs held-out", "low"), ("k
            ("recall", "recall", "high"), ("density", "density", ""), ("coverage", "coverage", "high"),
            ("memorisation", "memorisation", ""))
 CALIBRATION = "real vs real (calibration)"
+#: distances whose scale depends on the extractor's feature magnitudes: shown with significant digits
+SCALE_FREE = ("fid", "fid_heldout", "kid")
 
 
 def extractors(fits: pd.DataFrame) -> dict[str, dict[str, str]]:
@@ -89,11 +91,11 @@ def fidelity_tables(fits: pd.DataFrame) -> list[Table]:
                         mean, std, n = stats[arm, m]
                         means = [stats[a, m][0] for a in present if stats[a, m][2]]
                         best = bool(better) and is_best(mean, n, means, lower=better == "low")
-                        row.append(Cell(format_cell(mean, std, n, significant=True), bold=best))
+                        row.append(Cell(format_cell(mean, std, n, significant=m in SCALE_FREE), bold=best))
                         if n:
                             data.append({"dataset": dataset, "budget": budget, "extractor": x, "class": cls,
                                          "arm": arm, "metric": m, "mean": mean, "std": std, "n": n})
-                    row.append(Cell(format_cell(*_stat(sel, f"msssim_{cls}"), significant=True)))
+                    row.append(Cell(format_cell(*_stat(sel, f"msssim_{cls}"))))
                     row.append(Cell(f"{_count(sel, f'n_real_{cls}')} / {_count(sel, f'n_fake_{cls}')}"))
                     rows.append(row)
                 calib = [_stat(group, f"fid_calib_{x}_{cls}"), _stat(group, f"kid_calib_{x}_{cls}")]
@@ -101,7 +103,7 @@ def fidelity_tables(fits: pd.DataFrame) -> list[Table]:
                     row = [Cell(""), Cell(CALIBRATION), Cell(format_cell(*calib[0], significant=True)), Cell("–"),
                            Cell(format_cell(*calib[1], significant=True))]
                     row += [Cell("–")] * (len(COLUMNS) - 3)
-                    row.append(Cell(format_cell(*_stat(group, f"msssim_real_{cls}"), significant=True)))
+                    row.append(Cell(format_cell(*_stat(group, f"msssim_real_{cls}"))))
                     row.append(Cell(f"{_count(group, f'n_real_{cls}')} / {_count(group, f'n_calib_{cls}')}"))
                     rows.append(row)
                     for m, s in zip(("fid", "kid"), calib):

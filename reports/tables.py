@@ -60,10 +60,10 @@ def format_cell(mean: float, std: float, n: int, digits: int = DIGITS, *, signif
     whose scale depends on the extractor and can be 1e-3 or 1e3)."""
     if n == 0 or mean is None or (isinstance(mean, float) and math.isnan(mean)):
         return "–"
-    spec = f".{digits}g" if significant else f".{digits}f"
+    spec = f"#.{digits}g" if significant else f".{digits}f"
     if n <= 1 or std is None or (isinstance(std, float) and math.isnan(std)):
         return f"{mean:{spec}} (n={n})"
-    return f"{mean:{spec}} ± {std:{f'.{max(1, digits - 1)}g' if significant else spec}} (n={n})"
+    return f"{mean:{spec}} ± {std:{f'#.{max(1, digits - 1)}g' if significant else spec}} (n={n})"
 
 
 def pivot_markdown(agg: pd.DataFrame, *, rows: str = "arm", cols: str = "budget", arm_order=None,

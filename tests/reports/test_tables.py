@@ -129,12 +129,13 @@ def test_fidelity_table_with_calibration_row(report):
     # FID 41, 45, 38, 50, 44, 42: mean 260/6 = 43.33, std 4.08 -> three / two significant digits
     assert t.text(i, "FID") == "43.3 ± 4.1 (n=6)"
     mean, std = hand_mean_std(FID_LESION_10)
-    assert t.text(i, "FID vs held-out") == f"{mean + 5:.3g} ± {std:.2g} (n=6)"  # logged as FID + 5 per seed
-    assert t.text(i, "KID") == f"{mean / 1000:.3g} ± {std / 1000:.2g} (n=6)"  # 0.0433: small scales keep digits
+    assert t.text(i, "FID vs held-out") == f"{mean + 5:#.3g} ± {std:#.2g} (n=6)"  # logged as FID + 5 per seed
+    assert t.text(i, "KID") == f"{mean / 1000:#.3g} ± {std / 1000:#.2g} (n=6)"  # 0.0433: small scales keep digits
     assert t.text(i, "n real / fake") == "10 / 90"
+    assert t.text(i, "precision") == "0.500 ± 0.000 (n=6)"  # bounded scores keep fixed decimals
     assert t.rows[i + 1][1].text == "real vs real (calibration)"
     mean, std = hand_mean_std(FID_CALIB_LESION_10)
-    assert t.rows[i + 1][t.columns.index("FID")].text == f"{mean:.3g} ± {std:.2g} (n=6)"
+    assert t.rows[i + 1][t.columns.index("FID")].text == f"{mean:#.3g} ± {std:#.2g} (n=6)"
     assert "domain-small-cnn" in t.notes[0] and "64-d" in t.notes[0]
 
 
