@@ -11,6 +11,7 @@ from typing import Callable
 import torch
 
 SCHEDULES = ("cosine", "linear")
+PREDICTIONS = ("v", "eps")
 
 
 def alphas_cumprod(schedule: str, timesteps: int) -> torch.Tensor:
@@ -40,6 +41,31 @@ def q_sample(x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor, abar: torch
     return a.sqrt() * x0 + (1 - a).sqrt() * noise
 
 
+def training_target(prediction: str, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor,
+                    abar: torch.Tensor) -> torch.Tensor:
+    """What the network learns to output: the noise (Ho et al. 2020) or v = sqrt(abar) eps - sqrt(1 - abar) x0.
+
+    v-prediction (Salimans & Ho 2022) keeps the x_0 estimate well conditioned near t = T, where
+    eps-prediction divides by sqrt(abar_T) ~ 1e-4; in short fits that shows up as a wrong global
+    brightness that few-step DDIM cannot repair.
+    """
+    if prediction == "eps":
+        return noise
+    if prediction == "v":
+        a = abar.to(x0.device)[t].to(x0.dtype).view(-1, *([1] * (x0.dim() - 1)))
+        return a.sqrt() * noise - (1 - a).sqrt() * x0
+    raise ValueError(f"prediction must be one of {PREDICTIONS}, not {prediction!r}")
+
+
+def predicted_x0(prediction: str, output: torch.Tensor, x_t: torch.Tensor, a_t: float) -> torch.Tensor:
+    """Turn the network's output at a step with abar = ``a_t`` into its estimate of x_0."""
+    if prediction == "eps":
+        return (x_t - math.sqrt(1 - a_t) * output) / math.sqrt(a_t)
+    if prediction == "v":
+        return math.sqrt(a_t) * x_t - math.sqrt(1 - a_t) * output
+    raise ValueError(f"prediction must be one of {PREDICTIONS}, not {prediction!r}")
+
+
 def ddim_timesteps(timesteps: int, n_steps: int) -> list[int]:
     """``n_steps`` evenly spaced training steps from T-1 down to 0 (fewer if they would repeat)."""
     n_steps = max(1, min(int(n_steps), timesteps))
@@ -48,14 +74,17 @@ def ddim_timesteps(timesteps: int, n_steps: int) -> list[int]:
 
 
 @torch.no_grad()
-def ddim_sample(eps_fn: Callable[[torch.Tensor, int], torch.Tensor], x_t: torch.Tensor, abar: torch.Tensor,
+def ddim_sample(x0_fn: Callable[[torch.Tensor, int], torch.Tensor], x_t: torch.Tensor, abar: torch.Tensor,
                 n_steps: int, *, eta: float = 0.0, clip: bool = True,
                 generator: torch.Generator | None = None) -> torch.Tensor:
     """Song et al. (2021) DDIM: walk ``x_t`` (pure noise at t = T) down to x_0 in ``n_steps`` jumps.
 
+    ``x0_fn(x, t)`` is the denoiser's estimate of x_0 from ``x`` at training step ``t``; the noise
+    estimate is derived from it, which is exact for either network parameterisation.
+
     ``eta = 0`` is the deterministic ODE-like sampler (same noise in, same image out); ``eta = 1``
     matches DDPM's ancestral variance. ``clip`` keeps each x_0 estimate in the image range [-1, 1]
-    and re-derives eps from it, which stops few-step sampling from overshooting.
+    (before eps is derived from it), which stops few-step sampling from overshooting.
     Extra noise for ``eta > 0`` comes from ``generator`` on the CPU, so a seed gives the same
     images on any device.
     """
@@ -64,11 +93,10 @@ def ddim_sample(eps_fn: Callable[[torch.Tensor, int], torch.Tensor], x_t: torch.
     for i, t in enumerate(ts):
         a_t = float(abar[t])
         a_prev = float(abar[ts[i + 1]]) if i + 1 < len(ts) else 1.0
-        eps = eps_fn(x, t).to(x.dtype)
-        x0 = (x - math.sqrt(1 - a_t) * eps) / math.sqrt(a_t)
+        x0 = x0_fn(x, t).to(x.dtype)
         if clip:
             x0 = x0.clamp(-1, 1)
-            eps = (x - math.sqrt(a_t) * x0) / math.sqrt(1 - a_t)
+        eps = (x - math.sqrt(a_t) * x0) / math.sqrt(1 - a_t)
         sigma = eta * math.sqrt((1 - a_prev) / (1 - a_t) * (1 - a_t / a_prev)) if a_prev < 1 else 0.0
         x = math.sqrt(a_prev) * x0 + math.sqrt(max(1 - a_prev - sigma ** 2, 0.0)) * eps
         if sigma > 0:

@@ -112,10 +112,11 @@ class ConditionalUNet(nn.Module):
                  dropout: float = 0.1, attention: bool = True):
         super().__init__()
         self.n_classes = n_classes
-        self.base_channels = base_channels
         self.multiple = 2 ** (len(channel_mults) - 1)
-        emb_dim = 4 * base_channels
-        self.time_mlp = nn.Sequential(nn.Linear(base_channels, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
+        # at least 32 sinusoids even for tiny test nets: fewer cannot tell 1000 timesteps apart
+        self.time_dim = max(base_channels, 32)
+        emb_dim = 4 * self.time_dim
+        self.time_mlp = nn.Sequential(nn.Linear(self.time_dim, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
         self.class_emb = nn.Embedding(n_classes + 1, emb_dim)
 
         def attn_or_none(level: int, ch: int) -> nn.Module | None:
@@ -157,7 +158,7 @@ class ConditionalUNet(nn.Module):
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         x, size = pad_to_multiple(x, self.multiple)
-        emb = self.time_mlp(timestep_embedding(t, self.base_channels)) + self.class_emb(y)
+        emb = self.time_mlp(timestep_embedding(t, self.time_dim)) + self.class_emb(y)
         h = self.stem(x)
         hs = [h]
         for block in self.down:

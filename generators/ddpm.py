@@ -2,7 +2,9 @@
 
 Recent medical-imaging studies find diffusion models give more faithful minority-class images than
 GANs; this arm lets the benchmark test that claim under the same real-image budget as the GANs.
-Training is Ho et al. (2020)'s epsilon-prediction loss; the class label is dropped with probability
+Training is Ho et al. (2020)'s denoising loss -- by default on the v target of Salimans & Ho (2022),
+which short fits need (see _diffusion.training_target); ``prediction="eps"`` gives the paper's
+epsilon loss. The class label is dropped with probability
 ``p_uncond`` so one network learns both p(x|c) and p(x), which classifier-free guidance
 (Ho & Salimans 2022) mixes at sampling time; sampling uses DDIM (Song et al. 2021) so a few dozen
 network calls replace the 1000 of ancestral sampling. Sampling uses an exponential moving average
@@ -20,7 +22,8 @@ from datasets.errors import UserError
 from datasets.transforms import to_uint8
 from generators import register_generator
 from generators._arm_utils import autocast, check_labels, device_generator, merge_config
-from generators._diffusion import SCHEDULES, alphas_cumprod, ddim_sample, q_sample
+from generators._diffusion import (PREDICTIONS, SCHEDULES, alphas_cumprod, ddim_sample, predicted_x0, q_sample,
+                                  training_target)
 from generators._gan_utils import BatchStream, resolve_device, seeded
 from generators._unet import ConditionalUNet, parse_channel_mults
 from generators.base import Generator, check_finite
@@ -36,6 +39,7 @@ DEFAULTS = {
     "attention": True,
     "timesteps": 1000,
     "schedule": "cosine",
+    "prediction": "v",        # network output: "v" (Salimans & Ho 2022) or "eps" (Ho et al. 2020)
     "ddim_steps": 50,
     "eta": 0.0,               # 0 = deterministic DDIM
     "guidance_scale": 1.5,    # eps = eps_u + s (eps_c - eps_u); 1 = plain conditional, 0 = unconditional
@@ -58,6 +62,8 @@ class DDPM(Generator):
         problems = []
         if c["schedule"] not in SCHEDULES:
             problems.append(f"schedule={c['schedule']!r} (use one of {', '.join(SCHEDULES)})")
+        if c["prediction"] not in PREDICTIONS:
+            problems.append(f"prediction={c['prediction']!r} (use one of {', '.join(PREDICTIONS)})")
         if not 1 <= int(c["ddim_steps"]) <= int(c["timesteps"]):
             problems.append(f"ddim_steps={c['ddim_steps']} (use 1..timesteps={c['timesteps']})")
         if not 0.0 <= float(c["p_uncond"]) < 1.0:
@@ -86,7 +92,8 @@ class DDPM(Generator):
         return {"in_channels": channels, "n_classes": self.n_classes, "base_channels": int(c["base_channels"]),
                 "channel_mults": list(parse_channel_mults(c["channel_mults"], height, width)),
                 "num_res_blocks": int(c["num_res_blocks"]), "dropout": float(c["dropout"]),
-                "attention": bool(c["attention"]), "timesteps": int(c["timesteps"]), "schedule": c["schedule"]}
+                "attention": bool(c["attention"]), "timesteps": int(c["timesteps"]), "schedule": c["schedule"],
+                "prediction": c["prediction"]}
 
     # --- training ------------------------------------------------------------------------------
     def _fit(self, images, labels, *, seed, device, progress):
@@ -117,7 +124,7 @@ class DDPM(Generator):
             y = torch.where(drop, torch.full_like(y, null), y)
             with autocast(dev, c["amp"]):
                 pred = model(q_sample(x0, t, noise, abar), t, y)
-            loss = F.mse_loss(pred.float(), noise)
+            loss = F.mse_loss(pred.float(), training_target(c["prediction"], x0, noise, t, abar))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if c["grad_clip"]:
@@ -161,28 +168,29 @@ class DDPM(Generator):
         bs = max(1, int(c["sample_batch_size"]))
         for start in range(0, n, bs):
             x_t = noise[start:start + bs].to(dev)
-            eps_fn = self._guided_eps(label, x_t.size(0))
-            x0 = ddim_sample(eps_fn, x_t, abar, int(c["ddim_steps"]), eta=float(c["eta"]), generator=gen)
+            x0_fn = self._guided_x0(label, x_t.size(0), abar)
+            x0 = ddim_sample(x0_fn, x_t, abar, int(c["ddim_steps"]), eta=float(c["eta"]), generator=gen)
             out.append(to_uint8(x0))
         return np.concatenate(out)
 
-    def _guided_eps(self, label: int, b: int):
-        """eps = eps_u + s (eps_c - eps_u), with both halves in one batched forward pass."""
+    def _guided_x0(self, label: int, b: int, abar: torch.Tensor):
+        """Guided output out_u + s (out_c - out_u) (both halves in one batched pass), as an x_0 estimate."""
         s, dev, model = float(self.config["guidance_scale"]), self.device, self._model
+        prediction = self._arch["prediction"]
         y_c = torch.full((b,), label, dtype=torch.long, device=dev)
         y_u = torch.full((b,), self.n_classes, dtype=torch.long, device=dev)
 
-        def eps_fn(x: torch.Tensor, t: int) -> torch.Tensor:
+        def x0_fn(x: torch.Tensor, t: int) -> torch.Tensor:
             with autocast(dev, self.config["amp"]):
-                if s == 1.0:
-                    return model(x, torch.full((b,), t, device=dev), y_c).float()
-                if s == 0.0:
-                    return model(x, torch.full((b,), t, device=dev), y_u).float()
-                tt = torch.full((2 * b,), t, device=dev)
-                e_c, e_u = model(torch.cat([x, x]), tt, torch.cat([y_c, y_u])).float().chunk(2)
-            return e_u + s * (e_c - e_u)
+                if s == 1.0 or s == 0.0:
+                    out = model(x, torch.full((b,), t, device=dev), y_c if s == 1.0 else y_u).float()
+                else:
+                    tt = torch.full((2 * b,), t, device=dev)
+                    out_c, out_u = model(torch.cat([x, x]), tt, torch.cat([y_c, y_u])).float().chunk(2)
+                    out = out_u + s * (out_c - out_u)
+            return predicted_x0(prediction, out, x, float(abar[t]))
 
-        return eps_fn
+        return x0_fn
 
     # --- persistence ---------------------------------------------------------------------------
     def to(self, device: str) -> "DDPM":
