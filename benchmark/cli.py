@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--format", "--formats", dest="formats",
                      help="files to write: md,csv,latex,html,png (default: print Markdown only)")
     rep.add_argument("--output-dir", help="where --format files go (default <out>/report)")
+    rep.add_argument("--attach", action="store_true",
+                     help="also log the written md/html/tex files to the grid's parent run (MLflow UI: artifacts)")
 
     ui = sub.add_parser("ui", help="start `mlflow server` on 127.0.0.1 over the project's store")
     ui.add_argument("--out", default=DEFAULT_OUT, help=f"output folder of `benchmark run` (default ./{DEFAULT_OUT})")
@@ -183,10 +185,12 @@ def _require_store(args) -> str:
 
 
 def cmd_report(args) -> int:
-    from reports.build import build_report, parse_formats, report_markdown, write_report
+    from reports.build import attach_report, build_report, parse_formats, report_markdown, write_report
 
     uri = _require_store(args)
     formats = parse_formats(args.formats)
+    if args.attach and not formats:
+        raise UserError("--attach needs files to attach.", "add --format html (and/or md, latex).")
     figures = any(f in formats for f in ("html", "png"))
     report = build_report(uri, args.experiment, grid_id=args.grid_id, dataset=args.dataset, metrics=args.metric,
                           budget=args.budget, figures=figures)
@@ -194,8 +198,12 @@ def cmd_report(args) -> int:
         print(report_markdown(report))
         return 0
     output_dir = Path(args.output_dir or Path(args.out) / "report")
-    for path in write_report(report, output_dir, formats):
+    written = write_report(report, output_dir, formats)
+    for path in written:
         print(f"wrote {path}")
+    if args.attach:
+        run_id = attach_report(report, written)
+        print(f"attached the report to grid run {run_id} (artifacts/report/)")
     return 0
 
 

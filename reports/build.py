@@ -182,3 +182,27 @@ def write_report(report: Report, output_dir, formats) -> list[Path]:
         for figure in report.figures:
             put(f"figures/{figure.key}.png", figure.png, binary=True)
     return written
+
+
+def attach_report(report: Report, paths) -> str:
+    """Log written report files as artifacts (folder ``report/``) of the grid's parent run, so the
+    MLflow UI shows the report next to the runs it summarises. Needs a selection of exactly one grid."""
+    from mlflow import MlflowClient
+
+    from reports.runs import TAG_GRID, TAG_KIND
+
+    grids = report.runs.grid_ids
+    if len(grids) != 1:
+        raise UserError(f"--attach needs runs of exactly one grid, this selection has {len(grids)} "
+                        f"({', '.join(grids) or 'none'}).", "pass --grid-id to choose the grid.")
+    client = MlflowClient(tracking_uri=report.runs.tracking_uri)
+    experiment = client.get_experiment_by_name(report.runs.experiment)
+    parents = client.search_runs([experiment.experiment_id],
+                                 f"tags.`{TAG_KIND}` = 'grid' and tags.`{TAG_GRID}` = '{grids[0]}'", max_results=1)
+    if not parents:
+        raise UserError(f"grid {grids[0]} has no parent run to attach the report to.",
+                        "rerun the grid with `benchmark run` (it creates the parent), or drop --attach.")
+    for path in paths:
+        if Path(path).suffix in (".html", ".md", ".tex"):
+            client.log_artifact(parents[0].info.run_id, str(path), "report")
+    return parents[0].info.run_id

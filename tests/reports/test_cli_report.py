@@ -1,6 +1,7 @@
 """`benchmark report` / `benchmark ui` from the command line: outputs written, bad input explained."""
 import socket
 
+from mlflow import MlflowClient
 from PIL import Image
 
 from benchmark.cli import main
@@ -19,7 +20,7 @@ def test_report_writes_every_format(store, tmp_path, capsys):
     out_dir = tmp_path / "rep"
     assert main(["report", "--tracking-uri", store, "--metric", "macro_auc", "--budget", "all", "--format",
                  "md,csv,latex,html,png", "--output-dir", str(out_dir), "--grid-id", "gridfixture01",
-                 "--dataset", "toy"]) == 0
+                 "--dataset", "toy", "--attach"]) == 0
     printed = capsys.readouterr().out
     md = (out_dir / "report.md").read_text()
     assert "test_macro_auc — dataset toy" in md and "test_balanced_accuracy" not in md  # only the asked metric
@@ -31,6 +32,17 @@ def test_report_writes_every_format(store, tmp_path, capsys):
     pngs = list((out_dir / "figures").glob("*.png"))
     assert pngs and all(Image.open(p).format == "PNG" for p in pngs)
     assert f"wrote {out_dir / 'report.html'}" in printed
+    # --attach: the grid's parent run now carries the report for the MLflow UI
+    client = MlflowClient(tracking_uri=store)
+    exp = client.get_experiment_by_name("augbench")
+    parent = client.search_runs([exp.experiment_id], "tags.`augbench.kind` = 'grid'")[0]
+    attached = {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
+    assert {"report/report.html", "report/report.md", "report/report.tex"} <= attached
+
+
+def test_attach_needs_files(store, capsys):
+    assert main(["report", "--tracking-uri", store, "--attach"]) == 2
+    assert "--attach needs files" in capsys.readouterr().err
 
 
 def _error(capsys) -> str:
