@@ -84,9 +84,12 @@ def class_weights_from_counts(counts) -> np.ndarray:
 
 def predict_proba(model: nn.Module, images: np.ndarray, *, batch_size: int = 512, device: str = "cpu",
                   amp: bool = False) -> np.ndarray:
-    """Softmax probabilities (N, K) as float64 for uint8 NHWC ``images``; moves ``model`` to ``device``."""
+    """Softmax probabilities (N, K) as float64 for uint8 NHWC ``images``.
+
+    Moves ``model`` to ``device`` (channels-last, the faster layout for oneDNN and cuDNN alike).
+    """
     dev = resolve_device(device)
-    model.to(dev)
+    model.to(device=dev, memory_format=torch.channels_last)
     logits = _logits(model, images, batch_size, dev, autocast_dtype(dev, amp, False), channels_last=True)
     return torch.softmax(logits.double(), dim=1).numpy()
 
