@@ -188,9 +188,22 @@ def _seed_note(n_max: int) -> list[str]:
     return [ONE_SEED_NOTE] if n_max <= 1 else []
 
 
+#: below this many pairs the percentile bootstrap is visibly too narrow, and the tables say so
+FEW_PAIRS = 10
+
+
 def _marks_note(baseline: str = BASELINE) -> str:
     return (f"↑/↓: the bootstrap {CI_LEVEL:.0%} CI of the paired difference (arm − {baseline}, same seed) lies "
             f"entirely above/below zero.")
+
+
+def few_pairs_note(n_max: int) -> list[str]:
+    """A resampled mean never leaves the range of the observed differences, so with few seeds the
+    interval is at most [min, max] of them: read it as "every seed agreed", not as 95% coverage."""
+    if not 1 < n_max < FEW_PAIRS:
+        return []
+    return [f"With only {n_max} seeds the bootstrap interval cannot be wider than the observed per-seed "
+            f"differences, so it is too narrow: ↑/↓ then means every seed moved the same way, no more."]
 
 
 # --- main table ------------------------------------------------------------------------------------------
@@ -231,6 +244,7 @@ def main_tables(cells: pd.DataFrame, metric: str, keys: list[str]) -> list[Table
                  f"({'lower' if lower else 'higher'} is better)."]
         if BASELINE in arms and n_max > 1:
             notes.append(_marks_note())
+            notes += few_pairs_note(n_max)
         notes += _seed_note(n_max)
         tables.append(Table(slug("main", metric, *group_id.values()), f"{metric} — {_describe(group_id)}",
                             ["arm", *(f"budget {b}" for b in budgets)], rows, notes, pd.DataFrame(data), "main"))
@@ -267,6 +281,7 @@ def stats_tables(cells: pd.DataFrame, metric: str, keys: list[str]) -> list[Tabl
                  f"Wilcoxon signed-rank (two-sided) only with at least {MIN_WILCOXON_PAIRS} non-zero pairs: with 5 "
                  f"the smallest attainable p is 2/2^5 = 0.0625 > 0.05, so it could never reject. Holm correction "
                  f"across the arms at each budget; bold = Holm-adjusted p < 0.05."]
+        notes += few_pairs_note(int(comparison["n_pairs"].max()))
         if one_seed:
             notes.append(ONE_SEED_NOTE)
         data = comparison.drop(columns=["per_seed"]).assign(**group_id)

@@ -72,6 +72,7 @@ def test_main_table_best_and_ci_marks(report):
     assert marks == {("oversample", "budget 10"): "up", ("dcgan", "budget all"): "down"}
     md = to_markdown(t)
     assert "**0.634 ± 0.032 (n=6)↑**" in md and "↑/↓" in md
+    assert "With only 6 seeds the bootstrap interval" in md
 
 
 def test_statistics_table_against_hand_computation(report):
