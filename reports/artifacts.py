@@ -12,9 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reports.runs import ARTIFACT_FEATURES as FEATURES_ARTIFACT
-from reports.runs import ARTIFACT_REAL as REAL_ARTIFACT
-from reports.runs import ARTIFACT_SAMPLES as SAMPLES_ARTIFACT
+from reports.runs import ARTIFACT_FEATURES
 
 
 class RunFiles:
@@ -41,7 +39,7 @@ class RunFiles:
             path = self.client.download_artifacts(run_id, name, tmp)
             return Path(path).read_bytes()
 
-    def read_npz(self, run_id: str, name: str = FEATURES_ARTIFACT) -> dict[str, np.ndarray] | None:
+    def read_npz(self, run_id: str, name: str = ARTIFACT_FEATURES) -> dict[str, np.ndarray] | None:
         raw = self.read_bytes(run_id, name)
         if raw is None:
             return None

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from reports.runs import budget_sort_key, class_keys
+from reports.runs import ARTIFACT_FEATURES, ARTIFACT_REAL, ARTIFACT_SAMPLES, budget_sort_key, class_keys
 from reports.stats import CI_LEVEL, bootstrap_ci
 from reports.tables import arm_order, iter_groups, slug, summary, values_by_seed
 
@@ -156,15 +156,13 @@ def sample_pair(real_png: bytes | None, fake_png: bytes | None) -> bytes:
 
 
 def sample_grids(fits: pd.DataFrame, budget: str, files) -> FigureSet:
-    from reports.artifacts import REAL_ARTIFACT, SAMPLES_ARTIFACT
-
     out = FigureSet()
     for _, fit in representative_fits(fits, budget).iterrows():
         names = files.artifact_names(fit["run_id"])
-        if SAMPLES_ARTIFACT not in names:
+        if ARTIFACT_SAMPLES not in names:
             continue  # baseline arms log no samples
-        real = files.read_bytes(fit["run_id"], REAL_ARTIFACT)
-        fake = files.read_bytes(fit["run_id"], SAMPLES_ARTIFACT)
+        real = files.read_bytes(fit["run_id"], ARTIFACT_REAL)
+        fake = files.read_bytes(fit["run_id"], ARTIFACT_SAMPLES)
         out.figures.append(Figure(slug("samples", fit["dataset"], budget, fit["arm"]), f"Samples — {_label(fit)}",
                                   "One row per minority class: real budget images on top, synthetic below.",
                                   sample_pair(real, fake), "samples"))
@@ -193,15 +191,13 @@ def _cap(points: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
 
 def tsne_panels(fits: pd.DataFrame, budget: str, files) -> FigureSet:
     """Per fit, one panel per class: real (budget), held-out real and synthetic domain features."""
-    from reports.artifacts import FEATURES_ARTIFACT
-
     out = FigureSet()
     for _, fit in representative_fits(fits, budget).iterrows():
         if not any(c.startswith("metrics.fid_domain_") and pd.notna(fit[c]) for c in fit.index):
             continue  # no fidelity for this arm (baselines), so nothing to embed
-        data = files.read_npz(fit["run_id"], FEATURES_ARTIFACT)
+        data = files.read_npz(fit["run_id"], ARTIFACT_FEATURES)
         if data is None:
-            out.notes.append(f"t-SNE skipped for {_label(fit)}: the run saved no {FEATURES_ARTIFACT} "
+            out.notes.append(f"t-SNE skipped for {_label(fit)}: the run saved no {ARTIFACT_FEATURES} "
                              "(made before features were logged); the report does not recompute features.")
             continue
         classes = sorted({k.split("__", 1)[1] for k in data if "__" in k})

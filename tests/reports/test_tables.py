@@ -177,3 +177,14 @@ def test_legacy_main_table_for_the_runner(store):
     assert "| arm | budget 10 | budget all |" in text and "(n=6)" in text
     assert main_table(store, "augbench", metric="test_balanced_accuracy", grid_id="nope") == ""
     assert main_table(store, "no-such-experiment") == ""
+
+
+def test_tsne_is_skipped_with_a_note_when_no_features_were_saved(one_seed_store):
+    from reports.build import report_html
+
+    r = build_report(one_seed_store, figures=True)
+    assert not any(f.section == "tsne" for f in r.figures)
+    assert any(f.section == "samples" for f in r.figures)  # the grids are still shown
+    note = " ".join(r.figure_notes["tsne"])
+    assert "saved no features_domain.npz" in note and "does not recompute" in note
+    assert "saved no features_domain.npz" in report_html(r)
