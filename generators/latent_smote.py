@@ -164,10 +164,14 @@ class LatentSMOTE(Generator):
         return torch.cat(parts).numpy().astype(np.float32)
 
     # --- sampling ------------------------------------------------------------------------------
-    def _sample(self, label, n, *, seed):
+    def class_latents(self, label: int) -> np.ndarray:
+        """The encoded training images of class ``label``: the points SMOTE interpolates between."""
         if self._ae is None:
             raise RuntimeError("latent-smote: no trained autoencoder; call fit() or load() first")
-        codes = self._latents[self._labels == label]
+        return self._latents[self._labels == label]
+
+    def _sample(self, label, n, *, seed):
+        codes = self.class_latents(label)
         if len(codes) == 0:
             raise UserError(f"latent-smote: class {label} has no training images to interpolate between.",
                             "give it at least one real image in the budgeted split, or use a generative arm.")
