@@ -6,6 +6,7 @@ A group is the unit every executor (local, process pool, Ray) ships around: it i
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -18,7 +19,8 @@ import numpy as np
 
 from benchmark.grid import Cell, Fit, GridSpec, budget_label
 from benchmark.metrics import classification_metrics, confusion, metric_key
-from benchmark.tracking import Tracker, default_tracking_uri
+from benchmark.locks import file_lock, lock_dir
+from benchmark.tracking import TAG_DRIVER, TAG_ERROR, Tracker, default_tracking_uri, owner_token, shared_tracker
 from datasets import Split, Splits, UserError
 from reports.runs import TAG_FIT, TAG_GRID
 
@@ -105,12 +107,29 @@ def _atomic_write_npz(path: Path, **arrays) -> None:
     os.replace(tmp, path)
 
 
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def fit_dir(fit: Fit) -> Path:
     return Path(fit.spec.out_dir) / "cache" / "fits" / fit.hash
 
 
+def _cuda_devices(device: str) -> list[int]:
+    import torch
+
+    if not device.startswith("cuda"):
+        return []
+    index = device.partition(":")[2]
+    return [int(index) if index else torch.cuda.current_device()]
+
+
 def generate(fit: Fit, info, train: Split, val: Split, budgeted, targets, minority, timings: dict):
     """Synthetic images for the fit, from the content-addressed cache when present."""
+    import torch
+
     from generators import create_generator
 
     folder = fit_dir(fit)
@@ -123,7 +142,10 @@ def generate(fit: Fit, info, train: Split, val: Split, budgeted, targets, minori
     folder.mkdir(parents=True, exist_ok=True)
     real = budgeted.split
     t0 = time.perf_counter()
-    generator.fit(real.images, real.labels, info.n_classes, seed=fit.seed, device=fit.spec.device)
+    # arms seed themselves; the fork keeps whatever they leave unseeded from depending on earlier fits
+    with torch.random.fork_rng(devices=_cuda_devices(fit.spec.device)):
+        torch.manual_seed(fit.seed)
+        generator.fit(real.images, real.labels, info.n_classes, seed=fit.seed, device=fit.spec.device)
     timings["fit_s"] = time.perf_counter() - t0
     xs, ys = [np.zeros((0, *real.images.shape[1:]), np.uint8)], [np.zeros(0, np.int64)]
     t0 = time.perf_counter()
@@ -139,14 +161,16 @@ def generate(fit: Fit, info, train: Split, val: Split, budgeted, targets, minori
               "effective": {str(k): v for k, v in budgeted.effective.items()},
               "targets": {str(k): v for k, v in targets.items()}, "timings": dict(timings)}
     if generator.learned:
-        generator.save(folder / "generator.pt")
-    (folder / "fit.json").write_text(json.dumps(record, default=str))
+        tmp = folder / f"generator.pt.tmp{os.getpid()}"
+        generator.save(tmp)
+        os.replace(tmp, folder / "generator.pt")
+    _atomic_write_text(folder / "fit.json", json.dumps(record, default=str))
     _atomic_write_npz(samples_path, images=images, labels=labels)  # written last: its presence = complete
     return generator, images, labels, record
 
 
 def log_fit_run(tracker: Tracker, fit: Fit, parent: str, info, budgeted, generator, images, labels, record,
-                train, val, minority) -> str:
+                train, val, minority, tags: dict | None = None) -> str:
     """One MLflow run per generator fit: settings, effective budget, fidelity metrics, sample grid."""
     params = {"dataset": fit.dataset, "budget": budget_label(fit.budget), "seed": fit.seed, "arm": fit.arm,
               "image_size": fit.spec.image_size, "target": fit.spec.target,
@@ -154,29 +178,38 @@ def log_fit_run(tracker: Tracker, fit: Fit, parent: str, info, budgeted, generat
     params.update({f"gen.{k}": v for k, v in generator.describe().items()})
     params.update({f"effective_{metric_key(info.class_names[c])}": n for c, n in budgeted.effective.items()})
     run_id = tracker.start("generator", fit.hash, f"fit {fit.label()}", params=params,
-                           tags={TAG_GRID: fit.spec.grid_id()}, parent=parent)
-    metrics = {f"n_synthetic_{metric_key(info.class_names[c])}": int((labels == c).sum()) for c in minority}
-    metrics.update({f"time_{k}": v for k, v in record.get("timings", {}).items() if isinstance(v, (int, float))})
-    tracker.log_metrics(run_id, metrics)
-    for i, row in enumerate(record.get("history", [])):
-        tracker.log_metrics(run_id, {f"train_{k}": v for k, v in row.items()
-                                     if k != "step" and isinstance(v, (int, float))}, step=int(row.get("step", i)))
-    if generator.learned and len(images):
-        from benchmark.fidelity_step import log_fidelity
+                           tags={TAG_GRID: fit.spec.grid_id(), **(tags or {})}, parent=parent)
+    try:
+        metrics = {f"n_synthetic_{metric_key(info.class_names[c])}": int((labels == c).sum()) for c in minority}
+        metrics.update({f"time_{k}": v for k, v in record.get("timings", {}).items() if isinstance(v, (int, float))})
+        curves = [(int(row.get("step", i)), {f"train_{k}": v for k, v in row.items()
+                                             if k != "step" and isinstance(v, (int, float))})
+                  for i, row in enumerate(record.get("history", []))]
+        tracker.log_metric_rows(run_id, [(0, metrics), *curves])
+        if generator.learned and len(images):
+            from benchmark.fidelity_step import log_fidelity
 
-        log_fidelity(tracker, run_id, fit, info, budgeted, train, val, images, labels, minority)
+            t0 = time.perf_counter()
+            log_fidelity(tracker, run_id, fit, info, budgeted, train, val, images, labels, minority)
+            tracker.log_metrics(run_id, {"time_fidelity_s": time.perf_counter() - t0})
+    except BaseException as exc:
+        _close_failed(tracker, run_id, exc)
+        raise
+    tracker.finish(run_id, "FINISHED")
     return run_id
 
 
 # --- classifier cell ----------------------------------------------------------------------------------
 def run_cell(cell: Cell, tracker: Tracker, parent: str, fit_run: str | None, info, real: Split, synthetic: Split,
-             val: Split, test: Split, minority, generator, budgeted) -> CellOutcome:
-    from classifiers import classifier_entry, create_classifier
+             val: Split, test: Split, minority, generator, budgeted, tags: dict | None = None) -> CellOutcome:
+    """Train and evaluate one classifier; a failure is recorded on its run and returned, never raised."""
+    import torch
+
+    from classifiers import create_classifier
     from classifiers.training import TrainConfig, class_weights_from_counts, predict_proba, train_classifier
 
     spec = cell.fit.spec
     t_start = time.perf_counter()
-    tracker.clear_stale("cell", cell.hash)
     params = cell.params() | {"minority": ",".join(info.class_names[c] for c in minority),
                               "n_train_real": len(real), "n_train_synthetic": len(synthetic),
                               "n_val": len(val), "n_test": len(test), "evaluated_split": "test",
@@ -184,8 +217,10 @@ def run_cell(cell: Cell, tracker: Tracker, parent: str, fit_run: str | None, inf
     cfg = cell.classifier_config()
     params.update({f"clf.{k}": v for k, v in cfg.items()})
     params.update({f"effective_{metric_key(info.class_names[c])}": n for c, n in budgeted.effective.items()})
-    run_id = tracker.start("cell", cell.hash, cell.label(), params=params,
-                           tags={TAG_GRID: spec.grid_id(), TAG_FIT: cell.fit.hash}, parent=parent)
+    run_tags = {TAG_GRID: spec.grid_id(), TAG_FIT: cell.fit.hash, **(tags or {})}
+    if fit_run:
+        run_tags["augbench.fit_run"] = fit_run
+    run_id = tracker.start("cell", cell.hash, cell.label(), params=params, tags=run_tags, parent=parent)
     timings: dict = {}
     try:
         train = Split(np.concatenate([real.images, synthetic.images]),
@@ -193,8 +228,12 @@ def run_cell(cell: Cell, tracker: Tracker, parent: str, fit_run: str | None, inf
         weights = None
         if generator.class_weighted_loss:
             weights = class_weights_from_counts(train.counts(info.n_classes))
-        model = create_classifier(cell.classifier, n_classes=info.n_classes, in_channels=real.images.shape[-1],
-                                  image_size=spec.image_size, weights=cfg.get("weights"))
+        # initial weights from the cell's seed, not from whatever ran before in this process: the
+        # same cell gives the same numbers sequentially, in a process pool or on a Ray worker
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cell.fit.seed)
+            model = create_classifier(cell.classifier, n_classes=info.n_classes, in_channels=real.images.shape[-1],
+                                      image_size=spec.image_size, weights=cfg.get("weights"))
         tc = TrainConfig(epochs=int(cfg.get("epochs", 5)), batch_size=int(cfg.get("batch_size", 128)),
                          lr=float(cfg.get("lr", 1e-3)), seed=cell.fit.seed, device=spec.device,
                          eval_batch_size=int(cfg.get("eval_batch_size", 512)))
@@ -208,72 +247,128 @@ def run_cell(cell: Cell, tracker: Tracker, parent: str, fit_run: str | None, inf
         metrics = classification_metrics(test.labels, probs, info.class_names, minority=minority, split="test")
         metrics |= classification_metrics(val.labels, probs_val, info.class_names, minority=minority, split="val")
         metrics["best_epoch"] = result.best_epoch
-        for row in result.history:
-            tracker.log_metrics(run_id, {f"epoch_{k}": v for k, v in row.items()
-                                         if k != "epoch" and isinstance(v, (int, float))}, step=int(row["epoch"]))
+        curves = [(int(row["epoch"]), {f"epoch_{k}": v for k, v in row.items()
+                                       if k != "epoch" and isinstance(v, (int, float))}) for row in result.history]
         cm = confusion(test.labels, probs, info.n_classes)
         header = "true\\pred," + ",".join(info.class_names)
         rows = [f"{info.class_names[i]}," + ",".join(str(int(v)) for v in cm[i]) for i in range(info.n_classes)]
         tracker.log_text(run_id, "\n".join([header, *rows]) + "\n", "confusion_matrix_test.csv")
         timings["total_s"] = time.perf_counter() - t_start
         metrics |= {f"time_{k}": v for k, v in timings.items()}
-        tracker.log_metrics(run_id, metrics)
+        tracker.log_metric_rows(run_id, [*curves, (0, metrics)])
         tracker.finish(run_id, "FINISHED")
         return CellOutcome(cell.label(), cell.hash, "FINISHED", metrics=metrics, seconds=timings["total_s"],
                            timings=timings)
     except Exception as exc:  # noqa: BLE001 - isolate the cell, keep the grid going
         return _fail(tracker, run_id, cell, exc, t_start)
+    except BaseException as exc:  # Ctrl-C: an unfinished cell leaves no run behind, a rerun redoes it
+        _close_failed(tracker, run_id, exc)
+        raise
 
 
-def _fail(tracker: Tracker, run_id: str, cell: Cell, exc: BaseException, t_start: float) -> CellOutcome:
-    message = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+def _error_message(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+
+
+def _close_failed(tracker: Tracker, run_id: str, exc: BaseException) -> None:
+    """FAILED with the traceback for an error; deleted for an interruption (nothing to keep)."""
     try:
-        tracker.log_text(run_id, traceback.format_exc(), "traceback.txt")
-        tracker.set_tags(run_id, {"augbench.error": message[:500]})
+        if not isinstance(exc, Exception):
+            tracker.delete(run_id)
+            return
+        tracker.log_text(run_id, "".join(traceback.format_exception(exc)), "traceback.txt")
+        tracker.set_tags(run_id, {TAG_ERROR: _error_message(exc)[:500]})
         tracker.finish(run_id, "FAILED")
     except Exception:  # noqa: BLE001 - the tracking store itself may be what failed
         pass
-    return CellOutcome(cell.label(), cell.hash, "FAILED", error=message, seconds=time.perf_counter() - t_start)
+
+
+def _fail(tracker: Tracker, run_id: str, cell: Cell, exc: BaseException, t_start: float) -> CellOutcome:
+    _close_failed(tracker, run_id, exc)
+    return CellOutcome(cell.label(), cell.hash, "FAILED", error=_error_message(exc),
+                       seconds=time.perf_counter() - t_start)
 
 
 # --- a whole group ------------------------------------------------------------------------------------
-def run_group(fit: Fit, cells: list[Cell], parent: str, progress=None) -> list[CellOutcome]:
-    """Fit once, then run each pending classifier cell. Never raises for a cell's own failure."""
+def runtime_device(device: str) -> str:
+    """'auto' is resolved where the work runs (a Ray worker may have a GPU the driver lacks)."""
+    if device != "auto":
+        return device
     import torch
 
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _with_device(fit: Fit, cells: list[Cell]) -> tuple[Fit, list[Cell]]:
+    device = runtime_device(fit.spec.device)
+    if device == fit.spec.device:
+        return fit, cells
+    spec = dataclasses.replace(fit.spec, device=device)  # the device is in no hash: same cells, same cache
+    new_fit = Fit(spec, fit.dataset, fit.budget, fit.seed, fit.arm)
+    return new_fit, [Cell(new_fit, c.classifier) for c in cells]
+
+
+def group_tracker(spec: GridSpec) -> Tracker:
+    uri = spec.tracking_uri or default_tracking_uri(spec.out_dir)
+    return shared_tracker(uri, spec.experiment, str(Path(spec.out_dir) / "artifacts"))
+
+
+def run_group(fit: Fit, cells: list[Cell], parent: str, progress=None, *, force: bool = False,
+              driver: str | None = None) -> list[CellOutcome]:
+    """Fit once, then run each pending classifier cell. Never raises for a cell's own failure.
+
+    Each fit and each cell is claimed under a file lock and checked against the store first, so a
+    cell that another grid (or an earlier attempt) finished meanwhile is skipped, not run twice.
+    """
+    import torch
+
+    fit, cells = _with_device(fit, cells)
     spec = fit.spec
     if spec.extra.get("threads"):
         torch.set_num_threads(int(spec.extra["threads"]))
-    tracker = Tracker(spec.tracking_uri or default_tracking_uri(spec.out_dir), spec.experiment,
-                      Path(spec.out_dir) / "artifacts")
+    tracker = group_tracker(spec)
+    locks = lock_dir(tracker.tracking_uri, spec.out_dir)
+    tags = {TAG_DRIVER: driver or owner_token()}
     outcomes: list[CellOutcome] = []
+
+    def emit(outcome: CellOutcome) -> None:
+        outcomes.append(outcome)
+        if progress:
+            progress(outcome)
+
     t0 = time.perf_counter()
     timings: dict = {}
     try:
         info, train, val, test, minority, budgeted, targets = prepare_data(fit)
         timings["data_s"] = time.perf_counter() - t0
-        generator, images, labels, record = generate(fit, info, train, val, budgeted, targets, minority, timings)
-        fit_run = tracker.finished("generator").get(fit.hash)
-        if fit_run is None:
-            tracker.clear_stale("generator", fit.hash)
-            fit_run = log_fit_run(tracker, fit, parent, info, budgeted, generator, images, labels, record,
-                                  train, val, minority)
-            tracker.finish(fit_run, "FINISHED")
+        with file_lock(locks / f"fit-{fit.hash}.lock"):
+            generator, images, labels, record = generate(fit, info, train, val, budgeted, targets, minority, timings)
+            fit_run = tracker.finished("generator", fit.hash).get(fit.hash)
+            if fit_run is None:
+                tracker.clear_stale("generator", fit.hash)
+                fit_run = log_fit_run(tracker, fit, parent, info, budgeted, generator, images, labels, record,
+                                      train, val, minority, tags)
         synthetic = Split(images, labels)
     except Exception as exc:  # noqa: BLE001 - the fit failed: every cell of it fails with the same reason
         for cell in cells:
-            run_id = tracker.start("cell", cell.hash, cell.label(), params=cell.params(),
-                                   tags={TAG_GRID: spec.grid_id(), TAG_FIT: fit.hash}, parent=parent)
-            outcomes.append(_fail(tracker, run_id, cell, exc, t0))
-            if progress:
-                progress(outcomes[-1])
+            with file_lock(locks / f"cell-{cell.hash}.lock"):
+                if not force and tracker.finished("cell", cell.hash):
+                    emit(CellOutcome(cell.label(), cell.hash, "SKIPPED", error="finished by another run"))
+                    continue
+                tracker.clear_stale("cell", cell.hash, supersede_finished=force)
+                run_id = tracker.start("cell", cell.hash, cell.label(), params=cell.params(),
+                                       tags={TAG_GRID: spec.grid_id(), TAG_FIT: fit.hash, **tags}, parent=parent)
+                emit(_fail(tracker, run_id, cell, exc, t0))
         return outcomes
     for cell in cells:
-        outcome = run_cell(cell, tracker, parent, fit_run, info, budgeted.split, synthetic, val, test, minority,
-                           generator, budgeted)
+        with file_lock(locks / f"cell-{cell.hash}.lock"):
+            if not force and tracker.finished("cell", cell.hash):
+                emit(CellOutcome(cell.label(), cell.hash, "SKIPPED", error="finished by another run"))
+                continue
+            tracker.clear_stale("cell", cell.hash, supersede_finished=force)
+            outcome = run_cell(cell, tracker, parent, fit_run, info, budgeted.split, synthetic, val, test, minority,
+                               generator, budgeted, tags)
         outcome.timings |= {f"group_{k}": v for k, v in timings.items() if isinstance(v, float)}
-        outcomes.append(outcome)
         timings = {}  # the fit's cost is attributed to the first cell only
-        if progress:
-            progress(outcome)
+        emit(outcome)
     return outcomes

@@ -1,60 +1,160 @@
 """Where fit groups run: in this process, in a local process pool, or as Ray tasks.
 
-Groups are independent (each opens its own tracker and cache entries are written atomically), so
-an executor only has to ship ``(fit, cells, parent)`` somewhere and hand back the outcomes.
+The unit shipped is a *fit group* (one generator fit and the classifier cells that use its samples),
+not a single cell: the fit is the expensive shared step, and a group keeps it on the machine that
+holds its cached samples, so no GAN is trained twice and no samples cross the network. Groups are
+independent (each claims its own fit and cells, cache entries are written atomically), so an
+executor only ships ``(fit, cells, parent)`` somewhere and hands back the outcomes.
+
+A worker that dies (out of memory, killed) takes only its group down: its cells are reported as
+failed, the grid goes on, and a rerun redoes them.
 """
 from __future__ import annotations
 
-from benchmark.execute import run_group
+import os
+import threading
+import time
+
+from benchmark.execute import CellOutcome, run_group
+from datasets import UserError
 
 
-def execute(groups, parent, progress, *, executor="local", jobs=1, ray_address=None, gpus_per_cell=0.0):
-    if executor == "local" and jobs <= 1:
-        for fit, cells in groups:
-            run_group(fit, cells, parent, progress)
-        return
-    if executor in ("local", "process"):
-        return _process_pool(groups, parent, progress, jobs)
+def usable_cpus() -> int:
+    """Cores this process may use (the cgroup/affinity mask, not the host's core count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def threads_per_job(jobs: int, threads: int | None = None) -> int:
+    return max(1, int(threads) if threads else usable_cpus() // max(1, jobs))
+
+
+def execute(groups, parent, progress, *, executor="local", jobs=1, ray_address=None, gpus_per_cell=0.0,
+            cpus_per_cell=None, threads=None, force=False, driver=None):
+    if executor not in ("local", "process", "ray"):
+        raise UserError(f"unknown executor {executor!r}.", "use --executor local (with --jobs N) or --executor ray.")
+    if jobs < 1:
+        raise UserError(f"--jobs {jobs} must be at least 1.", "pass --jobs 1 (sequential) or more.")
     if executor == "ray":
-        return _ray(groups, parent, progress, ray_address, gpus_per_cell)
-    from datasets import UserError
+        return _ray(groups, parent, progress, ray_address, gpus_per_cell, cpus_per_cell, threads, force, driver)
+    if jobs == 1 and executor == "local":
+        if threads:
+            import torch
 
-    raise UserError(f"unknown executor {executor!r}.", "use --executor local (with --jobs N) or --executor ray.")
+            torch.set_num_threads(int(threads))
+        for fit, cells in groups:
+            run_group(fit, cells, parent, progress, force=force, driver=driver)
+        return None
+    return _process_pool(groups, parent, progress, jobs, threads_per_job(jobs, threads), force, driver)
 
 
-def _group_in_worker(fit, cells, parent, threads):
+def _lost(cells, why: str) -> list[CellOutcome]:
+    return [CellOutcome(c.label(), c.hash, "FAILED", error=why) for c in cells]
+
+
+# --- process pool ---------------------------------------------------------------------------------------
+def _die_with_parent(parent_pid: int) -> None:
+    """A pool worker outliving a killed `benchmark run` would keep writing runs nobody waits for."""
+
+    def watch():
+        while True:
+            if os.getppid() != parent_pid:
+                os._exit(1)
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, daemon=True, name="augbench-parent-watch").start()
+
+
+def _pool_init(parent_pid: int, threads: int) -> None:
     import torch
 
-    torch.set_num_threads(max(1, threads))
-    return run_group(fit, cells, parent)
+    _die_with_parent(parent_pid)
+    torch.set_num_threads(threads)
 
 
-def _process_pool(groups, parent, progress, jobs):
+def _group_in_pool(fit, cells, parent, force, driver):
+    return run_group(fit, cells, parent, force=force, driver=driver)
+
+
+def _process_pool(groups, parent, progress, jobs, threads, force, driver):
     import multiprocessing as mp
-    import os
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    threads = max(1, (os.cpu_count() or 2) // jobs)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
-        futures = [pool.submit(_group_in_worker, fit, cells, parent, threads) for fit, cells in groups]
+    # spawn, not fork: torch's thread pools and an open SQLite connection do not survive a fork
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_pool_init,
+                             initargs=(os.getpid(), threads)) as pool:
+        futures = {pool.submit(_group_in_pool, fit, cells, parent, force, driver): cells for fit, cells in groups}
         for future in as_completed(futures):
-            for outcome in future.result():
+            try:
+                outcomes = future.result()
+            except Exception as exc:  # noqa: BLE001 - a dead worker fails its group, not the grid
+                outcomes = _lost(futures[future], f"worker process failed: {type(exc).__name__}: {exc}")
+            for outcome in outcomes:
                 progress(outcome)
 
 
-def _ray(groups, parent, progress, address, gpus_per_cell):
+# --- Ray ------------------------------------------------------------------------------------------------
+RAY_ENV = ("MLFLOW_DISABLE_TELEMETRY", "DO_NOT_TRACK", "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT",
+           "NO_ALBUMENTATIONS_UPDATE", "AUGBENCH_CACHE", "BENCHMARK_DATA_DIR", "MLFLOW_TRACKING_USERNAME",
+           "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN")
+
+
+def _ray_group(fit, cells, parent, threads, force, driver):
+    import torch
+
+    torch.set_num_threads(threads)
+    return run_group(fit, cells, parent, force=force, driver=driver)
+
+
+def connect_ray(address: str | None):
+    """Join the cluster at ``address`` ("auto", HOST:PORT, or "local" for a throwaway one-machine cluster).
+
+    Returns True when this call started the connection (and so should close it).
+    """
     import ray
 
-    if not ray.is_initialized():
-        ray.init(address=address or "auto", log_to_driver=False, include_dashboard=False)
-    cpus = max(1, int(ray.available_resources().get("CPU", 1) // max(1, len(groups)))) if groups else 1
+    if ray.is_initialized():
+        return False
+    env = {k: os.environ[k] for k in RAY_ENV if k in os.environ}
+    address = address or "auto"
+    kwargs = {"log_to_driver": False, "runtime_env": {"env_vars": env}} if env else {"log_to_driver": False}
+    try:
+        if address == "local":
+            ray.init(include_dashboard=False, **kwargs)
+        else:
+            ray.init(address=address, **kwargs)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise UserError(f"cannot join a Ray cluster at {address!r} ({type(exc).__name__}: {str(exc)[:200]}).",
+                        "start one with `ray start --head` (see docs/scaling.md), pass its --ray-address "
+                        "HOST:PORT, or use --ray-address local for a one-machine cluster.") from None
+    return True
 
-    @ray.remote(num_cpus=1, num_gpus=gpus_per_cell)
-    def remote_group(fit, cells, parent):
-        return _group_in_worker(fit, cells, parent, cpus)
 
-    pending = [remote_group.remote(fit, cells, parent) for fit, cells in groups]
-    while pending:
-        done, pending = ray.wait(pending, num_returns=1)
-        for outcome in ray.get(done[0]):
-            progress(outcome)
+def _ray(groups, parent, progress, address, gpus_per_cell, cpus_per_cell, threads, force, driver):
+    import ray
+
+    if not groups:
+        return None
+    started = connect_ray(address)
+    try:
+        cpus = float(cpus_per_cell or 1)
+        remote = ray.remote(_ray_group).options(num_cpus=cpus, num_gpus=float(gpus_per_cell or 0.0),
+                                                max_retries=0)  # a retried group could duplicate its runs
+        torch_threads = int(threads) if threads else max(1, int(cpus))
+        pending = {remote.remote(fit, cells, parent, torch_threads, force, driver): cells for fit, cells in groups}
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            ref = done[0]
+            cells = pending.pop(ref)
+            try:
+                outcomes = ray.get(ref)
+            except Exception as exc:  # noqa: BLE001 - a lost node or worker fails its group, not the grid
+                outcomes = _lost(cells, f"Ray task failed: {type(exc).__name__}: {str(exc)[:300]}")
+            for outcome in outcomes:
+                progress(outcome)
+    finally:
+        if started:
+            ray.shutdown()
+    return None

@@ -5,14 +5,16 @@ MLflow store is the source of truth for what is done, which is what makes reruns
 """
 from __future__ import annotations
 
+import dataclasses
+import sys
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmark.execute import CellOutcome, dataset_cache_dir, load_splits, run_group
+from benchmark.execute import CellOutcome, dataset_cache_dir, load_splits
 from benchmark.grid import Fit, GridSpec, spec_summary
-from benchmark.tracking import Tracker, default_tracking_uri
+from benchmark.locks import file_lock, lock_dir
+from benchmark.tracking import Tracker, default_tracking_uri, owner_token, shared_tracker
 from datasets import UserError
 
 
@@ -24,6 +26,7 @@ class GridResult:
     tracking_uri: str = ""
     experiment: str = ""
     grid_id: str = ""
+    hashes: list[str] = field(default_factory=list)  # every cell of the grid, finished earlier or now
 
     @property
     def failed(self) -> list[CellOutcome]:
@@ -51,9 +54,13 @@ def validate(spec: GridSpec) -> None:
 
 
 def plan(spec: GridSpec, tracker: Tracker, *, force: bool = False, rerun_failed: bool = False):
-    """Pending cells grouped by fit, and how many were skipped as already finished."""
+    """Pending cells grouped by fit, and how many were skipped as already finished.
+
+    Default: run every cell without a FINISHED run (never run, failed, or killed). ``rerun_failed``:
+    only cells whose latest run FAILED. ``force``: every cell.
+    """
     finished = set() if force else set(tracker.finished("cell"))
-    failed = tracker.failed("cell")
+    failed = tracker.failed("cell") if rerun_failed else set()
     groups: dict[str, tuple[Fit, list]] = {}
     skipped = 0
     for cell in spec.cells():
@@ -66,19 +73,22 @@ def plan(spec: GridSpec, tracker: Tracker, *, force: bool = False, rerun_failed:
 
 
 def run_grid(spec: GridSpec, *, executor: str = "local", jobs: int = 1, ray_address: str | None = None,
-             gpus_per_cell: float = 0.0, force: bool = False, rerun_failed: bool = False, show_progress: bool = True,
-             echo=print) -> GridResult:
+             gpus_per_cell: float = 0.0, cpus_per_cell: float | None = None, threads: int | None = None,
+             force: bool = False, rerun_failed: bool = False, show_progress: bool = True, echo=print) -> GridResult:
+    """Run every pending cell of ``spec``; failures are isolated and returned, never raised."""
     spec.tracking_uri = spec.tracking_uri or default_tracking_uri(spec.out_dir)
     Path(spec.out_dir).mkdir(parents=True, exist_ok=True)
-    tracker = Tracker(spec.tracking_uri, spec.experiment, Path(spec.out_dir) / "artifacts")
+    tracker = shared_tracker(spec.tracking_uri, spec.experiment, str(Path(spec.out_dir) / "artifacts"))
     validate(spec)
     groups, skipped = plan(spec, tracker, force=force, rerun_failed=rerun_failed)
-    parent = tracker.grid_parent(spec.grid_id(), spec_summary(spec))
+    grid_id = spec.grid_id()
+    with file_lock(lock_dir(spec.tracking_uri, spec.out_dir) / f"grid-{grid_id}.lock"):
+        parent = tracker.grid_parent(grid_id, spec_summary(spec))
     total = sum(len(cells) for _, cells in groups)
-    echo(f"grid {spec.grid_id()}: {total + skipped} cells, {skipped} already finished, {total} to run "
+    echo(f"grid {grid_id}: {total + skipped} cells, {skipped} already finished, {total} to run "
          f"in {len(groups)} generator fits")
     result = GridResult(skipped=skipped, tracking_uri=spec.tracking_uri, experiment=spec.experiment,
-                        grid_id=spec.grid_id())
+                        grid_id=grid_id, hashes=[c.hash for c in spec.cells()])
     t0 = time.perf_counter()
     bar = None
     if show_progress and total:
@@ -93,30 +103,64 @@ def run_grid(spec: GridSpec, *, executor: str = "local", jobs: int = 1, ray_addr
             bar.set_postfix_str(f"{outcome.status.lower()}: {outcome.label}"[:60])
         else:
             echo(f"  {outcome.status:8s} {outcome.label} ({outcome.seconds:.1f}s)")
+            sys.stdout.flush()
 
+    status = "FAILED"
     try:
         from benchmark.executors import execute
 
         execute(groups, parent, progress, executor=executor, jobs=jobs, ray_address=ray_address,
-                gpus_per_cell=gpus_per_cell)
+                gpus_per_cell=gpus_per_cell, cpus_per_cell=cpus_per_cell, threads=threads, force=force,
+                driver=owner_token())
+        status = "FAILED" if result.failed else "FINISHED"
     finally:
         if bar is not None:
             bar.close()
-    result.wall_seconds = time.perf_counter() - t0
+        result.wall_seconds = time.perf_counter() - t0
+        try:  # an interrupted grid stays RUNNING until its next resume finishes it
+            if status == "FINISHED" or result.failed:
+                tracker.finish(parent, status)
+        except Exception:  # noqa: BLE001 - never hide the grid's own outcome behind a bookkeeping error
+            pass
     return result
 
 
 def summarise(result: GridResult, metric: str = "test_balanced_accuracy") -> str:
-    """Arms x budgets table of ``metric`` over every finished cell of the grid (this and earlier runs)."""
-    from reports.tables import main_table
+    """Arms x budgets table of ``metric`` over every finished cell of the grid (this and earlier runs).
 
+    Cells are picked by their hashes, not by grid id: a cell finished by an earlier or another grid
+    is part of this grid's answer even though its run carries that grid's id.
+    """
     lines = []
-    table = main_table(result.tracking_uri, result.experiment, metric=metric, grid_id=result.grid_id)
+    table = _main_table(result, metric)
     if table:
         lines.append(table)
     done = sum(o.status == "FINISHED" for o in result.outcomes)
-    lines.append(f"{done} cells finished now, {result.skipped} were already finished, "
+    elsewhere = sum(o.status == "SKIPPED" for o in result.outcomes)
+    lines.append(f"{done} cells finished now, {result.skipped + elsewhere} were already finished, "
                  f"{len(result.failed)} failed; {result.wall_seconds:.0f} s.")
     for o in result.failed:
         lines.append(f"FAILED {o.label}: {o.error}")
+    if result.failed:
+        lines.append(f"{len(result.failed)} cells failed (tracebacks: artifact traceback.txt of each FAILED run); "
+                     "rerun the same command to retry them.")
     return "\n".join(lines)
+
+
+def _main_table(result: GridResult, metric: str) -> str:
+    from reports.render import to_markdown
+    from reports.runs import TAG_HASH, load_runs
+    from reports.tables import main_tables
+
+    try:
+        runs = load_runs(result.tracking_uri, result.experiment)
+    except UserError:
+        return ""
+    cells = runs.cells
+    column = f"tags.{TAG_HASH}"
+    if column in cells:
+        cells = cells[cells[column].isin(set(result.hashes))]
+    if cells.empty:
+        return ""
+    keys = dataclasses.replace(runs, cells=cells).group_keys()
+    return "\n\n".join(to_markdown(t) for t in main_tables(cells, metric, keys))
