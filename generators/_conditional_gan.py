@@ -16,6 +16,7 @@ from torch import nn
 from datasets.errors import UserError
 from datasets.transforms import to_uint8
 from generators._conditional_nets import ConditionalGenerator, check_image_shape
+from generators._bagan_common import autocast
 from generators._gan_utils import BatchStream, balanced_labels, dcgan_init, resolve_device, seeded
 from generators.base import DivergenceError, Generator, check_finite
 
@@ -31,6 +32,7 @@ COMMON_DEFAULTS = {
     "latent_dim": 100,
     "base_channels": 64,
     "log_every": 1,         # history granularity in generator steps (divergence is checked every step)
+    "amp": False,           # bfloat16 autocast for the training forward passes (sampling stays float32)
     "sample_chunk": 256,    # images per generator forward pass when sampling
 }
 _POSITIVE_INTS = ("steps", "batch_size", "latent_dim", "base_channels", "log_every", "sample_chunk")
@@ -108,6 +110,9 @@ class ConditionalGAN(Generator):
         out = super().describe()
         out.update(lr_g=self.lr_g, lr_d=self.lr_d)
         return out
+
+    def _autocast(self):
+        return autocast(self.device, bool(self.config["amp"]))
 
     def _adam(self, params, lr: float) -> torch.optim.Adam:
         return torch.optim.Adam(params, lr=lr, betas=(self.config["beta1"], self.config["beta2"]))

@@ -44,17 +44,18 @@ class CWGANGP(ConditionalGAN):
             for _ in range(self.config["n_critic"]):
                 real, y = next(stream)
                 # fakes share the real batch's labels: interpolates then stay within one class
-                fake = self.G(self._latent(y, rng), y).detach()
-                c_real, c_fake = self.D(real, y).mean(), self.D(fake, y).mean()
-                gp = gradient_penalty(self.D, real, fake, y, alpha="uniform", generator=rng)
-                d_loss = c_fake - c_real + gp_weight * gp
+                with self._autocast():
+                    fake = self.G(self._latent(y, rng), y).detach()
+                    c_real, c_fake = self.D(real, y).float().mean(), self.D(fake, y).float().mean()
+                    gp = gradient_penalty(self.D, real, fake, y, alpha="uniform", generator=rng)
+                    d_loss = c_fake - c_real + gp_weight * gp
                 opt_d.zero_grad(set_to_none=True)
                 d_loss.backward()
                 opt_d.step()
 
             y_g = self._fake_labels(len(y), rng)
-            with self._frozen(self.D):
-                g_loss = -self.D(self.G(self._latent(y_g, rng), y_g), y_g).mean()
+            with self._frozen(self.D), self._autocast():
+                g_loss = -self.D(self.G(self._latent(y_g, rng), y_g), y_g).float().mean()
             opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
             opt_g.step()

@@ -31,19 +31,20 @@ class DCGAN(ConditionalGAN):
         for step in range(1, self.config["steps"] + 1):
             real, y = next(stream)
             # D: real vs fakes carrying the same labels, so D cannot tell them apart by class frequency
-            fake = self.G(self._latent(y, rng), y).detach()
-            d_real, d_fake = self.D(real, y), self.D(fake, y)
-            d_loss = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
-                      + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+            with self._autocast():
+                fake = self.G(self._latent(y, rng), y).detach()
+                d_real, d_fake = self.D(real, y), self.D(fake, y)
+                d_loss = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
+                          + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
             opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             opt_d.step()
 
             # G: non-saturating loss on uniformly drawn classes
             y_g = self._fake_labels(len(y), rng)
-            with self._frozen(self.D):
+            with self._frozen(self.D), self._autocast():
                 d_gen = self.D(self.G(self._latent(y_g, rng), y_g), y_g)
-            g_loss = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
+                g_loss = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
             opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
             opt_g.step()

@@ -87,13 +87,15 @@ class InfoGAN(ConditionalGAN):
             # (and the class code too when q_cat_on_fakes)
             y_f = self._fake_labels(len(y), rng)
             latent = self._latent(y_f, rng)
-            fake = self.G(latent, y_f).detach()
-            d_real, q_real_cat, _ = self.D(real)
-            d_fake, q_fake_cat, q_fake_cont = self.D(fake)
-            adv = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
-                   + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
-            sup = F.cross_entropy(q_real_cat, y)
-            d_loss = adv + self.config["sup_weight"] * sup + self._info_loss(q_fake_cat, q_fake_cont, y_f, latent, cat=self.config["q_cat_on_fakes"])
+            with self._autocast():
+                fake = self.G(latent, y_f).detach()
+                d_real, q_real_cat, _ = self.D(real)
+                d_fake, q_fake_cat, q_fake_cont = self.D(fake)
+                adv = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
+                       + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+                sup = F.cross_entropy(q_real_cat, y)
+                info_d = self._info_loss(q_fake_cat, q_fake_cont, y_f, latent, cat=self.config["q_cat_on_fakes"])
+                d_loss = adv + self.config["sup_weight"] * sup + info_d
             opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             opt_d.step()
@@ -101,10 +103,10 @@ class InfoGAN(ConditionalGAN):
             # G: fool D and make its codes recoverable by Q
             y_g = self._fake_labels(len(y), rng)
             latent = self._latent(y_g, rng)
-            with self._frozen(self.D):
+            with self._frozen(self.D), self._autocast():
                 d_gen, q_cat, q_cont = self.D(self.G(latent, y_g))
-            g_adv = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
-            info = self._info_loss(q_cat, q_cont, y_g, latent)
+                g_adv = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
+                info = self._info_loss(q_cat, q_cont, y_g, latent)
             opt_g.zero_grad(set_to_none=True)
             (g_adv + info).backward()
             opt_g.step()

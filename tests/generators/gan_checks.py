@@ -151,3 +151,12 @@ def check_conditional_fit(name: str, *, seed: int, min_accuracy: float = 0.8, **
         samples = gen.sample(label, 100, seed=7)
         accuracy = (clf.predict(samples.reshape(100, -1) / 255.0) == label).mean()
         assert accuracy >= min_accuracy, f"class {label}: {accuracy:.2f} of samples recognised"
+
+
+def check_amp_training(name: str) -> None:
+    """bfloat16 autocast (the CUDA option) also runs on the CPU: same losses path, finite results."""
+    images, labels = random_images(32, 3)
+    gen = create_generator(name, steps=2, amp=True, **TINY).fit(images, labels, 3, seed=0)
+    assert gen.describe()["amp"] is True
+    assert len(gen.history) == 2 and all(np.isfinite(v) for row in gen.history for v in row.values())
+    assert gen.sample(2, 4, seed=0).shape == (4, 32, 32, 3)

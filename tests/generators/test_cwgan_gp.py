@@ -77,3 +77,7 @@ def test_describe_reports_the_wgan_gp_settings():
 
 def test_conditional_fit_produces_the_requested_class():
     checks.check_conditional_fit(NAME, seed=0, steps=100)
+
+
+def test_amp_training_runs():
+    checks.check_amp_training(NAME)

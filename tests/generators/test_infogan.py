@@ -69,3 +69,7 @@ def test_describe_reports_infogan_defaults():
 
 def test_conditional_fit_produces_the_requested_class():
     checks.check_conditional_fit(NAME, seed=0, steps=300)
+
+
+def test_amp_training_runs():
+    checks.check_amp_training(NAME)
