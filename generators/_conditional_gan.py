@@ -15,8 +15,8 @@ from torch import nn
 
 from datasets.errors import UserError
 from datasets.transforms import to_uint8
-from generators._conditional_nets import ConditionalGenerator, check_image_shape
 from generators._bagan_common import autocast
+from generators._conditional_nets import ConditionalGenerator, check_image_shape
 from generators._gan_utils import BatchStream, balanced_labels, dcgan_init, resolve_device, seeded
 from generators.base import DivergenceError, Generator, check_finite
 
