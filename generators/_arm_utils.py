@@ -5,7 +5,7 @@ the list of valid names instead of being silently ignored.
 """
 from __future__ import annotations
 
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import torch
@@ -41,3 +41,17 @@ def autocast(device: torch.device, enabled: bool):
     if enabled and device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return nullcontext()
+
+
+@contextmanager
+def private_global_rng(seed: int, device: torch.device):
+    """Seed torch's global RNGs for a fit (weight init, dropout) and restore the caller's state after.
+
+    Modules such as ``nn.Dropout`` can only draw from the global generator; without this a fit's
+    result would depend on whatever ran before it.
+    """
+    devices = [device.index if device.index is not None else torch.cuda.current_device()] \
+        if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(int(seed))
+        yield

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from datasets.errors import UserError
 from datasets.transforms import to_uint8
 from generators import register_generator
-from generators._arm_utils import autocast, check_labels, device_generator, merge_config
+from generators._arm_utils import autocast, check_labels, device_generator, merge_config, private_global_rng
 from generators._diffusion import (PREDICTIONS, SCHEDULES, alphas_cumprod, ddim_sample, predicted_x0, q_sample,
                                   training_target)
 from generators._gan_utils import BatchStream, resolve_device, seeded
@@ -98,14 +98,18 @@ class DDPM(Generator):
     # --- training ------------------------------------------------------------------------------
     def _fit(self, images, labels, *, seed, device, progress):
         check_labels(self.name, images, labels, self.n_classes)
-        c = self.config
         dev = resolve_device(device)
+        self.history, self._model = [], None  # a failed refit must not leave the old network behind
+        with private_global_rng(seed, dev):  # init and dropout reproducible for a seed
+            self._model = self._train(images, labels, seed, dev, progress)
+        self.device = dev
+
+    def _train(self, images, labels, seed: int, dev: torch.device, progress) -> ConditionalUNet:
+        """Run the optimiser; return the EMA network (the one used for sampling)."""
+        c = self.config
         h, w, ch = self.image_shape
-        self.history = []
         self._arch = self._arch_for(h, w, ch)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)  # weight init reproducible for a seed without touching global state
-            model = self._build(self._arch).to(dev)
+        model = self._build(self._arch).to(dev)
         ema = copy.deepcopy(model).eval().requires_grad_(False)
         opt = torch.optim.Adam(model.parameters(), lr=float(c["lr"]))
         abar = alphas_cumprod(c["schedule"], int(c["timesteps"])).to(dev, torch.float32)
@@ -139,7 +143,7 @@ class DDPM(Generator):
                 running, n_running = 0.0, 0
             if progress is not None:
                 progress(step, total)
-        self._model, self.device = ema, dev
+        return ema
 
     def _ema_update(self, ema, model, step: int) -> None:
         # warm-up (1 + s) / (10 + s) lets short fits (tests, tiny budgets) use mostly recent weights

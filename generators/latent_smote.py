@@ -100,7 +100,7 @@ class LatentSMOTE(Generator):
         c = self.config
         dev = resolve_device(device)
         h, w, ch = self.image_shape
-        self.history = []
+        self.history, self._ae = [], None  # a failed refit must not leave the old network behind
         self._arch = {"in_channels": ch, "height": h, "width": w, "latent_dim": int(c["latent_dim"]),
                       "base_channels": int(c["base_channels"])}
         with torch.random.fork_rng(devices=[]):
