@@ -186,7 +186,8 @@ def main(argv=None) -> int:
         for size in sizes:
             rows.append(measure(variant, size, args))
             r = rows[-1]
-            print(f"{variant:>12} {size:>2}px: train {r['train_img_s']:.1f} img/s, sample {r['sample_img_s']:.3f} img/s",
+            print(f"{variant:>12} {size:>2}px: train {r['train_img_s']:.1f} img/s, "
+                  f"sample {r['sample_img_s']:.3f} img/s",
                   file=sys.stderr, flush=True)
     text = to_markdown(rows, args, started, load_before, load())
     print(text)

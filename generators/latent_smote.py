@@ -82,7 +82,8 @@ class LatentSMOTE(Generator):
         if float(c["single_noise"]) < 0:
             problems.append(f"single_noise={c['single_noise']} (use >= 0)")
         if problems:
-            raise UserError(f"invalid latent-smote settings: {'; '.join(problems)}.", "change the settings named above.")
+            raise UserError(f"invalid latent-smote settings: {'; '.join(problems)}.",
+                            "change the settings named above.")
         self._ae: ConvAutoencoder | None = None
         self._arch: dict | None = None
         self._latents: np.ndarray | None = None  # (N, latent_dim) codes of the training images
