@@ -119,6 +119,7 @@ def connect_ray(address: str | None):
         return False
     env = {k: os.environ[k] for k in RAY_ENV if k in os.environ}
     address = address or "auto"
+    check_ray_address(address)
     kwargs = {"log_to_driver": False, "runtime_env": {"env_vars": env}} if env else {"log_to_driver": False}
     try:
         if address == "local":
@@ -130,6 +131,21 @@ def connect_ray(address: str | None):
                         "start one with `ray start --head` (see docs/scaling.md), pass its --ray-address "
                         "HOST:PORT, or use --ray-address local for a one-machine cluster.") from None
     return True
+
+
+def check_ray_address(address: str, timeout: float = 5.0) -> None:
+    """ray.init retries an unreachable HOST:PORT for minutes; a plain TCP connect fails in seconds."""
+    import socket
+
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        return  # "auto", "local": Ray resolves these itself and fails fast
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise UserError(f"cannot join a Ray cluster at {address!r}: nothing answers there ({exc.strerror or exc}).",
+                        "start one with `ray start --head --port PORT` (see docs/scaling.md), pass its "
+                        "--ray-address HOST:PORT, or use --ray-address local for a one-machine cluster.") from None
 
 
 def _ray(groups, parent, progress, address, gpus_per_cell, cpus_per_cell, threads, force, driver):

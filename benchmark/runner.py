@@ -76,6 +76,10 @@ def run_grid(spec: GridSpec, *, executor: str = "local", jobs: int = 1, ray_addr
              gpus_per_cell: float = 0.0, cpus_per_cell: float | None = None, threads: int | None = None,
              force: bool = False, rerun_failed: bool = False, show_progress: bool = True, echo=print) -> GridResult:
     """Run every pending cell of ``spec``; failures are isolated and returned, never raised."""
+    if executor == "ray":
+        from benchmark.executors import check_ray_address
+
+        check_ray_address(ray_address or "auto")  # before any work: an unreachable cluster is a typo away
     spec.tracking_uri = spec.tracking_uri or default_tracking_uri(spec.out_dir)
     Path(spec.out_dir).mkdir(parents=True, exist_ok=True)
     tracker = shared_tracker(spec.tracking_uri, spec.experiment, str(Path(spec.out_dir) / "artifacts"))
