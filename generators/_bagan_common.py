@@ -29,8 +29,15 @@ def resolve_config(name: str, defaults: dict, config: dict) -> dict:
     merged = {**defaults, **config}
     for key in ("batch_size", "latent_dim"):
         if key in merged and int(merged[key]) < 1:
-            raise UserError(f"{name}: {key} must be >= 1, got {merged[key]!r}.", f"set {key} to a positive integer.")
+            raise UserError(f"{name}: {key} must be >= 1, got {merged[key]!r}.",
+                            f"set {key} to a positive integer.")
     return merged
+
+
+def check_choice(name: str, key: str, value, choices: tuple) -> None:
+    if value not in choices:
+        raise UserError(f"{name}: {key}={value!r} is not one of {', '.join(map(repr, choices))}.",
+                        f"set {key} to one of {', '.join(map(repr, choices))}.")
 
 
 def check_image_shape(name: str, image_shape: tuple[int, int, int]) -> None:

@@ -24,9 +24,9 @@ from torch import nn
 
 from datasets.transforms import to_uint8
 from generators import register_generator
-from generators._bagan_common import (autocast, check_image_shape, check_sample_label, class_counts,
-                                      log_losses, requires_grad, resolve_config, scaled, seeded_torch,
-                                      steps_per_epoch)
+from generators._bagan_common import (autocast, check_choice, check_image_shape, check_sample_label,
+                                      class_counts, log_losses, requires_grad, resolve_config, scaled,
+                                      seeded_torch, steps_per_epoch)
 from generators._gan_utils import BatchStream, balanced_labels, resolve_device, seeded
 from generators.base import Generator
 
@@ -157,8 +157,7 @@ class Bagan(Generator):
     def __init__(self, **config):
         super().__init__(**config)
         self.cfg = resolve_config("bagan", self.DEFAULTS, config)
-        if self.cfg["fake_labels"] not in ("uniform", "rebalance"):
-            raise ValueError(f"fake_labels must be 'uniform' or 'rebalance', not {self.cfg['fake_labels']!r}")
+        check_choice(self.name, "fake_labels", self.cfg["fake_labels"], ("uniform", "rebalance"))
         self.nets: dict[str, nn.Module] = {}
         self.class_counts: list[int] = []
         self.means = self.chol = None  # torch tensors (n_classes, p) and (n_classes, p, p)

@@ -23,9 +23,9 @@ from torch import nn
 
 from datasets.transforms import to_uint8
 from generators import register_generator
-from generators._bagan_common import (autocast, check_image_shape, check_sample_label, class_counts,
-                                      log_losses, requires_grad, resolve_config, scaled, seeded_torch,
-                                      steps_per_epoch)
+from generators._bagan_common import (autocast, check_choice, check_image_shape, check_sample_label,
+                                      class_counts, log_losses, requires_grad, resolve_config, scaled,
+                                      seeded_torch, steps_per_epoch)
 from generators._gan_utils import (BatchStream, balanced_labels, dcgan_init, gradient_penalty,
                                    resolve_device, seeded)
 from generators.base import Generator
@@ -59,7 +59,8 @@ class Encoder(nn.Module):
     def __init__(self, channels: int, widths: list[int], latent_dim: int):
         super().__init__()
         self.features = _conv_stack(channels, widths)
-        self.head = nn.Sequential(nn.Linear(widths[-1] * BOTTLENECK ** 2, latent_dim), nn.LeakyReLU(LEAK, inplace=True))
+        self.head = nn.Sequential(nn.Linear(widths[-1] * BOTTLENECK ** 2, latent_dim),
+                                  nn.LeakyReLU(LEAK, inplace=True))
 
     def forward(self, x):
         return self.head(self.features(x))
@@ -83,7 +84,8 @@ class Decoder(nn.Module):
         super().__init__()
         top = widths[-1]
         hidden = widths[-2::-1]  # mirror of the encoder: 128-128-64 at 64 px
-        self.project = nn.Sequential(nn.Linear(latent_dim, top * BOTTLENECK ** 2), nn.LeakyReLU(LEAK, inplace=True),
+        self.project = nn.Sequential(nn.Linear(latent_dim, top * BOTTLENECK ** 2),
+                                     nn.LeakyReLU(LEAK, inplace=True),
                                      nn.Unflatten(1, (top, BOTTLENECK, BOTTLENECK)))
         layers: list[nn.Module] = []
         c = top
@@ -168,10 +170,8 @@ class BaganGP(Generator):
     def __init__(self, **config):
         super().__init__(**config)
         self.cfg = resolve_config("bagan-gp", self.DEFAULTS, config)
-        if self.cfg["alpha"] not in ("uniform", "normal"):
-            raise ValueError(f"alpha must be 'uniform' or 'normal', not {self.cfg['alpha']!r}")
-        if self.cfg["critic_batches"] not in ("fresh", "reuse"):
-            raise ValueError(f"critic_batches must be 'fresh' or 'reuse', not {self.cfg['critic_batches']!r}")
+        check_choice(self.name, "alpha", self.cfg["alpha"], ("uniform", "normal"))
+        check_choice(self.name, "critic_batches", self.cfg["critic_batches"], ("fresh", "reuse"))
         self.nets: dict[str, nn.Module] = {}
         self.class_counts: list[int] = []
         self.device = torch.device("cpu")
@@ -255,11 +255,11 @@ class BaganGP(Generator):
         """BCE real/true-label + fake + real/wrong-label (wrong_y may equal y, as in the reference)
         plus the gradient penalty; one critic forward over the three groups (it has no batch norm,
         so this equals three separate calls)."""
-        critic, gen_b = self.nets["critic"], z.size(0)
+        critic = self.nets["critic"]
         with torch.no_grad():
             fake = self._to_net(self._decode(z, fake_y))
         logits = critic(torch.cat([x, fake, x]), torch.cat([y, fake_y, wrong_y])).float()
-        real_l, fake_l, wrong_l = logits[: x.size(0)], logits[x.size(0): x.size(0) + gen_b], logits[x.size(0) + gen_b:]
+        real_l, fake_l, wrong_l = logits.split([x.size(0), fake.size(0), x.size(0)])
         cost = (F.binary_cross_entropy_with_logits(real_l, torch.ones_like(real_l))
                 + F.binary_cross_entropy_with_logits(fake_l, torch.zeros_like(fake_l))
                 + F.binary_cross_entropy_with_logits(wrong_l, torch.zeros_like(wrong_l)))

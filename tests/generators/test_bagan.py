@@ -137,6 +137,8 @@ def test_divergence_stops_the_fit(config, bad_loss):
 def test_bad_inputs_give_user_errors():
     with pytest.raises(UserError, match="unknown setting"):
         create_generator("bagan", epochs=3)
+    with pytest.raises(UserError, match="fake_labels"):
+        create_generator("bagan", fake_labels="minority")
     with pytest.raises(UserError, match="28, 32 or 64"):
         create_generator("bagan", **TINY).fit(_random_images(4, 28, 2), np.array([0, 1, 0, 1]), 2)
     gen = create_generator("bagan", **TINY).fit(_random_images(4, 28, 1), np.array([0, 0, 0, 0]), 2)
