@@ -113,8 +113,8 @@ def spec_from_args(args) -> tuple[GridSpec, dict, dict]:
     run_opts = {"executor": values["executor"], "jobs": int(values["jobs"]), "ray_address": values.get("ray_address"),
                 "gpus_per_cell": float(values["gpus_per_cell"]), "force": bool(getattr(args, "force", False)),
                 "rerun_failed": bool(getattr(args, "rerun_failed", False)),
-                "cpus_per_cell": float(values["cpus_per_cell"]) if values.get("cpus_per_cell") else None,
-                "threads": int(values["threads"]) if values.get("threads") else None}
+                "cpus_per_cell": float(values["cpus_per_cell"]) if values.get("cpus_per_cell") is not None else None,
+                "threads": int(values["threads"]) if values.get("threads") is not None else None}
     validate_run_opts(run_opts)
     from benchmark.tracking import default_tracking_uri
 

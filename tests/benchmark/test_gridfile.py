@@ -1,0 +1,121 @@
+"""Grid files (--config): same keys as the flags, flags win, the shipped grids resolve; devices and
+executor options give one clear message when wrong; the bare mission command prints its defaults."""
+from pathlib import Path
+
+import pytest
+import yaml
+
+from benchmark.cli import build_parser, main
+from benchmark.gridfile import read_grid_file, resolve_device, spec_from_args
+from datasets import DATASETS, UserError
+
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED = ("isic", "pneumonia", "breast", "chestxray", "fashion-mnist-imbalanced")
+
+
+def _spec(*argv):
+    return spec_from_args(build_parser().parse_args(["run", *argv]))
+
+
+def _write(tmp_path, data, name="grid.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data) if isinstance(data, dict) else data)
+    return str(path)
+
+
+def test_grid_file_sets_axes_and_flags_override_it(tmp_path):
+    grid = _write(tmp_path, {"dataset": "synthetic", "generators": ["none", "oversample"], "budget": [10, "all"],
+                             "seeds": [3, 4], "preset": "smoke", "image-size": 24, "classifiers": "small-cnn",
+                             "target": "balanced", "jobs": 2, "out": str(tmp_path / "o")})
+    spec, opts, shown = _spec("--config", grid)
+    assert spec.datasets == ["synthetic"] and spec.generators == ["none", "oversample"]
+    assert spec.budgets == [10, None] and spec.seeds == [3, 4] and spec.image_size == 24
+    assert spec.target == "balanced" and spec.preset["name"] == "smoke" and opts["jobs"] == 2
+    assert spec.out_dir == str(tmp_path / "o")
+    assert shown["budgets"] == "10,all"
+
+    spec, opts, _ = _spec("--config", grid, "--budget", "50", "--seeds", "0", "--generators", "classic", "--jobs", "1")
+    assert spec.budgets == [50] and spec.seeds == [0] and spec.generators == ["classic"] and opts["jobs"] == 1
+    assert spec.image_size == 24  # what the flags do not say still comes from the file
+
+
+def test_grid_file_overrides_the_preset(tmp_path):
+    grid = _write(tmp_path, {"dataset": "synthetic", "generators": "none", "preset": "smoke",
+                             "overrides": {"classifier": {"epochs": 7}, "seeds": [5]}})
+    spec, _, _ = _spec("--config", grid)
+    assert spec.preset["classifier"]["epochs"] == 7 and spec.seeds == [5]
+    assert spec.preset["classifier"]["batch_size"]  # merged, not replaced
+
+
+@pytest.mark.parametrize("content, needle", [
+    ({"dataset": "synthetic", "budgett": [10]}, "unknown key 'budgett'"),
+    ("dataset: [synthetic\n", "not valid YAML"),
+])
+def test_bad_grid_files_are_one_message(tmp_path, content, needle):
+    with pytest.raises(UserError, match=needle) as info:
+        read_grid_file(_write(tmp_path, content))
+    assert info.value.fix
+
+
+def test_missing_grid_file(tmp_path, capsys):
+    assert main(["run", "--config", str(tmp_path / "nope.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "not found" in err and "fix:" in err
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_grids_resolve(name):
+    path = REPO / "grids" / f"{name}.yaml"
+    spec, _, _ = _spec("--config", str(path))
+    assert spec.datasets == [name]
+    for dataset in spec.datasets:
+        DATASETS.resolve(dataset)
+    assert len(spec.generators) > 4  # "all": baselines and GANs
+    assert spec.cells() and len({c.hash for c in spec.cells()}) == len(spec.cells())
+
+
+def test_device_resolution():
+    import torch
+
+    device, note = resolve_device("auto")
+    assert device == ("cuda" if torch.cuda.is_available() else "cpu") and note.startswith("auto")
+    assert resolve_device("cpu")[0] == "cpu"
+    assert resolve_device("auto", remote=True)[0] == "auto"  # Ray workers decide for themselves
+    with pytest.raises(UserError, match="unknown device"):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(UserError, match="no CUDA GPU"):
+            resolve_device("cuda:1")
+        assert resolve_device("cuda:1", remote=True)[0] == "cuda:1"
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--jobs", "0"], "--jobs 0 must be at least 1"),
+    (["--gpus-per-cell", "1"], "--gpus-per-cell applies to --executor ray only"),
+    (["--executor", "ray", "--jobs", "2"], "--jobs is for the local executor"),
+    (["--threads", "0"], "--threads 0 must be at least 1"),
+])
+def test_bad_executor_options(tmp_path, capsys, argv, needle):
+    code = main(["run", "--dataset", "synthetic", "--generators", "none", "--preset", "smoke",
+                 "--out", str(tmp_path), *argv])
+    err = capsys.readouterr().err
+    assert code == 2 and needle in err and "fix:" in err
+
+
+def test_bare_mission_command_prints_its_defaults(tmp_path, monkeypatch, data_dir, capsys):
+    """`benchmark run --generators all --dataset isic --budget 10,50,100` and nothing else (dry run here)."""
+    import torch
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BENCHMARK_DATA_DIR", str(data_dir))
+    assert main(["run", "--generators", "all", "--dataset", "isic", "--budget", "10,50,100", "--dry-run"]) == 0
+    printed = capsys.readouterr().out
+    settings = dict(line.strip().split(None, 1) for line in printed.split("\n\n")[0].splitlines()[1:])
+    expected_preset = "paper" if torch.cuda.is_available() else "quick"
+    assert settings["preset"].startswith(f"{expected_preset} (chosen by hardware")
+    assert settings["classifiers"] and settings["seeds"] and settings["budgets"] == "10,50,100"
+    assert settings["out"] == "augbench-out" and settings["tracking"].endswith("augbench-out/mlflow.db")
+    assert settings["device"].startswith("cuda" if torch.cuda.is_available() else "cpu (auto")
+    assert settings["executor"].startswith("local, sequential")
+    assert "Estimated time" in printed
+    assert not (tmp_path / "augbench-out" / "mlflow.db").exists()  # a dry run creates no store
