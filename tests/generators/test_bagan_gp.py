@@ -1,5 +1,8 @@
 """bagan-gp backend: reference architecture sizes, every resolution, options, persistence, NaN stop,
 and a short conditional fit judged by a classifier trained on real images."""
+import contextlib
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -8,6 +11,7 @@ import generators._gan_utils as gan_utils
 from datasets.errors import DataError, UserError
 from generators import DivergenceError, GENERATORS, create_generator
 from generators import bagan_gp
+from generators._gan_utils import gradient_penalty
 from tests.generators._bars import bars_dataset, label_accuracy, real_pixel_classifier
 
 TINY = dict(ae_epochs=1, gan_steps=1, batch_size=4, width=0.125)
@@ -65,6 +69,35 @@ def test_bottleneck_is_4x4_at_every_size():
         assert len(convs) == n_stages
         assert nets["encoder"](x).shape == (2, 128)
         assert nets["decoder"](torch.zeros(2, 128)).shape == x.shape
+
+
+def _critic_grads(critic, x, y, fake, fast):
+    critic.zero_grad()
+    logits = critic(torch.cat([x, fake]), torch.cat([y, y]))
+    context = critic.input_gradients_only() if fast else contextlib.nullcontext()
+    with context:
+        gp = gradient_penalty(critic, x, fake, y, generator=torch.Generator().manual_seed(0))
+    (logits.square().mean() + 10 * gp).backward()
+    return [p.grad.clone() for p in critic.parameters()]
+
+
+def test_critic_penalty_gradients_equal_plain_conv2d():
+    """The critic's custom conv backward (fast second derivative for the penalty) must give the
+    same weight gradients as PyTorch's own Conv2d, penalty included."""
+    torch.manual_seed(0)
+    critic = bagan_gp.build_networks(32, 3, 3, width=0.125)["critic"].double()
+    plain = copy.deepcopy(critic)
+    for i, m in enumerate(plain.features):
+        if isinstance(m, bagan_gp.PenaltyConv2d):
+            conv = torch.nn.Conv2d(m.in_channels, m.out_channels, 4, 2, 1).double()
+            conv.load_state_dict(m.state_dict())
+            plain.features[i] = conv
+    assert not any(isinstance(m, bagan_gp.PenaltyConv2d) for m in plain.modules())
+    x, fake = torch.randn(6, 3, 32, 32, dtype=torch.float64), torch.randn(6, 3, 32, 32, dtype=torch.float64)
+    y = torch.tensor([0, 1, 2, 0, 1, 2])
+    fast, ref = _critic_grads(critic, x, y, fake, True), _critic_grads(plain, x, y, fake, False)
+    for a, b in zip(fast, ref):
+        assert torch.allclose(a, b, rtol=1e-9, atol=1e-12)
 
 
 def test_describe_records_paper_defaults_and_options():
