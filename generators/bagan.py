@@ -151,7 +151,8 @@ class Bagan(Generator):
         "leak": 0.3,              # Keras LeakyReLU() default slope, which the reference uses
         "fake_labels": "uniform",  # class draw for fakes: "uniform" (reference default) or "rebalance"
         "width": 1.0,             # channel multiplier; 1.0 is the reference architecture
-        "amp": False,
+        "amp": False,             # bfloat16 autocast
+        "channels_last": True,    # memory layout only; faster convolutions on CPU (oneDNN) and GPU
     }
 
     def __init__(self, **config):
@@ -174,8 +175,12 @@ class Bagan(Generator):
         self.nets = {"generator": BaganGenerator(int(cfg["latent_dim"]), h, c, width),
                      "encoder": TrunkWithHead(trunk, feats, int(cfg["latent_dim"])),
                      "discriminator": TrunkWithHead(disc_trunk, feats, self.n_classes + 1)}
+        fmt = torch.channels_last if self.cfg["channels_last"] else torch.contiguous_format
         for net in self.nets.values():
-            net.to(device)
+            net.to(device=device, memory_format=fmt)
+
+    def _layout(self, x: torch.Tensor) -> torch.Tensor:
+        return x.contiguous(memory_format=torch.channels_last) if self.cfg["channels_last"] else x
 
     def _adam(self, params) -> torch.optim.Adam:
         cfg = self.cfg
@@ -211,7 +216,7 @@ class Bagan(Generator):
         for step in range(steps):
             x, _ = next(stream)
             with amp:
-                loss = F.mse_loss(gen(enc(x)).float(), x)  # the reference's reconstruction loss
+                loss = F.mse_loss(gen(enc(self._layout(x))).float(), x)  # the reference's reconstruction loss
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -228,7 +233,8 @@ class Bagan(Generator):
     def _fit_class_latents(self, x: torch.Tensor, y: torch.Tensor) -> None:
         """Encode every training image once (dropout off) and fit one Gaussian per class."""
         enc = self.nets["encoder"].eval()
-        codes = torch.cat([enc(chunk.to(self.device)).float().cpu() for chunk in x.split(256)]).numpy()
+        codes = torch.cat([enc(self._layout(chunk.to(self.device))).float().cpu() for chunk in x.split(256)])
+        codes = codes.numpy()
         means, covs = fit_class_gaussians(codes, y.numpy(), self.n_classes)
         self.means = torch.as_tensor(means, dtype=torch.float32, device=self.device)
         self.chol = torch.as_tensor(np.linalg.cholesky(covs), dtype=torch.float32, device=self.device)
@@ -260,6 +266,7 @@ class Bagan(Generator):
         n = self.n_classes
         for step in range(steps):
             x, y = next(stream)
+            x = self._layout(x)
             fake_size = math.ceil(x.size(0) / n)  # the reference adds ceil(B / n) fakes to each real batch
             with torch.no_grad(), amp:
                 fake = gen(self._class_latents(self._fake_labels(fake_size, rng), rng))
@@ -303,5 +310,7 @@ class Bagan(Generator):
         h, _, c = self.image_shape
         gen = BaganGenerator(int(self.cfg["latent_dim"]), h, c, float(self.cfg["width"]))
         gen.load_state_dict(state["generator"])
+        if self.cfg["channels_last"]:  # same layout as after fit, so the same kernels and bit-identical samples
+            gen.to(memory_format=torch.channels_last)
         self.nets = {"generator": gen.eval()}
         self.means, self.chol = state["means"].float(), state["chol"].float()
