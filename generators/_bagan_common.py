@@ -88,6 +88,13 @@ def autocast(device: torch.device, enabled: bool):
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
+def adam(params, lr: float, betas: tuple[float, float], eps: float, device: torch.device) -> torch.optim.Adam:
+    """Adam with the fused kernel where PyTorch has one (CPU, CUDA): several times faster per step
+    on the 5 M-parameter critics, which step five times per generator step."""
+    return torch.optim.Adam(params, lr=float(lr), betas=(float(betas[0]), float(betas[1])), eps=float(eps),
+                            fused=device.type in ("cpu", "cuda"))
+
+
 def requires_grad(module: nn.Module, flag: bool) -> None:
     """Freeze the critic during a generator step so no time goes into its unused weight gradients."""
     for p in module.parameters():

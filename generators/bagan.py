@@ -24,7 +24,7 @@ from torch import nn
 
 from datasets.transforms import to_uint8
 from generators import register_generator
-from generators._bagan_common import (autocast, check_choice, check_image_shape, check_sample_label,
+from generators._bagan_common import (adam, autocast, check_choice, check_image_shape, check_sample_label,
                                       class_counts, log_losses, requires_grad, resolve_config, scaled,
                                       seeded_torch, steps_per_epoch)
 from generators._gan_utils import BatchStream, balanced_labels, resolve_device, seeded
@@ -184,8 +184,7 @@ class Bagan(Generator):
 
     def _adam(self, params) -> torch.optim.Adam:
         cfg = self.cfg
-        return torch.optim.Adam(params, lr=float(cfg["lr"]), betas=(float(cfg["beta1"]), float(cfg["beta2"])),
-                                eps=float(cfg["adam_eps"]))
+        return adam(params, cfg["lr"], (cfg["beta1"], cfg["beta2"]), cfg["adam_eps"], self.device)
 
     def _fit(self, images, labels, *, seed, device, progress) -> None:
         check_image_shape(self.name, self.image_shape)

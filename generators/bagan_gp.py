@@ -25,7 +25,7 @@ from torch import nn
 
 from datasets.transforms import to_uint8
 from generators import register_generator
-from generators._bagan_common import (autocast, check_choice, check_image_shape, check_sample_label,
+from generators._bagan_common import (adam, autocast, check_choice, check_image_shape, check_sample_label,
                                       class_counts, log_losses, requires_grad, resolve_config, scaled,
                                       seeded_torch, steps_per_epoch)
 from generators._gan_utils import (BatchStream, balanced_labels, dcgan_init, gradient_penalty,
@@ -272,8 +272,7 @@ class BaganGP(Generator):
             net.to(device=device, memory_format=fmt)
 
     def _adam(self, params, lr: float) -> torch.optim.Adam:
-        return torch.optim.Adam(params, lr=float(lr), betas=(float(self.cfg["beta1"]), float(self.cfg["beta2"])),
-                                eps=float(self.cfg["adam_eps"]))
+        return adam(params, lr, (self.cfg["beta1"], self.cfg["beta2"]), self.cfg["adam_eps"], self.device)
 
     def _fit(self, images, labels, *, seed, device, progress) -> None:
         check_image_shape(self.name, self.image_shape)
