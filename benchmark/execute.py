@@ -241,8 +241,9 @@ def run_cell(cell: Cell, tracker: Tracker, parent: str, fit_run: str | None, inf
         timings["train_s"] = float(result.train_seconds)
         timings["val_eval_s"] = float(result.eval_seconds)
         t0 = time.perf_counter()
-        probs_val = predict_proba(result.model, val.images, batch_size=tc.eval_batch_size, device=spec.device)
-        probs = predict_proba(result.model, test.images, batch_size=tc.eval_batch_size, device=spec.device)
+        probs_val = predict_proba(result.model, val.images, batch_size=tc.eval_batch_size, device=spec.device,
+                                  amp=tc.amp)  # mixed precision applies on CUDA only
+        probs = predict_proba(result.model, test.images, batch_size=tc.eval_batch_size, device=spec.device, amp=tc.amp)
         timings["test_eval_s"] = time.perf_counter() - t0
         metrics = classification_metrics(test.labels, probs, info.class_names, minority=minority, split="test")
         metrics |= classification_metrics(val.labels, probs_val, info.class_names, minority=minority, split="val")

@@ -27,6 +27,7 @@ class GridResult:
     experiment: str = ""
     grid_id: str = ""
     hashes: list[str] = field(default_factory=list)  # every cell of the grid, finished earlier or now
+    phases: dict = field(default_factory=dict)  # seconds spent opening the store, validating, planning, executing
 
     @property
     def failed(self) -> list[CellOutcome]:
@@ -80,14 +81,25 @@ def run_grid(spec: GridSpec, *, executor: str = "local", jobs: int = 1, ray_addr
         from benchmark.executors import check_ray_address
 
         check_ray_address(ray_address or "auto")  # before any work: an unreachable cluster is a typo away
+    phases, clock = {}, time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        phases[f"time_{name}_s"] = now - clock
+        clock = now
+
     spec.tracking_uri = spec.tracking_uri or default_tracking_uri(spec.out_dir)
     Path(spec.out_dir).mkdir(parents=True, exist_ok=True)
     tracker = shared_tracker(spec.tracking_uri, spec.experiment, str(Path(spec.out_dir) / "artifacts"))
+    lap("open_store")
     validate(spec)
+    lap("validate")
     groups, skipped = plan(spec, tracker, force=force, rerun_failed=rerun_failed)
     grid_id = spec.grid_id()
     with file_lock(lock_dir(spec.tracking_uri, spec.out_dir) / f"grid-{grid_id}.lock"):
         parent = tracker.grid_parent(grid_id, spec_summary(spec))
+    lap("plan")
     total = sum(len(cells) for _, cells in groups)
     echo(f"grid {grid_id}: {total + skipped} cells, {skipped} already finished, {total} to run "
          f"in {len(groups)} generator fits")
@@ -121,7 +133,10 @@ def run_grid(spec: GridSpec, *, executor: str = "local", jobs: int = 1, ray_addr
         if bar is not None:
             bar.close()
         result.wall_seconds = time.perf_counter() - t0
+        lap("execute")
+        result.phases = phases
         try:  # an interrupted grid stays RUNNING until its next resume finishes it
+            tracker.log_metrics(parent, phases)  # where the harness's own time goes (bench/harness_overhead.py)
             if status == "FINISHED" or result.failed:
                 tracker.finish(parent, status)
         except Exception:  # noqa: BLE001 - never hide the grid's own outcome behind a bookkeeping error

@@ -17,6 +17,7 @@ import functools
 import json
 import os
 import random
+import shutil
 import socket
 import tempfile
 import time
@@ -139,10 +140,36 @@ def _make_client(tracking_uri: str):
         return _RetryingClient(MlflowClient(tracking_uri=tracking_uri))
     db.parent.mkdir(parents=True, exist_ok=True)
     with file_lock(db.with_name(db.name + ".init.lock")):
+        fresh = not db.exists()
+        template = _store_template()
+        if fresh and template is not None and template.is_file():
+            shutil.copyfile(template, db)
         client = MlflowClient(tracking_uri=tracking_uri)
         retrying(client.search_experiments, max_results=1)  # forces schema creation while we hold the lock
+        if fresh and template is not None and not template.is_file():
+            _save_template(db, template)
         _use_wal(db)
     return _RetryingClient(client)
+
+
+def _store_template() -> Path | None:
+    """An empty store of this MLflow version: MLflow builds a new one by replaying every schema
+    migration (seconds on a busy CPU, for each new output folder); copying an empty one is instant."""
+    import mlflow
+
+    root = os.environ.get("AUGBENCH_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "augbench")
+    return Path(root) / "mlflow-store-template" / f"mlflow-{mlflow.__version__}.db"
+
+
+def _save_template(db: Path, template: Path) -> None:
+    try:
+        template.parent.mkdir(parents=True, exist_ok=True)
+        tmp = template.with_name(f"{template.name}.tmp{os.getpid()}")
+        shutil.copyfile(db, tmp)  # still in rollback-journal mode and without runs: self-contained
+        os.replace(tmp, template)
+    except OSError:
+        pass  # a read-only home: every new store is built the slow way, nothing else changes
 
 
 def _use_wal(db: Path) -> None:
