@@ -126,8 +126,13 @@ def _cuda_devices(device: str) -> list[int]:
     return [int(index) if index else torch.cuda.current_device()]
 
 
-def generate(fit: Fit, info, train: Split, val: Split, budgeted, targets, minority, timings: dict):
-    """Synthetic images for the fit, from the content-addressed cache when present."""
+def generate(fit: Fit, info, train: Split, val: Split, budgeted, targets, minority, timings: dict,
+             refit: bool = False):
+    """Synthetic images for the fit, from the content-addressed cache when present (unless ``refit``).
+
+    The cache key is the fit's resolved config, not the code: after changing an arm's code, bump
+    grid.CACHE_VERSION or rerun with --force (which refits) so stale samples are not reused.
+    """
     import torch
 
     from generators import create_generator
@@ -135,7 +140,7 @@ def generate(fit: Fit, info, train: Split, val: Split, budgeted, targets, minori
     folder = fit_dir(fit)
     samples_path = folder / "samples.npz"
     generator = create_generator(fit.arm, **fit.generator_config())
-    if samples_path.exists():
+    if samples_path.exists() and not refit:
         data = np.load(samples_path)
         timings["cache_hit"] = 1.0
         return generator, data["images"], data["labels"], json.loads((folder / "fit.json").read_text())
@@ -343,10 +348,11 @@ def run_group(fit: Fit, cells: list[Cell], parent: str, progress=None, *, force:
         info, train, val, test, minority, budgeted, targets = prepare_data(fit)
         timings["data_s"] = time.perf_counter() - t0
         with file_lock(locks / f"fit-{fit.hash}.lock"):
-            generator, images, labels, record = generate(fit, info, train, val, budgeted, targets, minority, timings)
-            fit_run = tracker.finished("generator", fit.hash).get(fit.hash)
+            generator, images, labels, record = generate(fit, info, train, val, budgeted, targets, minority, timings,
+                                                         refit=force)
+            fit_run = None if force else tracker.finished("generator", fit.hash).get(fit.hash)
             if fit_run is None:
-                tracker.clear_stale("generator", fit.hash)
+                tracker.clear_stale("generator", fit.hash, supersede_finished=force)
                 fit_run = log_fit_run(tracker, fit, parent, info, budgeted, generator, images, labels, record,
                                       train, val, minority, tags)
         synthetic = Split(images, labels)

@@ -3,7 +3,6 @@ ends with exactly the expected runs, each once; --force and --rerun-failed; a pl
 isolated; generator fits are reused across classifiers and reruns; CPU runs are deterministic."""
 from collections import Counter
 
-import numpy as np
 import pytest
 
 from benchmark.cli import main
@@ -71,15 +70,16 @@ def test_planted_failures_are_isolated_and_rerun(tmp_path, monkeypatch, capsys):
         def _fit(self, images, labels, *, seed, device, progress):
             raise RuntimeError("planted: the fit blows up")
 
-    class BrokenSamples(RandomOversampling):
-        def _sample(self, label, n, *, seed):
-            return np.zeros((n, 5, 5, 3), np.uint8)  # not the dataset's image size: training must fail
+    class BrokenCell(RandomOversampling):
+        @property
+        def class_weighted_loss(self):  # read only when the classifier cell starts: the fit itself is fine
+            raise RuntimeError("planted: the cell blows up")
 
     monkeypatch.setattr(GENERATORS, "_entries", dict(GENERATORS._entries))  # the original comes back after
-    for name, cls in (("test-broken-fit", BrokenFit), ("test-broken-samples", BrokenSamples)):
+    for name, cls in (("test-broken-fit", BrokenFit), ("test-broken-cell", BrokenCell)):
         register_generator(name, order=999)(cls)
     out = tmp_path / "out"
-    argv = run_argv(out, tiny_preset(tmp_path), generators="none,test-broken-fit,test-broken-samples,oversample")
+    argv = run_argv(out, tiny_preset(tmp_path), generators="none,test-broken-fit,test-broken-cell,oversample")
     assert main(argv) == 1  # failures -> non-zero exit, after the whole grid ran
     printed = capsys.readouterr().out
     assert "2 cells finished now" in printed and "2 failed" in printed
@@ -96,8 +96,8 @@ def test_planted_failures_are_isolated_and_rerun(tmp_path, monkeypatch, capsys):
         assert "Traceback" in open(text).read()
     errors = {client.get_run(r["run_id"]).data.params["arm"]: client.get_run(r["run_id"]).data.tags["augbench.error"]
               for r in runs if r["status"] == "FAILED"}
-    assert "planted" in errors["test-broken-fit"]
-    assert "test-broken-samples" in errors and "planted" not in errors["test-broken-samples"]
+    assert "the fit blows up" in errors["test-broken-fit"]
+    assert "the cell blows up" in errors["test-broken-cell"]
 
     # rerun: the two finished cells are kept, only the failed ones run again (and fail again)
     assert main(argv) == 1
@@ -109,9 +109,14 @@ def test_planted_failures_are_isolated_and_rerun(tmp_path, monkeypatch, capsys):
     superseded = [r for r in runs if r["superseded"]]
     assert len(superseded) == 4 and all(r["status"] == "FAILED" for r in superseded)
 
-    # --force reruns finished cells too; the earlier results are kept but marked superseded
+    # --force recomputes: fits and cells run again; the earlier results are kept but marked superseded
     before = _finished(out)
+    samples = {p: p.stat().st_mtime_ns for p in (out / "cache" / "fits").glob("*/samples.npz")}
     assert main([*argv, "--generators", "none,oversample", "--force"]) == 0
+    rewritten = [p for p, t in samples.items() if p.stat().st_mtime_ns != t]
+    assert len(rewritten) == 2  # none and oversample refitted, the broken-cell arm's fit untouched
+    fit_runs = store_runs(out, "generator")
+    assert sum(r["superseded"] for r in fit_runs) == 2 and sum(not r["superseded"] for r in fit_runs) == 3
     after = _finished(out)
     assert set(after) == set(before) and not set(after.values()) & set(before.values())
     old = {r["run_id"]: r["superseded"] for r in store_runs(out) if r["status"] == "FINISHED"}
