@@ -3,7 +3,7 @@
 Included because the Wasserstein critic with gradient penalty trains stably on tiny, imbalanced
 budgets where the BCE game of DCGAN often collapses. The critic uses per-sample layer norm instead of
 batch norm: batch statistics would couple the samples and make the per-sample penalty meaningless.
-See docs/generators/cwgan-gp.md.
+See docs/generators.md (section cwgan-gp).
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 The plainest learned arm: the baseline the Wasserstein and auxiliary-code variants have to beat.
 The class enters G as a learned embedding next to z and D as a learned extra input plane; the loss
-is binary cross-entropy with the non-saturating generator objective. See docs/generators/dcgan.md.
+is binary cross-entropy with the non-saturating generator objective. See docs/generators.md (section dcgan).
 """
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ it is trained on real labels *only*: when Q also fits the fakes' codes it learns
 marks G leaves for them, and G's samples stop resembling the real class (seen on the bar toy set).
 Any Q gives a valid lower bound on I(c; G(z, c)), so G still maximises a mutual-information bound.
 Continuous codes stay unsupervised: uniform(-1, 1) inputs whose MI term is a fixed-variance Gaussian
-log-likelihood (half the squared error), fitted on fakes. See docs/generators/infogan.md.
+log-likelihood (half the squared error), fitted on fakes. See docs/generators.md (section infogan).
 """
 from __future__ import annotations
 
