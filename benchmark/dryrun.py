@@ -1,7 +1,10 @@
 """`benchmark run --dry-run`: the expanded grid, what is already done or cached, and a time estimate.
 
-The estimate uses per-arm and per-classifier throughputs measured by bench/ on a 2-core CPU (see
-docs/performance.md); it is a planning figure, printed as such, not a promise.
+The estimate uses per-arm and per-classifier costs measured by bench/mission_quick.py: the quick
+preset's CPU-sized networks at 28 px, on a 2-core CPU shared with other work (docs/performance.md).
+Costs are scaled by (image size / 28)^2. This is a planning figure, printed as one, not a promise.
+A GPU is much faster. Networks wider than quick's (the paper preset) are slower per step than the
+scaling says.
 """
 from __future__ import annotations
 
@@ -11,24 +14,56 @@ from benchmark.execute import fit_dir
 from benchmark.grid import GridSpec
 from benchmark.tracking import Tracker, default_tracking_uri
 
-# images/s on 2 CPU threads at 28 px (bench/ figures, rounded down); scaled by (28/size)^2 for other sizes
-CLASSIFIER_IMG_S = {"small-cnn": 1500.0, "resnet18": 90.0, "densenet121": 60.0, "vgg16": 40.0}
-GENERATOR_STEP_S = {"dcgan": 0.08, "cwgan-gp": 0.5, "infogan": 0.08, "bagan": 0.15, "bagan-gp": 0.6,
-                    "ddpm": 0.15, "latent-smote": 0.05}
+# training images/s, per-epoch validation scoring included, at 28 px (small-cnn measured; the
+# others keep the ratios of bench/classifier_throughput.py)
+CLASSIFIER_IMG_S = {"small-cnn": 250.0, "resnet18": 15.0, "densenet121": 10.0, "vgg16": 7.0}
+# seconds per optimisation step at 28 px (for latent-smote: per batch of an epoch); bagan/bagan-gp
+# steps carry their autoencoder pre-training spread over the GAN steps
+GENERATOR_STEP_S = {"dcgan": 0.73, "cwgan-gp": 4.3, "infogan": 0.45, "bagan": 2.5, "bagan-gp": 7.1,
+                    "ddpm": 0.45, "latent-smote": 0.93}
+SAMPLE_S = {"ddpm": 60.0, "bagan": 7.0}  # drawing the synthetic images, where it is not negligible
+FIDELITY_FIRST_S = 150.0   # the domain extractor is trained once per dataset and output folder
+FIDELITY_PER_FIT_S = 12.0  # features and metrics for one learned fit
+DEFAULT_STEP_S = 1.0
+
+
+def _steps(cfg: dict, n_train: int) -> float:
+    if cfg.get("steps") or cfg.get("gan_steps"):
+        return float(cfg.get("steps") or cfg.get("gan_steps"))
+    return float(cfg.get("epochs", 0)) * n_train / max(1, int(cfg.get("batch_size", 64)))
+
+
+def _learned(arm: str) -> bool:
+    from generators import GENERATORS, generator_names
+
+    generator_names()  # registers the backends
+    return bool(getattr(GENERATORS.entry(arm).factory, "learned", False))
+
+
+def estimate_parts(spec: GridSpec, n_train: int, n_eval: int, pending_fits, pending_cells,
+                   extractor_cached: bool = False) -> dict[str, float]:
+    """Seconds for generator fits, fidelity metrics and classifier cells still to run."""
+    scale = (spec.image_size / 28.0) ** 2
+    parts = {"generator fits": 0.0, "fidelity": 0.0, "classifiers": 0.0}
+    learned = 0
+    for fit in pending_fits:
+        cfg = fit.generator_config()
+        if fit.arm not in GENERATOR_STEP_S and not _learned(fit.arm):
+            continue  # baselines: instant
+        parts["generator fits"] += (_steps(cfg, n_train) * GENERATOR_STEP_S.get(fit.arm, DEFAULT_STEP_S)
+                                    + SAMPLE_S.get(fit.arm, 1.0)) * scale
+        learned += 1
+    if learned and (spec.preset.get("fidelity") or {}).get("enabled", True):
+        parts["fidelity"] = (learned * FIDELITY_PER_FIT_S + (0 if extractor_cached else FIDELITY_FIRST_S)) * scale
+    for cell in pending_cells:
+        cfg = cell.classifier_config()
+        rate = CLASSIFIER_IMG_S.get(cell.classifier, 50.0) / scale
+        parts["classifiers"] += int(cfg.get("epochs", 5)) * n_train / rate + n_eval / (3 * rate)
+    return parts
 
 
 def estimate_seconds(spec: GridSpec, n_train: int, n_eval: int, pending_fits, pending_cells) -> float:
-    scale = (spec.image_size / 28.0) ** 2
-    total = 0.0
-    for fit in pending_fits:
-        cfg = fit.generator_config()
-        steps = cfg.get("steps") or cfg.get("gan_steps") or (cfg.get("epochs", 0) * n_train / max(1, cfg.get("batch_size", 64)))
-        total += float(steps) * GENERATOR_STEP_S.get(fit.arm, 0.0) * scale
-    for cell in pending_cells:
-        cfg = cell.classifier_config()
-        rate = CLASSIFIER_IMG_S.get(cell.classifier, 200.0) / scale
-        total += int(cfg.get("epochs", 5)) * (n_train + n_eval / 3) / rate + 2 * n_eval / (3 * rate)
-    return total
+    return sum(estimate_parts(spec, n_train, n_eval, pending_fits, pending_cells).values())
 
 
 def describe_plan(spec: GridSpec) -> str:
@@ -58,8 +93,16 @@ def describe_plan(spec: GridSpec) -> str:
     sub = spec.preset.get("subsample") or {}
     if sub.get("train_per_class"):
         n_train = min(n_train, sub["train_per_class"] * 10)
-    seconds = estimate_seconds(spec, n_train, n_eval, pending_fits.values(), pending_cells)
+    if sub.get("eval_per_class"):
+        n_eval = min(n_eval, sub["eval_per_class"] * 20)
+    extractors = Path(spec.out_dir) / "cache" / "extractors"
+    parts = estimate_parts(spec, n_train, n_eval, pending_fits.values(), pending_cells,
+                           extractor_cached=extractors.is_dir() and any(extractors.iterdir()))
+    total = sum(parts.values())
+    detail = ", ".join(f"{name} ~{seconds / 60:.0f}" for name, seconds in parts.items() if seconds)
     lines.append(f"\n{len(spec.cells())} cells ({len(pending_cells)} pending), {len(spec.fits())} generator fits "
-                 f"({len(pending_fits)} not cached). Estimated time on a 2-core CPU: ~{seconds / 60:.0f} min "
-                 f"(planning figure from bench/ throughputs; GPU runs are faster).")
+                 f"({len(pending_fits)} not cached). Estimated time, run one after the other on a 2-core CPU: "
+                 f"~{total / 60:.0f} min" + (f" ({detail} min)" if detail else "") +
+                 ". Planning figure from the quick preset's measured costs (docs/performance.md); a GPU is "
+                 "much faster.")
     return "\n".join(lines)
