@@ -1,11 +1,13 @@
 """Running one fit group: prepare data, fit the arm once (or load its cached samples), then train and
 evaluate every classifier cell on real + synthetic images.
 
-A group is the unit every executor (local, process pool, Ray) ships around: it is self-contained
-(opens its own tracker), so a crash or a failing cell never touches another group's results.
+A group is the unit every executor (local, process pool, Ray) ships around. It is self-contained:
+it reopens the store itself and claims its fit and each cell under a file lock, so a crash or a
+failing cell never touches another group's results, and no cell runs twice.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -358,24 +360,38 @@ def run_group(fit: Fit, cells: list[Cell], parent: str, progress=None, *, force:
         synthetic = Split(images, labels)
     except Exception as exc:  # noqa: BLE001 - the fit failed: every cell of it fails with the same reason
         for cell in cells:
-            with file_lock(locks / f"cell-{cell.hash}.lock"):
-                if not force and tracker.finished("cell", cell.hash):
-                    emit(CellOutcome(cell.label(), cell.hash, "SKIPPED", error="finished by another run"))
+            with claimed(tracker, locks, cell, force) as mine:
+                if not mine:
+                    emit(_skipped(cell))
                     continue
-                tracker.clear_stale("cell", cell.hash, supersede_finished=force)
                 run_id = tracker.start("cell", cell.hash, cell.label(), params=cell.params(),
                                        tags={TAG_GRID: spec.grid_id(), TAG_FIT: fit.hash, **tags}, parent=parent)
                 emit(_fail(tracker, run_id, cell, exc, t0))
         return outcomes
     for cell in cells:
-        with file_lock(locks / f"cell-{cell.hash}.lock"):
-            if not force and tracker.finished("cell", cell.hash):
-                emit(CellOutcome(cell.label(), cell.hash, "SKIPPED", error="finished by another run"))
+        with claimed(tracker, locks, cell, force) as mine:
+            if not mine:
+                emit(_skipped(cell))
                 continue
-            tracker.clear_stale("cell", cell.hash, supersede_finished=force)
             outcome = run_cell(cell, tracker, parent, fit_run, info, budgeted.split, synthetic, val, test, minority,
                                generator, budgeted, tags)
         outcome.timings |= {f"group_{k}": v for k, v in timings.items() if isinstance(v, float)}
         timings = {}  # the fit's cost is attributed to the first cell only
         emit(outcome)
     return outcomes
+
+
+@contextlib.contextmanager
+def claimed(tracker: Tracker, locks: Path, cell: Cell, force: bool):
+    """Hold the cell's lock; yield False when a run finished it meanwhile (another grid, an earlier
+    attempt), else clear its crash corpses and yield True: the caller runs it, exactly once."""
+    with file_lock(locks / f"cell-{cell.hash}.lock"):
+        if not force and tracker.finished("cell", cell.hash):
+            yield False
+            return
+        tracker.clear_stale("cell", cell.hash, supersede_finished=force)
+        yield True
+
+
+def _skipped(cell: Cell) -> CellOutcome:
+    return CellOutcome(cell.label(), cell.hash, "SKIPPED", error="finished by another run")
