@@ -1,10 +1,10 @@
 """`benchmark run --dry-run`: the expanded grid, what is already done or cached, and a time estimate.
 
-The estimate uses per-arm and per-classifier costs measured by bench/mission_quick.py: the quick
-preset's CPU-sized networks at 28 px, on a 2-core CPU shared with other work (docs/performance.md).
-Costs are scaled by (image size / 28)^2. This is a planning figure, printed as one, not a promise.
-A GPU is much faster. Networks wider than quick's (the paper preset) are slower per step than the
-scaling says.
+The estimate uses per-arm and per-classifier costs measured by bench/mission_quick.py (the quick
+preset's CPU-sized networks at 28 px, 2 torch threads on a 2-core CPU at load ~2, i.e. the budget
+50 and 100 columns of that run; see docs/performance.md), scaled by (image size / 28)^2. It is a
+planning figure, printed as one: a CPU shared with other work was 3-20x slower in the same run,
+a GPU is much faster, and wider networks (the paper preset) cost more per step than the scaling says.
 """
 from __future__ import annotations
 
@@ -14,16 +14,16 @@ from benchmark.execute import fit_dir
 from benchmark.grid import GridSpec
 from benchmark.tracking import Tracker, default_tracking_uri
 
-# training images/s, per-epoch validation scoring included, at 28 px (small-cnn measured; the
-# others keep the ratios of bench/classifier_throughput.py)
-CLASSIFIER_IMG_S = {"small-cnn": 250.0, "resnet18": 15.0, "densenet121": 10.0, "vgg16": 7.0}
-# seconds per optimisation step at 28 px (for latent-smote: per batch of an epoch); bagan/bagan-gp
-# steps carry their autoencoder pre-training spread over the GAN steps
-GENERATOR_STEP_S = {"dcgan": 0.73, "cwgan-gp": 4.3, "infogan": 0.45, "bagan": 2.5, "bagan-gp": 7.1,
-                    "ddpm": 0.45, "latent-smote": 0.93}
-SAMPLE_S = {"ddpm": 60.0, "bagan": 7.0}  # drawing the synthetic images, where it is not negligible
-FIDELITY_FIRST_S = 150.0   # the domain extractor is trained once per dataset and output folder
-FIDELITY_PER_FIT_S = 12.0  # features and metrics for one learned fit
+# training images/s at 28 px, per-epoch validation scoring included (small-cnn measured; the others
+# keep their ratio to it from bench/classifier_throughput.py)
+CLASSIFIER_IMG_S = {"small-cnn": 2000.0, "resnet18": 120.0, "densenet121": 80.0, "vgg16": 53.0}
+# seconds per optimisation step at 28 px (latent-smote: per autoencoder batch); the bagan/bagan-gp
+# figures carry their autoencoder pre-training spread over the GAN steps
+GENERATOR_STEP_S = {"dcgan": 0.038, "cwgan-gp": 0.22, "infogan": 0.039, "bagan": 0.6, "bagan-gp": 0.44,
+                    "ddpm": 0.22, "latent-smote": 0.063}
+SAMPLE_S = {"ddpm": 22.0, "bagan": 3.0}  # drawing the synthetic images, where it is not negligible
+FIDELITY_FIRST_S = 20.0   # the domain extractor, trained once per dataset and output folder
+FIDELITY_PER_FIT_S = 2.0  # features and metrics for one learned fit
 DEFAULT_STEP_S = 1.0
 
 
