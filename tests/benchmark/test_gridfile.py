@@ -119,3 +119,28 @@ def test_bare_mission_command_prints_its_defaults(tmp_path, monkeypatch, data_di
     assert settings["executor"].startswith("local, sequential")
     assert "Estimated time" in printed
     assert not (tmp_path / "augbench-out" / "mlflow.db").exists()  # a dry run creates no store
+
+
+REPRO_RECIPE = {"repro-medmnist-pneumonia": ("pneumonia", 100), "repro-medmnist-pneumonia-8ep": ("pneumonia", 8),
+                "repro-medmnist-derma": ("isic", 100), "repro-medmnist-derma-8ep": ("isic", 8)}
+
+
+@pytest.mark.parametrize("name", sorted(REPRO_RECIPE))
+def test_reproduction_grids_carry_the_medmnist_recipe(name):
+    """MedMNIST v2's recipe: ResNet-18, all real data, no arm, Adam 1e-3, batch 128, 3 seeds, 28 px."""
+    dataset, epochs = REPRO_RECIPE[name]
+    spec, _, _ = _spec("--config", str(REPO / "grids" / f"{name}.yaml"))
+    assert spec.datasets == [dataset] and spec.generators == ["none"] and spec.classifiers == ["resnet18"]
+    assert spec.budgets == [None] and spec.seeds == [0, 1, 2] and spec.image_size == 28
+    cells = spec.cells()
+    assert len(cells) == 3
+    cfg = cells[0].classifier_config()
+    assert (cfg["epochs"], cfg["batch_size"], cfg["lr"]) == (epochs, 128, 0.001)
+
+
+def test_every_shipped_grid_file_resolves_to_distinct_cells():
+    for path in sorted((REPO / "grids").glob("*.yaml")):
+        spec, _, _ = _spec("--config", str(path))
+        cells = spec.cells()
+        assert cells, path.name
+        assert len({c.hash for c in cells}) == len(cells), path.name
