@@ -207,13 +207,27 @@ def log_fit_run(tracker: Tracker, fit: Fit, parent: str, info, budgeted, generat
 
 
 # --- classifier cell ----------------------------------------------------------------------------------
+def train_config(cfg: dict, *, seed: int, device: str):
+    """The classifier's TrainConfig from the preset/grid ``classifier:`` block.
+
+    Only keys a grid may set are read; ``cpu_bf16`` is opt-in because it is faster on CPUs with
+    bf16 units but is not the float32 recipe the published numbers used.
+    """
+    from classifiers.training import TrainConfig
+
+    return TrainConfig(epochs=int(cfg.get("epochs", 5)), batch_size=int(cfg.get("batch_size", 128)),
+                       lr=float(cfg.get("lr", 1e-3)), weight_decay=float(cfg.get("weight_decay", 0.0)),
+                       seed=seed, device=device, eval_batch_size=int(cfg.get("eval_batch_size", 512)),
+                       cpu_bf16=bool(cfg.get("cpu_bf16", False)))
+
+
 def run_cell(cell: Cell, tracker: Tracker, parent: str, fit_run: str | None, info, real: Split, synthetic: Split,
              val: Split, test: Split, minority, generator, budgeted, tags: dict | None = None) -> CellOutcome:
     """Train and evaluate one classifier; a failure is recorded on its run and returned, never raised."""
     import torch
 
     from classifiers import create_classifier
-    from classifiers.training import TrainConfig, class_weights_from_counts, predict_proba, train_classifier
+    from classifiers.training import class_weights_from_counts, predict_proba, train_classifier
 
     spec = cell.fit.spec
     t_start = time.perf_counter()
@@ -241,9 +255,7 @@ def run_cell(cell: Cell, tracker: Tracker, parent: str, fit_run: str | None, inf
             torch.manual_seed(cell.fit.seed)
             model = create_classifier(cell.classifier, n_classes=info.n_classes, in_channels=real.images.shape[-1],
                                       image_size=spec.image_size, weights=cfg.get("weights"))
-        tc = TrainConfig(epochs=int(cfg.get("epochs", 5)), batch_size=int(cfg.get("batch_size", 128)),
-                         lr=float(cfg.get("lr", 1e-3)), seed=cell.fit.seed, device=spec.device,
-                         eval_batch_size=int(cfg.get("eval_batch_size", 512)))
+        tc = train_config(cfg, seed=cell.fit.seed, device=spec.device)
         result = train_classifier(model, train, val, tc, n_classes=info.n_classes, class_weights=weights)
         timings["train_s"] = float(result.train_seconds)
         timings["val_eval_s"] = float(result.eval_seconds)

@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from benchmark.cli import build_parser, main
+from benchmark.execute import train_config
 from benchmark.gridfile import read_grid_file, resolve_device, spec_from_args
 from datasets import DATASETS, UserError
 
@@ -122,7 +123,8 @@ def test_bare_mission_command_prints_its_defaults(tmp_path, monkeypatch, data_di
 
 
 REPRO_RECIPE = {"repro-medmnist-pneumonia": ("pneumonia", 100), "repro-medmnist-pneumonia-8ep": ("pneumonia", 8),
-                "repro-medmnist-derma": ("isic", 100), "repro-medmnist-derma-8ep": ("isic", 8)}
+                "repro-medmnist-derma": ("isic", 100), "repro-medmnist-derma-8ep": ("isic", 8),
+                "repro-medmnist-pneumonia-bf16": ("pneumonia", 100)}
 
 
 @pytest.mark.parametrize("name", sorted(REPRO_RECIPE))
@@ -136,6 +138,9 @@ def test_reproduction_grids_carry_the_medmnist_recipe(name):
     assert len(cells) == 3
     cfg = cells[0].classifier_config()
     assert (cfg["epochs"], cfg["batch_size"], cfg["lr"]) == (epochs, 128, 0.001)
+    tc = train_config(cfg, seed=cells[0].fit.seed, device="cpu")
+    assert (tc.epochs, tc.batch_size, tc.lr, tc.milestones, tc.gamma) == (epochs, 128, 0.001, (0.5, 0.75), 0.1)
+    assert tc.cpu_bf16 == name.endswith("-bf16")  # float32 unless the grid says otherwise
 
 
 def test_every_shipped_grid_file_resolves_to_distinct_cells():
