@@ -23,7 +23,6 @@ pixels does not have, so it bounds the effect from above rather than estimating 
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import os
 import sys
@@ -38,15 +37,12 @@ sys.path.insert(0, str(REPO))
 SIZE = 28
 
 
-def test_files(root: Path) -> tuple[list[Path], np.ndarray]:
-    """The official DermaMNIST test split, in its order, as file paths and labels."""
+def test_paths(root: Path, ids) -> list[Path]:
+    """Files of the loader's test split (its ``ids`` are HAM10000 image ids), in the split's order."""
     from datasets.isic import index_images
 
-    with open(root / "dermamnist_split_info.csv", newline="") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["split"] == "test"]
-    rows.sort(key=lambda r: int(r["index"]))
     found = index_images([root / "images", *sorted(root.glob("*part*"))])
-    return [found[r["image_id"]] for r in rows], np.array([int(r["label"]) for r in rows], np.int64)
+    return [found[str(i)] for i in ids]
 
 
 def prepare(paths: list[Path], variant: str) -> np.ndarray:
@@ -65,10 +61,8 @@ def prepare(paths: list[Path], variant: str) -> np.ndarray:
             with Image.open(path) as im:
                 buf = io.BytesIO()
                 im.convert("RGB").save(buf, format="JPEG", quality=75)
-            tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"augbench-gap-{os.getpid()}.jpg"
-            tmp.write_bytes(buf.getvalue())
-            out.append(read_image(tmp, SIZE, "RGB"))
-            tmp.unlink()
+            buf.seek(0)
+            out.append(read_image(buf, SIZE, "RGB"))  # PIL reads the re-encoded bytes in memory
         else:
             raise ValueError(variant)
     return np.stack(out)
@@ -92,8 +86,7 @@ def main() -> int:
 
     torch.set_num_threads(args.threads)
     splits = load_dataset("isic", data_dir=args.data_dir, image_size=SIZE)
-    paths, labels = test_files(Path(args.data_dir) / "ham10000")
-    assert np.array_equal(labels, splits.test.labels), "split file order differs from the loader's test split"
+    paths, labels = test_paths(Path(args.data_dir) / "ham10000", splits.test.ids), splits.test.labels
     variants = {}
     for name in ("ours", "bicubic", "jpeg75"):
         t0 = time.perf_counter()
