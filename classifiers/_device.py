@@ -9,6 +9,7 @@ import contextlib
 import torch
 
 from datasets.errors import UserError
+from datasets.precision import Precision, parse_setting, resolve_precision
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -30,17 +31,31 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return dev
 
 
-def autocast_dtype(device: torch.device, amp: bool, cpu_bf16: bool) -> torch.dtype | None:
-    """bfloat16 where the GPU has it (no loss scaling needed), float16 on older GPUs, None for float32.
+def training_precision(device: torch.device, amp: bool, cpu_bf16=False) -> Precision:
+    """The classifier's precision, resolved by datasets/precision.py like the generators' ``amp``.
 
-    On CPU reduced precision is opt-in only (``cpu_bf16``): it is much faster on CPUs with AMX, but
-    the MedMNIST reference recipe is float32.
+    CUDA with ``amp``: bfloat16 where the GPU has it natively (no loss scaling needed), float16
+    with loss scaling on older GPUs. On CPU float32 stays the default because the MedMNIST reference
+    recipe is float32; ``cpu_bf16`` opts in: ``"auto"`` = bf16 autocast only where the CPU runs bf16
+    natively (AVX512-BF16/AMX; elsewhere it is ~19x slower), ``True`` = bf16 on any CPU.
     """
-    if device.type == "cuda" and amp:
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    if device.type == "cpu" and cpu_bf16:
-        return torch.bfloat16
-    return None
+    if device.type == "cuda":
+        return resolve_precision(device, bool(amp), key="amp", cuda_fp16=True)
+    return resolve_precision(device, _cpu_setting(cpu_bf16), key="cpu_bf16")
+
+
+def _cpu_setting(cpu_bf16) -> str:
+    """``cpu_bf16`` predates ``auto``: there ``True`` forces bf16 (as it always did)."""
+    if cpu_bf16 is True:
+        return "bf16"
+    if cpu_bf16 is False or cpu_bf16 is None:
+        return "float32"
+    return parse_setting(cpu_bf16, key="cpu_bf16")
+
+
+def autocast_dtype(device: torch.device, amp: bool, cpu_bf16=False) -> torch.dtype | None:
+    """The autocast dtype of :func:`training_precision` (None = float32)."""
+    return training_precision(device, amp, cpu_bf16).dtype
 
 
 def autocast(device: torch.device, dtype: torch.dtype | None):

@@ -1,16 +1,18 @@
-"""Input checks and device helpers shared by the non-adversarial learned arms (ddpm, latent-smote).
+"""Input checks, device and precision helpers shared by the learned arms.
 
-Both take their settings as constructor keywords from presets and the CLI, so a typo must fail with
-the list of valid names instead of being silently ignored.
+The arms take their settings as constructor keywords from presets and the CLI, so a typo must fail
+with the list of valid names instead of being silently ignored. The precision helpers are used by
+every arm with an ``amp`` setting (the GANs, ddpm, latent-smote), so ``amp`` means one thing.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 
 import numpy as np
 import torch
 
 from datasets.errors import UserError
+from datasets.precision import AUTO, Precision, parse_setting, resolve_precision
 
 
 def merge_config(name: str, defaults: dict, config: dict) -> dict:
@@ -36,11 +38,28 @@ def device_generator(device: torch.device, seed: int) -> torch.Generator:
     return torch.Generator(device=device).manual_seed(int(seed))
 
 
-def autocast(device: torch.device, enabled: bool):
-    """bf16 autocast on CUDA when enabled (no loss scaling needed); a no-op on the CPU."""
-    if enabled and device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return nullcontext()
+def check_amp(name: str, value) -> None:
+    """Reject an ``amp`` value that is not a precision setting when the arm is built, not mid-grid."""
+    parse_setting(value, key=f"{name}: amp")
+
+
+def arm_precision(device: torch.device | str, amp, *, bf16_helps_on_cpu: bool = True) -> Precision:
+    """What a generator's ``amp`` setting means on ``device`` (datasets/precision.py): ``true``/``auto``
+    is bf16 autocast where the hardware runs bf16 natively (CUDA, CPUs with AVX512-BF16/AMX) and
+    float32 elsewhere; ``bf16`` forces bf16 and ``false``/``float32`` disables autocast. Generators
+    have no loss scaler, so a GPU without bf16 trains in float32, never fp16.
+
+    ``bf16_helps_on_cpu=False`` is for a network measured slower under bf16 autocast even on a CPU
+    with native bf16 (ddpm's U-Net: 0.52-0.59x, bench/cpu_precision.py): ``auto`` keeps it float32 on CPU.
+    """
+    if not bf16_helps_on_cpu and torch.device(device).type == "cpu" and parse_setting(amp, key="amp") == AUTO:
+        return Precision("cpu", None, "float32 (amp requested, but bf16 autocast is slower for this network on CPU)")
+    return resolve_precision(device, amp, key="amp")
+
+
+def with_precision(described: dict, precision: Precision | None) -> dict:
+    """``describe()`` plus what the last fit ran in (MLflow param ``gen.precision``), once known."""
+    return {**described, "precision": precision.label} if precision is not None else described
 
 
 @contextmanager

@@ -8,7 +8,7 @@ and losses.
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -78,14 +78,6 @@ def seeded_torch(seed: int, device: torch.device):
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(int(seed))
         yield
-
-
-def autocast(device: torch.device, enabled: bool):
-    """bfloat16 autocast when asked for: no loss scaling needed, and both CPUs with AMX and recent
-    GPUs run it natively. Off by default so results match float32 references."""
-    if not enabled:
-        return nullcontext()
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
 def adam(params, lr: float, betas: tuple[float, float], eps: float, device: torch.device) -> torch.optim.Adam:

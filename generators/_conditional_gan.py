@@ -15,7 +15,7 @@ from torch import nn
 
 from datasets.errors import UserError
 from datasets.transforms import to_uint8
-from generators._bagan_common import autocast
+from generators._arm_utils import arm_precision, check_amp, with_precision
 from generators._conditional_nets import ConditionalGenerator, check_image_shape
 from generators._gan_utils import BatchStream, balanced_labels, dcgan_init, resolve_device, seeded
 from generators.base import DivergenceError, Generator, check_finite
@@ -32,7 +32,7 @@ COMMON_DEFAULTS = {
     "latent_dim": 100,
     "base_channels": 64,
     "log_every": 1,         # history granularity in generator steps (divergence is checked every step)
-    "amp": False,           # bfloat16 autocast for the training forward passes (sampling stays float32)
+    "amp": False,           # training forward passes: true/auto = bf16 where native, bf16 = force (sampling float32)
     "sample_chunk": 256,    # images per generator forward pass when sampling
 }
 _POSITIVE_INTS = ("steps", "batch_size", "latent_dim", "base_channels", "log_every", "sample_chunk")
@@ -59,6 +59,7 @@ class ConditionalGAN(Generator):
                 raise UserError(f"setting {key}={merged[key]!r} must be a positive integer.",
                                 f"pass e.g. {key}={known[key]}.")
             merged[key] = int(merged[key])
+        check_amp(self.name, merged["amp"])
         if merged["batch_size"] < 2:
             raise UserError("batch_size=1 leaves batch norm without statistics.", "use batch_size >= 2.")
         for key in ("lr", "lr_g", "lr_d"):
@@ -68,6 +69,7 @@ class ConditionalGAN(Generator):
         self.G: nn.Module | None = None
         self.D: nn.Module | None = None
         self.device = torch.device("cpu")
+        self.precision = None  # datasets.precision.Precision of the last fit
 
     # --- what a backend provides --------------------------------------------------------------
     @abstractmethod
@@ -109,10 +111,14 @@ class ConditionalGAN(Generator):
     def describe(self) -> dict:
         out = super().describe()
         out.update(lr_g=self.lr_g, lr_d=self.lr_d)
-        return out
+        return with_precision(out, self.precision)
+
+    def precision_for(self, device: torch.device | str):
+        """What ``amp`` resolves to on ``device`` (datasets/precision.py); the run header asks too."""
+        return arm_precision(device, self.config["amp"])
 
     def _autocast(self):
-        return autocast(self.device, bool(self.config["amp"]))
+        return self.precision.autocast()
 
     def _adam(self, params, lr: float) -> torch.optim.Adam:
         return torch.optim.Adam(params, lr=lr, betas=(self.config["beta1"], self.config["beta2"]))
@@ -144,6 +150,7 @@ class ConditionalGAN(Generator):
             raise UserError(f"labels span {labels.min()}..{labels.max()} but n_classes={self.n_classes}.",
                             "pass labels in 0..n_classes-1 (or the right n_classes).")
         self.device = resolve_device(device)
+        self.precision = self.precision_for(self.device)
         self._build_seeded(seed)
         self.G.to(self.device).train()
         self.D.to(self.device).train()

@@ -24,7 +24,8 @@ from torch import nn
 
 from datasets.transforms import to_uint8
 from generators import register_generator
-from generators._bagan_common import (adam, autocast, check_choice, check_image_shape, check_sample_label,
+from generators._arm_utils import arm_precision, check_amp, with_precision
+from generators._bagan_common import (adam, check_choice, check_image_shape, check_sample_label,
                                       class_counts, log_losses, requires_grad, resolve_config, scaled,
                                       seeded_torch, steps_per_epoch)
 from generators._gan_utils import BatchStream, balanced_labels, resolve_device, seeded
@@ -151,13 +152,15 @@ class Bagan(Generator):
         "leak": 0.3,              # Keras LeakyReLU() default slope, which the reference uses
         "fake_labels": "uniform",  # class draw for fakes: "uniform" (reference default) or "rebalance"
         "width": 1.0,             # channel multiplier; 1.0 is the reference architecture
-        "amp": False,             # bfloat16 autocast
+        "amp": False,             # true/auto: bf16 autocast where native (CUDA, AVX512-BF16/AMX CPUs); bf16: force
         "channels_last": True,    # memory layout only; faster convolutions on CPU (oneDNN) and GPU
     }
 
     def __init__(self, **config):
         super().__init__(**config)
         self.cfg = resolve_config("bagan", self.DEFAULTS, config)
+        check_amp(self.name, self.cfg["amp"])
+        self.precision = None  # datasets.precision.Precision of the last fit
         check_choice(self.name, "fake_labels", self.cfg["fake_labels"], ("uniform", "rebalance"))
         self.nets: dict[str, nn.Module] = {}
         self.class_counts: list[int] = []
@@ -165,7 +168,12 @@ class Bagan(Generator):
         self.device = torch.device("cpu")
 
     def describe(self) -> dict:
-        return {**self.cfg, "covariance": f"ledoit-wolf + {RIDGE:g} x mean variance ridge"}
+        return with_precision({**self.cfg, "covariance": f"ledoit-wolf + {RIDGE:g} x mean variance ridge"},
+                              self.precision)
+
+    def precision_for(self, device: torch.device | str):
+        """What ``amp`` resolves to on ``device`` (datasets/precision.py); the run header asks too."""
+        return arm_precision(device, self.cfg["amp"])
 
     def _build_networks(self, device: torch.device) -> None:
         h, _, c = self.image_shape
@@ -190,6 +198,7 @@ class Bagan(Generator):
         check_image_shape(self.name, self.image_shape)
         self.class_counts = class_counts(labels, self.n_classes)
         self.device = dev = resolve_device(device)
+        self.precision = self.precision_for(dev)
         self.history = []
         batch = int(self.cfg["batch_size"])
         per_epoch = steps_per_epoch(len(labels), batch)
@@ -210,7 +219,7 @@ class Bagan(Generator):
         enc, gen = self.nets["encoder"], self.nets["generator"]
         enc.train(), gen.train()
         opt = self._adam([*enc.parameters(), *gen.parameters()])
-        amp = autocast(self.device, self.cfg["amp"])
+        amp = self.precision.autocast()
         running = []
         for step in range(steps):
             x, _ = next(stream)
@@ -261,7 +270,7 @@ class Bagan(Generator):
         gen, disc = self.nets["generator"], self.nets["discriminator"]
         gen.train(), disc.train()  # dropout stays on in both steps, as in Keras' train_on_batch
         opt_d, opt_g = self._adam(disc.parameters()), self._adam(gen.parameters())
-        amp = autocast(self.device, self.cfg["amp"])
+        amp = self.precision.autocast()
         n = self.n_classes
         for step in range(steps):
             x, y = next(stream)

@@ -25,7 +25,8 @@ from torch import nn
 
 from datasets.transforms import to_uint8
 from generators import register_generator
-from generators._bagan_common import (adam, autocast, check_choice, check_image_shape, check_sample_label,
+from generators._arm_utils import arm_precision, check_amp, with_precision
+from generators._bagan_common import (adam, check_choice, check_image_shape, check_sample_label,
                                       class_counts, log_losses, requires_grad, resolve_config, scaled,
                                       seeded_torch, steps_per_epoch)
 from generators._gan_utils import (BatchStream, balanced_labels, dcgan_init, gradient_penalty,
@@ -230,7 +231,7 @@ class BaganGP(Generator):
         "alpha": "uniform",       # paper; "normal" = the reference code's N(0, 1)
         "critic_batches": "fresh",  # paper; "reuse" = the reference code's one real batch per 5 critic steps
         "width": 1.0,             # channel multiplier; 1.0 is the reference architecture
-        "amp": False,             # bfloat16 autocast
+        "amp": False,             # true/auto: bf16 autocast where native (CUDA, AVX512-BF16/AMX CPUs); bf16: force
         "channels_last": True,    # memory layout only; faster convolutions on CPU (oneDNN) and GPU
         "bn_recalibration": 10,   # batches of fakes that re-estimate the decoder's BN statistics after training
     }
@@ -238,6 +239,8 @@ class BaganGP(Generator):
     def __init__(self, **config):
         super().__init__(**config)
         self.cfg = resolve_config("bagan-gp", self.DEFAULTS, config)
+        check_amp(self.name, self.cfg["amp"])
+        self.precision = None  # datasets.precision.Precision of the last fit
         check_choice(self.name, "alpha", self.cfg["alpha"], ("uniform", "normal"))
         check_choice(self.name, "critic_batches", self.cfg["critic_batches"], ("fresh", "reuse"))
         self.nets: dict[str, nn.Module] = {}
@@ -245,7 +248,11 @@ class BaganGP(Generator):
         self.device = torch.device("cpu")
 
     def describe(self) -> dict:
-        return dict(self.cfg)
+        return with_precision(dict(self.cfg), self.precision)
+
+    def precision_for(self, device: torch.device | str):
+        """What ``amp`` resolves to on ``device`` (datasets/precision.py); the run header asks too."""
+        return arm_precision(device, self.cfg["amp"])
 
     # --- image-size adaptation ------------------------------------------------------------------
     def _pad(self) -> int:
@@ -278,6 +285,7 @@ class BaganGP(Generator):
         check_image_shape(self.name, self.image_shape)
         self.class_counts = class_counts(labels, self.n_classes)
         self.device = dev = resolve_device(device)
+        self.precision = self.precision_for(dev)
         self.history = []
         batch = int(self.cfg["batch_size"])
         per_epoch = steps_per_epoch(len(labels), batch)
@@ -299,7 +307,7 @@ class BaganGP(Generator):
         for net in (enc, emb, dec):
             net.train()
         opt = self._adam([*enc.parameters(), *emb.parameters(), *dec.parameters()], self.cfg["ae_lr"])
-        amp = autocast(self.device, self.cfg["amp"])
+        amp = self.precision.autocast()
         running = []
         for step in range(steps):
             x, y = next(stream)
@@ -340,7 +348,7 @@ class BaganGP(Generator):
             net.train()  # BN in training mode in both D and G steps, as in the reference
         opt_d = self._adam(critic.parameters(), self.cfg["lr"])
         opt_g = self._adam([*emb.parameters(), *dec.parameters()], self.cfg["lr"])
-        amp = autocast(self.device, self.cfg["amp"])
+        amp = self.precision.autocast()
         n, latent, dev = self.n_classes, int(self.cfg["latent_dim"]), self.device
         gp_weight, reuse = float(self.cfg["gp_weight"]), self.cfg["critic_batches"] == "reuse"
         for step in range(steps):

@@ -21,7 +21,8 @@ import torch.nn.functional as F
 from datasets.errors import UserError
 from datasets.transforms import to_uint8
 from generators import register_generator
-from generators._arm_utils import autocast, check_labels, device_generator, merge_config, private_global_rng
+from generators._arm_utils import (arm_precision, check_amp, check_labels, device_generator, merge_config,
+                                   private_global_rng, with_precision)
 from generators._diffusion import (PREDICTIONS, SCHEDULES, alphas_cumprod, ddim_sample, predicted_x0, q_sample,
                                   training_target)
 from generators._gan_utils import BatchStream, resolve_device, seeded
@@ -46,7 +47,7 @@ DEFAULTS = {
     "p_uncond": 0.1,          # label dropout during training (Ho & Salimans 2022)
     "ema_decay": 0.999,
     "grad_clip": 1.0,
-    "amp": True,              # bf16 autocast, CUDA only
+    "amp": True,              # true/auto: bf16 autocast on CUDA (slower than float32 on CPU); bf16: force
     "sample_batch_size": 256,
     "log_every": 50,
 }
@@ -77,9 +78,18 @@ class DDPM(Generator):
             problems.append("steps and batch_size must be >= 1")
         if problems:
             raise UserError(f"invalid ddpm settings: {'; '.join(problems)}.", "change the settings named above.")
+        check_amp(self.name, c["amp"])
+        self.precision = None  # datasets.precision.Precision of the last fit
         self._model: ConditionalUNet | None = None  # EMA weights: the network used for sampling
         self._arch: dict | None = None
         self.device = torch.device("cpu")
+
+    def describe(self) -> dict:
+        return with_precision(super().describe(), self.precision)
+
+    def precision_for(self, device: torch.device | str):
+        """What ``amp`` resolves to on ``device`` (datasets/precision.py); the run header asks too."""
+        return arm_precision(device, self.config["amp"], bf16_helps_on_cpu=False)  # U-Net: ~0.5x in bf16 on CPU
 
     # --- building ------------------------------------------------------------------------------
     def _build(self, arch: dict) -> ConditionalUNet:
@@ -99,6 +109,7 @@ class DDPM(Generator):
     def _fit(self, images, labels, *, seed, device, progress):
         check_labels(self.name, images, labels, self.n_classes)
         dev = resolve_device(device)
+        self.precision = self.precision_for(dev)
         self.history, self._model = [], None  # a failed refit must not leave the old network behind
         with private_global_rng(seed, dev):  # init and dropout reproducible for a seed
             self._model = self._train(images, labels, seed, dev, progress)
@@ -118,6 +129,7 @@ class DDPM(Generator):
         total, log_every = int(c["steps"]), max(1, int(c["log_every"]))
         null = self.n_classes
         running, n_running = 0.0, 0
+        amp = self.precision.autocast()
         model.train()
         for step in range(1, total + 1):
             x0, y = next(stream)
@@ -126,7 +138,7 @@ class DDPM(Generator):
             noise = torch.randn(x0.shape, generator=gen, device=dev)
             drop = torch.rand(b, generator=gen, device=dev) < float(c["p_uncond"])
             y = torch.where(drop, torch.full_like(y, null), y)
-            with autocast(dev, c["amp"]):
+            with amp:
                 pred = model(q_sample(x0, t, noise, abar), t, y)
             loss = F.mse_loss(pred.float(), training_target(c["prediction"], x0, noise, t, abar))
             opt.zero_grad(set_to_none=True)
@@ -180,12 +192,13 @@ class DDPM(Generator):
     def _guided_x0(self, label: int, b: int, abar: torch.Tensor):
         """Guided output out_u + s (out_c - out_u) (both halves in one batched pass), as an x_0 estimate."""
         s, dev, model = float(self.config["guidance_scale"]), self.device, self._model
+        precision = self.precision_for(dev)  # the sampling device's, which may differ from the fit's after to()
         prediction = self._arch["prediction"]
         y_c = torch.full((b,), label, dtype=torch.long, device=dev)
         y_u = torch.full((b,), self.n_classes, dtype=torch.long, device=dev)
 
         def x0_fn(x: torch.Tensor, t: int) -> torch.Tensor:
-            with autocast(dev, self.config["amp"]):
+            with precision.autocast():
                 if s == 1.0 or s == 0.0:
                     out = model(x, torch.full((b,), t, device=dev), y_c if s == 1.0 else y_u).float()
                 else:

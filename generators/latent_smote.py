@@ -22,7 +22,7 @@ from sklearn.neighbors import NearestNeighbors
 from datasets.errors import UserError
 from datasets.transforms import to_uint8
 from generators import register_generator
-from generators._arm_utils import autocast, check_labels, merge_config
+from generators._arm_utils import arm_precision, check_amp, check_labels, merge_config, with_precision
 from generators._autoencoder import ConvAutoencoder
 from generators._gan_utils import BatchStream, resolve_device
 from generators.base import Generator, check_finite
@@ -39,7 +39,7 @@ DEFAULTS = {
     "penalty": "reference",   # see _penalty_loss
     "penalty_weight": 1.0,
     "single_noise": 0.1,      # one-image classes: latent + N(0, (single_noise * latent sd)^2)
-    "amp": True,              # bf16 autocast, CUDA only
+    "amp": True,              # true/auto: bf16 autocast where native (CUDA, AVX512-BF16/AMX CPUs); bf16: force
     "sample_batch_size": 256,
     "log_every": 10,
 }
@@ -84,12 +84,21 @@ class LatentSMOTE(Generator):
         if problems:
             raise UserError(f"invalid latent-smote settings: {'; '.join(problems)}.",
                             "change the settings named above.")
+        check_amp(self.name, c["amp"])
+        self.precision = None  # datasets.precision.Precision of the last fit
         self._ae: ConvAutoencoder | None = None
         self._arch: dict | None = None
         self._latents: np.ndarray | None = None  # (N, latent_dim) codes of the training images
         self._labels: np.ndarray | None = None
         self._latent_sd: np.ndarray | None = None
         self.device = torch.device("cpu")
+
+    def describe(self) -> dict:
+        return with_precision(super().describe(), self.precision)
+
+    def precision_for(self, device: torch.device | str):
+        """What ``amp`` resolves to on ``device`` (datasets/precision.py); the run header asks too."""
+        return arm_precision(device, self.config["amp"])
 
     def _build(self, arch: dict) -> ConvAutoencoder:
         return ConvAutoencoder(arch["in_channels"], arch["height"], arch["width"], arch["latent_dim"],
@@ -100,6 +109,7 @@ class LatentSMOTE(Generator):
         check_labels(self.name, images, labels, self.n_classes)
         c = self.config
         dev = resolve_device(device)
+        self.precision = precision = self.precision_for(dev)
         h, w, ch = self.image_shape
         self.history, self._ae = [], None  # a failed refit must not leave the old network behind
         self._arch = {"in_channels": ch, "height": h, "width": w, "latent_dim": int(c["latent_dim"]),
@@ -117,7 +127,7 @@ class LatentSMOTE(Generator):
         ae.train()
         for step in range(1, total + 1):
             x, _ = next(stream)
-            with autocast(dev, c["amp"]):
+            with precision.autocast():
                 recon = F.mse_loss(ae(x).float(), x)
                 penalty = self._penalty_loss(ae, stream.x, members, rng, dev)
             loss = recon + float(c["penalty_weight"]) * penalty
@@ -194,7 +204,7 @@ class LatentSMOTE(Generator):
         z = torch.as_tensor(np.asarray(latents, dtype=np.float32))
         out = []
         for i in range(0, len(z), bs):
-            with autocast(self.device, self.config["amp"]):
+            with self.precision_for(self.device).autocast():
                 out.append(to_uint8(self._ae.decode(z[i:i + bs].to(self.device)).float()))
         return np.concatenate(out)
 
