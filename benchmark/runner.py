@@ -34,10 +34,14 @@ class GridResult:
         return [o for o in self.outcomes if o.status == "FAILED"]
 
 
-def validate(spec: GridSpec) -> None:
-    """Resolve every name and load every dataset once (which also fills the image cache)."""
+def validate(spec: GridSpec) -> list[str]:
+    """Resolve every name, load every dataset once (which also fills the image cache) and check the
+    minority classes against it; returns warnings to print. Raises UserError for anything a user can fix,
+    so nothing a user typed can fail a cell later."""
+    from benchmark.minority import check_minority
     from classifiers import classifier_entry
     from datasets import DATASETS
+    from datasets.paths import check_data_dir
     from generators import expand_generators
 
     if spec.image_size < 8:
@@ -49,9 +53,49 @@ def validate(spec: GridSpec) -> None:
         if spec.image_size < need:
             raise UserError(f"classifier {name!r} needs images of at least {need} px, got --image-size {spec.image_size}.",
                             f"pass --image-size {max(need, 32)} or drop {name} from --classifiers.")
+    if spec.data_dir:
+        check_data_dir(spec.data_dir, spec.extra.get("data_dir_origin", "--data-dir"))
+    warnings = []
     for name in spec.datasets:
         DATASETS.resolve(name)
-        load_splits(name, spec.data_dir, spec.image_size, dataset_cache_dir(spec))
+        try:
+            splits = load_splits(name, spec.data_dir, spec.image_size, dataset_cache_dir(spec))
+        except OSError as exc:
+            raise disk_error(exc, "the dataset cache", "$AUGBENCH_CACHE (or --out)") from None
+        names = list(splits.info.class_names)
+        _, warning = check_minority(name, spec.minority, names, splits.train.counts(len(names)))
+        if warning:
+            warnings.append(warning)
+    return warnings
+
+
+def disk_error(exc: OSError, what: str, elsewhere: str) -> Exception:
+    """The UserError for a full/read-only/forbidden disk, else the OSError itself (a bug: keep its traceback)."""
+    from datasets.errors import disk_problem
+
+    return disk_problem(exc, what, elsewhere) or exc
+
+
+def prepare_out_dir(out_dir: str) -> None:
+    """Create the output folder and prove it takes a file, before the store or any cache is opened.
+
+    Root ignores permission bits, so the probe writes a file instead of asking os.access; 64 KiB of it,
+    so a disk too full for the store fails here, before a run starts.
+    """
+    path = Path(out_dir)
+    if path.exists() and not path.is_dir():
+        raise UserError(f"--out {out_dir} is a file, not a folder.",
+                        "pass a folder (new or an earlier run's output), e.g. --out augbench-out.")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-probe"  # one fixed name: a kill -9 right here leaves one small file, not many
+        probe.write_bytes(bytes(1 << 16))  # 64 KiB: an empty file would fit on a full disk
+        probe.unlink(missing_ok=True)  # another grid starting on this folder may have removed it
+    except (FileExistsError, NotADirectoryError):
+        raise UserError(f"--out {out_dir} lies under a file, not a folder.",
+                        "pass a path whose parents are folders, e.g. --out augbench-out.") from None
+    except OSError as exc:  # the probe's own name would only confuse: name the folder
+        raise disk_error(OSError(exc.errno, exc.strerror), f"the output folder {out_dir}", "--out") from None
 
 
 def plan(spec: GridSpec, tracker: Tracker, *, force: bool = False, rerun_failed: bool = False):
@@ -90,10 +134,14 @@ def run_grid(spec: GridSpec, *, executor: str = "local", jobs: int = 1, ray_addr
         clock = now
 
     spec.tracking_uri = spec.tracking_uri or default_tracking_uri(spec.out_dir)
-    Path(spec.out_dir).mkdir(parents=True, exist_ok=True)
+    prepare_out_dir(spec.out_dir)
     tracker = shared_tracker(spec.tracking_uri, spec.experiment, str(Path(spec.out_dir) / "artifacts"))
     lap("open_store")
-    validate(spec)
+    for warning in validate(spec):
+        echo(warning)
+    from benchmark.split_check import attach_fingerprints
+
+    attach_fingerprints(spec)  # before any hash is read: plan() and resume look cells up by hash
     lap("validate")
     groups, skipped = plan(spec, tracker, force=force, rerun_failed=rerun_failed)
     grid_id = spec.grid_id()

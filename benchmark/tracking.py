@@ -141,15 +141,49 @@ def _make_client(tracking_uri: str):
     db.parent.mkdir(parents=True, exist_ok=True)
     with file_lock(db.with_name(db.name + ".init.lock")):
         fresh = not db.exists()
-        template = _store_template()
-        if fresh and template is not None and template.is_file():
-            shutil.copyfile(template, db)
+        if fresh:
+            _create_store(db)
+        else:
+            check_store_file(db)
         client = MlflowClient(tracking_uri=tracking_uri)
-        retrying(client.search_experiments, max_results=1)  # forces schema creation while we hold the lock
-        if fresh and template is not None and not template.is_file():
-            _save_template(db, template)
+        retrying(client.search_experiments, max_results=1)
         _use_wal(db)
     return _RetryingClient(client)
+
+
+def check_store_file(db: Path) -> None:
+    """A UserError, not an SQLAlchemy traceback, when ``db`` is not an SQLite file at all."""
+    try:
+        with open(db, "rb") as fh:
+            header = fh.read(16)
+    except OSError as exc:
+        raise UserError(f"cannot open the MLflow store {db} ({exc.strerror}).",
+                        "check its permissions, or pass another --out / --tracking-uri.") from None
+    if header and header != b"SQLite format 3\x00":
+        raise UserError(f"{db} is not an SQLite database (corrupt, or some other file named mlflow.db).",
+                        f"move it aside (its runs cannot be read) and rerun, or pass another --out; "
+                        f"`sqlite3 {db} .recover` may rescue a damaged store.")
+
+
+def _create_store(db: Path) -> None:
+    """Build an empty store beside ``db`` and rename it into place (caller holds the init lock).
+
+    A kill -9 while the schema is written (or the template copied) must not leave a half-made
+    mlflow.db that every rerun then trips over: until the rename there is no ``db`` at all.
+    """
+    from mlflow.tracking import MlflowClient
+
+    for stale in db.parent.glob(db.name + ".init-*"):  # left by a killed creator; we hold the lock
+        stale.unlink(missing_ok=True)
+    tmp = db.with_name(f"{db.name}.init-{os.getpid()}")
+    template = _store_template()
+    if template is not None and template.is_file():
+        shutil.copyfile(template, tmp)
+    else:
+        retrying(MlflowClient(tracking_uri=f"sqlite:///{tmp}").search_experiments, max_results=1)  # the schema
+        if template is not None:
+            _save_template(tmp, template)
+    os.replace(tmp, db)
 
 
 def _store_template() -> Path | None:

@@ -86,7 +86,12 @@ def read_image(path: Path, size: int | None, mode: str | None = None) -> np.ndar
                 return _to_array(resize_pil(image, size), want)
     except FileNotFoundError:
         raise DataError(f"image file {path} is missing.", "restore the file or remove it from the dataset.") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise DataError(
+            f"image {path} is too large to decode safely ({exc})",
+            "shrink the file to a sane resolution or delete it (PIL refuses such images as decompression bombs).",
+        ) from None
+    except (OSError, SyntaxError, ValueError) as exc:
         raise DataError(
             f"cannot read image {path} ({exc}).",
             "replace the file with an intact PNG/JPEG copy or delete it.",
@@ -96,9 +101,11 @@ def read_image(path: Path, size: int | None, mode: str | None = None) -> np.ndar
 def peek_size(path: Path) -> str | None:
     """'WxH' from a file's header without decoding it (None when unreadable: decoding will say why)."""
     try:
-        with Image.open(path) as image:
-            return f"{image.size[0]}x{image.size[1]}"
-    except (OSError, SyntaxError, ValueError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # DecompressionBombWarning: decoding will raise if it must
+            with Image.open(path) as image:
+                return f"{image.size[0]}x{image.size[1]}"
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         return None
 
 

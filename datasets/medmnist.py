@@ -5,6 +5,8 @@ with the MedMNIST v2 paper's tables.
 """
 from __future__ import annotations
 
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +66,15 @@ class MedMNISTSource(Source):
 
     def _arrays(self, path: Path, keys) -> dict:
         try:
+            with open(path, "rb") as fh:
+                magic = fh.read(4)
+        except OSError as exc:
+            raise DataError(f"cannot read {path} ({exc.strerror}).", "check the path and its permissions.") from None
+        if magic != b"PK\x03\x04":  # np.load would try anything else as a pickle and say so, confusingly
+            raise DataError(f"{path} is not an .npz file (no zip header; {path.stat().st_size} bytes).",
+                            "replace it with an intact copy of the official MedMNIST file "
+                            "(`benchmark data fetch NAME` re-downloads the known ones), or fix the path.")
+        try:
             with np.load(path, allow_pickle=False) as data:
                 absent = [k for k in keys if k not in data.files]
                 if absent:
@@ -72,8 +83,11 @@ class MedMNISTSource(Source):
                         "use an official MedMNIST .npz (keys train_images, train_labels, val_..., test_...).",
                     )
                 return {k: data[k] for k in keys}
-        except (OSError, ValueError) as exc:
-            raise DataError(f"cannot read {path} ({exc}).", "replace it with an intact copy of the official file.") from None
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+            # np.load sees a zip archive: garbage says BadZipFile, a truncated download EOFError or zlib.error
+            raise DataError(f"cannot read {path}: not an intact .npz ({type(exc).__name__}: {exc}).",
+                            "replace it with an intact copy of the official file (`benchmark data fetch NAME` "
+                            "re-downloads the known ones), or fix the path.") from None
 
     def catalog(self, root: Path) -> Catalog:
         arrays = self._arrays(root, [f"{s}_labels" for s in SPLIT_NAMES])

@@ -15,8 +15,12 @@ DATA_ENV = "BENCHMARK_DATA_DIR"
 CACHE_ENV = "AUGBENCH_CACHE"
 
 
-def resolve_data_dir(data_dir=None) -> Path:
-    """The data root: the argument, else $BENCHMARK_DATA_DIR; a DataError if neither names a folder."""
+def resolve_data_dir(data_dir=None, origin: str | None = None) -> Path:
+    """The data root: the argument, else $BENCHMARK_DATA_DIR; a DataError if neither names a folder.
+
+    ``origin`` says where an explicit argument came from (default ``--data-dir``), so the message
+    blames the setting the user actually made.
+    """
     if data_dir is None or str(data_dir) == "":
         env = os.environ.get(DATA_ENV, "")
         if not env:
@@ -26,14 +30,19 @@ def resolve_data_dir(data_dir=None) -> Path:
                 "(the folder that holds ham10000/, medmnist/, chest_xray/, ...).",
             )
         data_dir, origin = env, f"${DATA_ENV}"
-    else:
-        origin = "--data-dir"
+    return check_data_dir(data_dir, origin or "--data-dir")
+
+
+def check_data_dir(data_dir, origin: str) -> Path:
+    """``data_dir`` as a Path, or a DataError naming ``origin`` (``--data-dir``, ``$BENCHMARK_DATA_DIR``,
+    a grid file's ``data_dir``) when it is not a folder."""
     path = Path(data_dir).expanduser()
     if not path.is_dir():
-        raise DataError(
-            f"data directory {path} (from {origin}) does not exist or is not a folder.",
-            f"create it and place the datasets there, or point {DATA_ENV} / --data-dir at the right folder.",
-        )
+        what = "is a file, not a folder" if path.is_file() else "does not exist"
+        fix = (f"unset {DATA_ENV} or point it at the folder that holds the datasets (or pass --data-dir, which wins)"
+               if origin == f"${DATA_ENV}" else
+               f"fix {origin} to name the folder that holds the datasets (ham10000/, medmnist/, chest_xray/, ...)")
+        raise DataError(f"data directory {path} (from {origin}) {what}.", fix + ".")
     return path
 
 
