@@ -15,8 +15,10 @@ from reports.plots import (Figure, metric_vs_budget, recall_heatmap, sample_grid
                            tsne_panels)
 from reports.render import Table, to_csv, to_latex, to_markdown
 from reports.runs import RunSet, budget_sort_key, load_runs, metric_names
-from reports.tables import (DEFAULT_METRICS, ONE_SEED_NOTE, default_budget, main_tables, per_class_tables,
-                            stats_tables)
+from reports.compare import Comparer
+from reports.predictions import PredictionSource
+from reports.tables import (DEFAULT_METRICS, ONE_SEED_NOTE, default_budget, left_out_table, main_tables,
+                            pairwise_tables, per_class_tables, stats_tables)
 
 FORMATS = ("md", "csv", "latex", "html", "png")
 
@@ -46,8 +48,14 @@ class Report:
                  f"{', '.join(map(str, seeds))}.",
                  f"Metrics: {', '.join(self.metrics)}; per-class tables and per-fit figures at budget {self.budget}."]
         if self.runs.duplicates_dropped:
-            lines.append(f"{self.runs.duplicates_dropped} older finished run(s) of the same cell were ignored "
-                         "(latest kept).")
+            lines.append(f"{self.runs.duplicates_dropped} older finished run(s) with the same cell hash (same "
+                         "configuration, arm, arm settings and seed, e.g. after --force) were ignored (newest kept).")
+        if self.runs.left_out:
+            lines.append(f"{len(self.runs.left_out)} run(s) left out, listed with the reason under 'Left out'.")
+        if self.runs.legacy_runs:
+            lines.append(f"{self.runs.legacy_runs} run(s) carry no augbench.pair_key tag (made before it existed): "
+                         "they are grouped by dataset, classifier, image size, preset and target only, so other "
+                         "settings (epochs, minority classes, grid overrides) cannot be told apart for them.")
         return lines
 
     def warnings(self) -> list[str]:
@@ -89,11 +97,15 @@ def build_report(tracking_uri: str, experiment: str = "augbench", *, grid_id: st
     runs = load_runs(tracking_uri, experiment, grid_id=grid_id, dataset=dataset)
     report = Report(runs, resolve_metrics(metrics, runs), resolve_budget(budget, runs))
     keys = runs.group_keys()
+    comparer = Comparer(PredictionSource(tracking_uri))
     for metric in report.metrics:
-        report.tables += main_tables(runs.cells, metric, keys)
+        report.tables += main_tables(runs.cells, metric, keys, comparer)
     for metric in report.metrics:
-        report.tables += stats_tables(runs.cells, metric, keys)
-    report.tables += per_class_tables(runs.cells, keys, report.budget)
+        report.tables += stats_tables(runs.cells, metric, keys, comparer)
+    for metric in report.metrics:
+        report.tables += pairwise_tables(runs.cells, metric, keys, report.budget, comparer)
+    report.tables += per_class_tables(runs.cells, keys, report.budget, comparer=comparer)
+    report.tables += left_out_table(runs.cells, keys, runs.left_out)
     report.tables += fidelity_tables(runs.fits)
     if figures:
         _add_figures(report, keys)
@@ -125,8 +137,9 @@ def _add_figures(report: Report, keys: list[str]) -> None:
 def report_markdown(report: Report) -> str:
     parts = [f"# {report.title}", "", *(f"{m}  " for m in report.meta())]
     parts += [f"> **{w}**" for w in report.warnings()]
-    titles = {"main": "Main tables", "stats": "Statistics: each arm against none", "per_class": "Per class",
-              "fidelity": "Fidelity"}
+    titles = {"main": "Main tables", "stats": "Statistics: each arm against none",
+              "pairwise": "All pairs of arms", "per_class": "Per class", "fidelity": "Fidelity",
+              "left_out": "Left out"}
     for section, title in titles.items():
         chosen = [t for t in report.tables if t.section == section]
         if chosen:

@@ -55,8 +55,9 @@ PROBE = """
 })();
 """
 
-SECTIONS = (("main", "Main tables"), ("stats", "Statistics: each arm against none"), ("per_class", "Per class"),
-            ("fidelity", "Fidelity"), ("curves", "Metric vs budget"), ("heatmaps", "Per-class recall"),
+SECTIONS = (("main", "Main tables"), ("stats", "Statistics: each arm against none"),
+            ("pairwise", "All pairs of arms"), ("per_class", "Per class"), ("fidelity", "Fidelity"),
+            ("left_out", "Left out"), ("curves", "Metric vs budget"), ("heatmaps", "Per-class recall"),
             ("samples", "Real vs synthetic samples"), ("tsne", "t-SNE of features"),
             ("training", "Generator training curves"))
 

@@ -15,11 +15,13 @@ TAG_GRID = "augbench.grid_id"       # hash of the grid spec; shared by all runs 
 TAG_FIT = "augbench.fit_hash"       # on cell runs: the generator fit they used
 TAG_OWNER = "augbench.owner"        # host:pid of the process running it (for stale-run detection)
 TAG_SUPERSEDED = "augbench.superseded"
+TAG_PAIR_KEY = "augbench.pair_key"  # on cell runs: hash of the config minus arm, arm settings, seed and budget
 AXES = ("dataset", "budget", "seed", "arm", "classifier")
 # artifacts of a generator-fit run that the report shows
 ARTIFACT_SAMPLES = "samples.png"             # a row of synthetic images per class
 ARTIFACT_REAL = "real.png"                   # the same layout with the budget images the arm saw
 ARTIFACT_FEATURES = "features_domain.npz"    # domain features per role and class: "<role>__<class key>"
+ARTIFACT_PREDICTIONS = "predictions_test.npz"  # cell runs: probs (N, K) float32, labels (N,), ids (N,) of test
 
 
 def search_runs(tracking_uri: str, experiment: str, *, kind: str = "cell", status: str | None = "FINISHED",
@@ -42,8 +44,8 @@ def search_runs(tracking_uri: str, experiment: str, *, kind: str = "cell", statu
 
 
 # --- reading a selection back as tidy frames -------------------------------------------------------
-#: settings that must match for two runs to be comparable; when a selection mixes values of one of
-#: these (two grids with different image sizes in one experiment), tables are split by it.
+#: settings shown in table titles when they vary; for runs without a pair key they are also what
+#: keeps incomparable runs apart (the pair key, when present, covers them and much more).
 CONTEXT = ("image_size", "preset", "target")
 BUDGET_ALL = "all"
 
@@ -63,7 +65,13 @@ class RunSet:
     cells: pd.DataFrame          # one row per classifier cell (FINISHED), axes as plain columns
     fits: pd.DataFrame           # one row per generator fit (FINISHED)
     filters: dict = field(default_factory=dict)
-    duplicates_dropped: int = 0  # older FINISHED runs of the same cell (e.g. after --force)
+    duplicates_dropped: int = 0  # older FINISHED runs of the same cell hash (e.g. after --force)
+    left_out: list = field(default_factory=list)  # runs not used, each with the reason
+
+    @property
+    def legacy_runs(self) -> int:
+        """Cell runs without the pair-key tag (made before it existed)."""
+        return int(self.cells["legacy"].sum()) if "legacy" in self.cells else 0
 
     @property
     def grid_ids(self) -> list[str]:
@@ -71,16 +79,18 @@ class RunSet:
         return sorted(self.cells[column].dropna().unique()) if column in self.cells else []
 
     def group_keys(self) -> list[str]:
-        """(dataset, classifier) plus every context setting that is not the same for all cells."""
-        keys = ["dataset", "classifier"]
-        for name in CONTEXT:
+        """(dataset, classifier, configuration) plus every context setting that varies (for the titles).
+
+        ``config`` is one label per pair key, so grouping by it never mixes configurations."""
+        keys = ["dataset", "classifier", "config"]
+        for name in ("image_size", "target"):
             if name in self.cells and self.cells[name].nunique(dropna=False) > 1:
                 keys.append(name)
         return keys
 
 
 def _tidy(runs: pd.DataFrame, axes: tuple[str, ...]) -> tuple[pd.DataFrame, int]:
-    """Axes and context as plain string columns (seed as int), latest run per cell kept."""
+    """Axes and context as plain string columns (seed as int), latest run per cell kept (fit runs)."""
     if runs.empty:
         return pd.DataFrame(columns=["run_id", *axes, *CONTEXT]), 0
     frame = runs.copy()
@@ -92,6 +102,72 @@ def _tidy(runs: pd.DataFrame, axes: tuple[str, ...]) -> tuple[pd.DataFrame, int]
     before = len(frame)
     frame = frame.drop_duplicates(subset=[*axes, *CONTEXT], keep="first")
     return frame.reset_index(drop=True), before - len(frame)
+
+
+def _text(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame:
+        return pd.Series([""] * len(frame), index=frame.index, dtype=object)
+    return frame[column].fillna("").astype(str)
+
+
+def tidy_cells(runs: pd.DataFrame) -> tuple[pd.DataFrame, int, list[dict]]:
+    """Cell runs as a tidy frame, one run per (configuration, arm, budget, seed).
+
+    Configuration = the ``augbench.pair_key`` tag (everything but arm, arm settings, seed and
+    budget); runs made before that tag existed get a legacy key from dataset, classifier, image
+    size, preset and target, which cannot see other settings (epochs, minority set, overrides).
+    Returns (cells, duplicates of the same cell hash dropped, runs left out with the reason)."""
+    if runs.empty:
+        return pd.DataFrame(columns=["run_id", *AXES, *CONTEXT, "pair_key", "config"]), 0, []
+    frame = runs.copy()
+    for name in (*AXES, *CONTEXT):
+        frame[name] = _text(frame, f"params.{name}")
+    frame["seed"] = pd.to_numeric(frame["seed"], errors="coerce").astype("Int64")
+    frame["cell_hash"] = _text(frame, f"tags.{TAG_HASH}")
+    frame["pair_key"] = _text(frame, f"tags.{TAG_PAIR_KEY}")
+    name = _text(frame, "params.config_name")
+    frame["config_name"] = name.where(name != "", frame["preset"])
+    legacy = frame["pair_key"] == ""
+    frame["legacy"] = legacy
+    frame["pair_group"] = frame["pair_key"].where(~legacy, "legacy:" + frame["dataset"] + "|" + frame["classifier"]
+                                                  + "|" + frame["image_size"] + "|" + frame["preset"] + "|"
+                                                  + frame["target"])
+    order = "end_time" if "end_time" in frame and frame["end_time"].notna().all() else "start_time"
+    frame = frame.sort_values(order, ascending=False, kind="stable")  # newest finished first
+    hashed = frame["cell_hash"] != ""
+    same_hash = hashed & frame.duplicated(subset=["cell_hash"], keep="first")
+    frame = frame[~same_hash]
+    conflict = frame.duplicated(subset=["pair_group", "arm", "budget", "seed"], keep="first")
+    kept = frame[~conflict].set_index(["pair_group", "arm", "budget", "seed"])["run_id"]
+    left_out = []
+    for _, row in frame[conflict].iterrows():
+        newer = kept.get((row["pair_group"], row["arm"], row["budget"], row["seed"]), "?")
+        reason = (f"same configuration (pair key {row['pair_key'][:12]}), arm, budget and seed as the newer run "
+                  f"{str(newer)[:12]} but a different cell hash (different arm settings): only the newest is used"
+                  if not row["legacy"] else
+                  f"same dataset, classifier, image size, preset, target, arm, budget and seed as the newer run "
+                  f"{str(newer)[:12]}; these runs carry no {TAG_PAIR_KEY} tag, so whether their other settings "
+                  f"match cannot be checked: only the newest is used")
+        left_out.append({"run_id": row["run_id"], "arm": row["arm"], "budget": row["budget"],
+                         "seed": row["seed"], "config": row["config_name"], "reason": reason})
+    frame = frame[~conflict].copy()
+    frame["config"] = _config_labels(frame)
+    return frame.reset_index(drop=True), int(same_hash.sum()), left_out
+
+
+def _config_labels(frame: pd.DataFrame) -> pd.Series:
+    """config_name, plus a short pair key where one name covers several configurations."""
+    labels = {}
+    groups = frame.drop_duplicates("pair_group")
+    for (_, _, name), same in groups.groupby(["dataset", "classifier", "config_name"], sort=False):
+        for _, row in same.iterrows():
+            label = name or "?"
+            if row["legacy"]:
+                label += " (no pair key)"
+            elif len(same) > 1:
+                label += f" #{row['pair_key'][:8]}"
+            labels[row["pair_group"]] = label
+    return frame["pair_group"].map(labels)
 
 
 def load_runs(tracking_uri: str, experiment: str = "augbench", *, grid_id: str | None = None,
@@ -116,9 +192,11 @@ def load_runs(tracking_uri: str, experiment: str = "augbench", *, grid_id: str |
         raise UserError(f"no finished classifier runs in experiment {experiment!r} at {tracking_uri}"
                         + (f" for {selected}" if selected else "") + ".",
                         "check --experiment/--grid-id/--dataset (see `benchmark ui`), or run a grid first.")
-    cells, dropped = _tidy(cells, AXES)
+    cells, dropped, left_out = tidy_cells(cells)
     fits, _ = _tidy(fits, ("dataset", "budget", "seed", "arm"))
-    return RunSet(tracking_uri, experiment, cells, fits, {"grid_id": grid_id, "dataset": dataset}, dropped)
+    cells.attrs["tracking_uri"] = tracking_uri  # lets main_tables find the predictions artifacts
+    return RunSet(tracking_uri, experiment, cells, fits, {"grid_id": grid_id, "dataset": dataset}, dropped,
+                  left_out)
 
 
 def metric_names(frame: pd.DataFrame, prefix: str = "") -> list[str]:

@@ -1,85 +1,385 @@
-"""Paired comparisons of an arm against ``none``: per-seed differences, bootstrap CI, Wilcoxon, Holm.
+"""Paired comparisons of two arms: a seeds x test-images bootstrap with a calibrated interval, and Holm.
 
-Seeds are the unit of replication: the same seed draws the same budget images for every arm, so
-the arm-minus-``none`` difference per seed removes the luck of the draw that both runs share. With
-a handful of seeds any interval is wide and any test is weak, so each function says when it
-cannot give an answer instead of producing a number that looks like one.
+Two things make one arm's score differ from another's besides the arm itself: which training run
+(seed) produced each model, and which images happen to be in the test set (a class may have 23).
+Both arms are scored on the same test images and paired by seed (the same seed draws the same
+budget images), so :func:`paired_difference` resamples exactly those two units together: seeds,
+and within them the test images, the same image indices for both arms.
+
+Why the interval is not a plain bootstrap percentile interval: with 3 seeds, resampling the seeds
+sees at most the 3 observed differences, so it underestimates the between-seed variance and a
+null difference is "significant" in about 1 trial of 4 (measured by bench/stats_calibration.py).
+The interval therefore combines the two variance components explicitly (docs/statistics.md):
+
+    Var(estimate) = s^2_seeds / n_seeds  +  C_images
+
+``s^2_seeds`` is the sample variance of the per-seed differences (it contains the seed-to-seed
+variation and each seed's own test-image noise); ``C_images`` is the part of the test-image noise
+shared by all seeds (the same test set), estimated as the mean between-seed covariance of the
+image-bootstrap replicates. With one seed the whole image-bootstrap variance is used and the
+result says it covers test images only. The interval is estimate +- t * se with Satterthwaite
+degrees of freedom (n_seeds - 1 when the seed term dominates, normal when the image term does).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 import numpy as np
 
-#: With k non-zero paired differences the most extreme sign pattern has exact two-sided p = 2 / 2**k:
-#: k = 5 gives 0.0625, k = 6 gives 0.03125. Below 6 pairs the test cannot reach p < 0.05 whatever the
-#: data, so running it would only print a p-value that can never be read as evidence.
-MIN_WILCOXON_PAIRS = 6
-BOOTSTRAP_RESAMPLES = 10_000
+BOOTSTRAP_RESAMPLES = 10_000     # seed-level bootstrap of the mean (figures' bands)
 BOOTSTRAP_SEED = 0
 CI_LEVEL = 0.95
+N_BOOT = 2000                    # image-bootstrap replicates of paired_difference
+KIND_BOTH = "seeds x test images"
+KIND_IMAGES = "test images only"
+KIND_SEEDS = "seeds only"
+#: metrics computed from per-image probabilities; per-class ones take a class index: recall_3
+GLOBAL_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "macro_auc", "macro_ap")
+CLASS_METRICS = ("recall", "precision", "f1", "auc", "ap")
+_CLASS_RE = re.compile(r"^(recall|precision|f1|auc|ap)_(\d+)$")
 
 
-def min_two_sided_p(k: int) -> float:
-    """Smallest exact two-sided Wilcoxon signed-rank p-value with k non-zero differences."""
-    return min(1.0, 2.0 / 2.0 ** k) if k > 0 else 1.0
+def parse_metric(name: str) -> tuple[str, int | None]:
+    """``"macro_auc"`` -> ("macro_auc", None); ``"recall_3"`` -> ("recall", 3); ValueError otherwise."""
+    if name in GLOBAL_METRICS:
+        return name, None
+    hit = _CLASS_RE.match(name)
+    if hit:
+        return hit.group(1), int(hit.group(2))
+    raise ValueError(f"unknown metric {name!r}: use one of {', '.join(GLOBAL_METRICS)} or "
+                     f"<{'|'.join(CLASS_METRICS)}>_<class index>")
 
 
-def bootstrap_ci(values, *, level: float = CI_LEVEL, resamples: int = BOOTSTRAP_RESAMPLES,
-                 seed: int = BOOTSTRAP_SEED) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean; (nan, nan) for fewer than 2 values.
+# --- metrics on weighted test sets ------------------------------------------------------------------------
+def resample_weights(n_images: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """(n_boot, n_images) multinomial counts: how often each test image is drawn in each resample.
 
-    One value has no spread to resample, and pretending otherwise gives a zero-width interval.
-    The seed is fixed so a report rebuilt from the same runs shows the same interval.
-    """
-    x = np.asarray(values, dtype=np.float64)
-    x = x[np.isfinite(x)]
-    if len(x) < 2:
-        return math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, len(x), size=(resamples, len(x)))].mean(axis=1)
-    tail = (1.0 - level) / 2.0 * 100.0
-    low, high = np.percentile(means, [tail, 100.0 - tail])
-    return float(low), float(high)
+    Counts instead of index lists let every metric be computed as a weighted sum, so one sort of
+    the scores serves all resamples."""
+    idx = rng.integers(0, n_images, size=(n_boot, n_images))
+    flat = (idx + (np.arange(n_boot) * n_images)[:, None]).ravel()
+    return np.bincount(flat, minlength=n_boot * n_images).reshape(n_boot, n_images).astype(np.float32)
 
 
-@dataclass
-class PairedTest:
-    """Outcome of the signed-rank test on one arm's paired differences."""
+def _safe_div(num, den):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1), 0.0)
 
-    n_pairs: int            # finite pairs
-    n_nonzero: int          # pairs the test actually ranks (zeros are dropped, Wilcoxon's convention)
-    statistic: float = math.nan
-    p: float = math.nan     # raw two-sided p; nan when not run
-    reason: str = ""        # why the test was not run
+
+_BLOCK = 64
+_TRI = np.tril(np.ones((_BLOCK, _BLOCK), dtype=np.float32))
+
+
+def _cumsum_rows(x: np.ndarray) -> np.ndarray:
+    """Cumulative sum down axis 0 of an (N, B) float32 array, as blocked triangular matrix products.
+
+    numpy's cumsum is a scalar loop; the weights are small integers, so float32 products are exact
+    (sums stay far below 2**24) and BLAS makes this ~5x faster for the bootstrap's 2005 x 2000."""
+    n, b = x.shape
+    nb = -(-n // _BLOCK)
+    if nb * _BLOCK != n:
+        x = np.concatenate([x, np.zeros((nb * _BLOCK - n, b), dtype=x.dtype)])
+    within = np.matmul(_TRI, x.reshape(nb, _BLOCK, b))
+    totals = within[:, -1, :]
+    within += (np.cumsum(totals, axis=0) - totals)[:, None, :]
+    return within.reshape(nb * _BLOCK, b)[:n]
+
+
+def _confusion(pred: np.ndarray, labels: np.ndarray, n_classes: int, weights_t: np.ndarray) -> np.ndarray:
+    """(B, S, K, K) weighted confusion matrices [true, predicted], via one matrix product per seed."""
+    n_seeds = pred.shape[0]
+    out = np.empty((weights_t.shape[1], n_seeds, n_classes, n_classes), dtype=np.float64)
+    for s in range(n_seeds):
+        onehot = np.zeros((n_classes * n_classes, len(labels)), dtype=np.float32)
+        onehot[labels * n_classes + pred[s], np.arange(len(labels))] = 1.0
+        out[:, s] = (onehot @ weights_t).T.reshape(-1, n_classes, n_classes)
+    return out
+
+
+def _ranking(scores: np.ndarray, positive: np.ndarray, weights_t: np.ndarray, want_auc: bool, want_ap: bool):
+    """Weighted one-vs-rest AUC and average precision of one score column for every resample.
+
+    Scores are sorted once (descending); tied scores form one group, counted half for AUC (the
+    Mann-Whitney convention) and as one threshold for AP (scikit-learn's convention).
+    ``weights_t`` is (N, B): images down, resamples across."""
+    order = np.argsort(-scores, kind="stable")
+    sorted_scores = scores[order]
+    starts = np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])
+    w = weights_t[order]
+    pos_sorted = positive[order]
+    wp = w * pos_sorted[:, None].astype(np.float32)
+    wn = w - wp
+    ties = len(starts) < len(scores)
+    if ties:
+        wp = np.add.reduceat(wp, starts, axis=0)
+        wn = np.add.reduceat(wn, starts, axis=0)
+    fp = _cumsum_rows(wn)
+    n_neg = fp[-1].astype(np.float64)
+    n_pos = wp.sum(axis=0, dtype=np.float64)
+    auc = ap = None
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if want_auc:
+            # sum over positives of (negatives scored lower) = n_pos * n_neg - sum wp * fp, ties count half
+            above = np.einsum("nb,nb->b", wp, fp, dtype=np.float64)
+            if ties:
+                above -= 0.5 * np.einsum("nb,nb->b", wp, wn, dtype=np.float64)
+            auc = (n_pos * n_neg - above) / (n_pos * n_neg)
+            auc = np.where((n_pos > 0) & (n_neg > 0), auc, np.nan)
+        if want_ap:
+            tp = _cumsum_rows(wp)
+            precision = tp / np.maximum(tp + fp, 1e-30)
+            ap = np.einsum("nb,nb->b", wp, precision, dtype=np.float64) / n_pos
+            ap = np.where(n_pos > 0, ap, np.nan)
+    return auc, ap
+
+
+def metric_values(probs, labels, metrics, weights=None) -> dict[str, np.ndarray]:
+    """Each metric for every (resample, seed): arrays of shape (B, S) (B = 1 without ``weights``).
+
+    ``probs`` (S, N, K) class probabilities, ``labels`` (N,) class indices, ``weights`` (B, N)
+    image counts from :func:`resample_weights` (None = every image once). Definitions follow
+    benchmark/metrics.py: predictions are the argmax; balanced accuracy and macro F1 average over
+    classes present in the (resampled) test set; macro AUC is the mean one-vs-rest AUC over classes
+    where it is defined, and the AUC of class 1 for two classes; precision/F1 of a never-predicted
+    class are 0."""
+    probs = np.asarray(probs)
+    labels = np.asarray(labels, dtype=np.int64)
+    n_seeds, n_images, n_classes = probs.shape
+    weights = np.ones((1, n_images), dtype=np.float32) if weights is None else np.asarray(weights, np.float32)
+    weights_t = np.ascontiguousarray(weights.T)
+    parsed = {m: parse_metric(m) for m in metrics}
+    out: dict[str, np.ndarray] = {}
+    need_cm = any(base not in ("auc", "ap", "macro_auc", "macro_ap") for base, _ in parsed.values())
+    if need_cm:
+        cm = _confusion(probs.argmax(axis=2), labels, n_classes, weights_t)
+        tp = np.diagonal(cm, axis1=2, axis2=3)
+        support, predicted = cm.sum(axis=3), cm.sum(axis=2)
+        recall, precision = _safe_div(tp, support), _safe_div(tp, predicted)
+        f1 = _safe_div(2 * tp, support + predicted)
+        present = support > 0
+        n_present = present.sum(axis=2)
+        for m, (base, k) in parsed.items():
+            if base == "accuracy":
+                out[m] = tp.sum(axis=2) / cm.sum(axis=(2, 3))
+            elif base == "balanced_accuracy":
+                out[m] = np.where(n_present > 0, (recall * present).sum(axis=2) / np.maximum(n_present, 1), np.nan)
+            elif base == "macro_f1":
+                out[m] = np.where(n_present > 0, (f1 * present).sum(axis=2) / np.maximum(n_present, 1), np.nan)
+            elif base in ("recall", "precision", "f1"):
+                out[m] = {"recall": recall, "precision": precision, "f1": f1}[base][:, :, k]
+    want_auc = {k for base, k in parsed.values() if base == "auc"}
+    want_ap = {k for base, k in parsed.values() if base == "ap"}
+    if any(base == "macro_auc" for base, _ in parsed.values()):
+        want_auc |= {1} if n_classes == 2 else set(range(n_classes))
+    if any(base == "macro_ap" for base, _ in parsed.values()):
+        want_ap |= set(range(n_classes))
+    auc, ap = {}, {}
+    for k in sorted(want_auc | want_ap):
+        positive = labels == k
+        per_seed = [_ranking(probs[s, :, k], positive, weights_t, k in want_auc, k in want_ap)
+                    for s in range(n_seeds)]
+        if k in want_auc:
+            auc[k] = np.stack([a for a, _ in per_seed], axis=1)
+        if k in want_ap:
+            ap[k] = np.stack([p for _, p in per_seed], axis=1)
+    for m, (base, k) in parsed.items():
+        if base == "auc":
+            out[m] = auc[k]
+        elif base == "ap":
+            out[m] = ap[k]
+        elif base == "macro_auc":
+            out[m] = auc[1] if n_classes == 2 else _finite_mean(np.stack([auc[c] for c in range(n_classes)]))
+        elif base == "macro_ap":
+            out[m] = _finite_mean(np.stack([ap[c] for c in range(n_classes)]))
+    return out
+
+
+def _finite_mean(stack: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(stack)
+        total = np.where(finite, stack, 0.0).sum(axis=0)
+        count = finite.sum(axis=0)
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+# --- the paired difference --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PairedDifference:
+    """arm A − arm B on one metric: the estimate, its 95 % interval and two-sided p-value.
+
+    ``kind`` says which noise the interval covers: "seeds x test images", "test images only" (one
+    seed: the seed-to-seed spread is unknown and not in the interval) or "seeds only" (no
+    per-image predictions: computed from the logged per-seed values, test-image noise not
+    resampled). ``interval(level)`` gives the interval at another level (for corrected intervals)."""
+
+    metric: str
+    estimate: float
+    se: float
+    df: float
+    p_value: float
+    n_seeds: int
+    n_images: int
+    kind: str
+    per_seed: tuple = ()
+    between_seed_var: float = math.nan   # s^2 of the per-seed differences (nan with one seed)
+    image_var: float = math.nan          # test-image variance term of the estimate
+    n_boot: int = 0
+    method: str = "t"
+    low: float = math.nan
+    high: float = math.nan
+    note: str = ""
+    extra: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def interval(self, level: float = CI_LEVEL) -> tuple[float, float]:
+        if not (math.isfinite(self.estimate) and math.isfinite(self.se)):
+            return math.nan, math.nan
+        q = _quantile(1.0 - (1.0 - level) / 2.0, self.df)
+        return self.estimate - q * self.se, self.estimate + q * self.se
 
     @property
-    def ran(self) -> bool:
-        return not math.isnan(self.p)
+    def significant(self) -> bool:
+        return math.isfinite(self.p_value) and self.p_value < 1.0 - CI_LEVEL
 
 
-def wilcoxon_test(differences, *, min_pairs: int = MIN_WILCOXON_PAIRS) -> PairedTest:
-    """Two-sided Wilcoxon signed-rank test of "median difference = 0", only when it can reject."""
-    from scipy.stats import wilcoxon
+def _quantile(prob: float, df: float) -> float:
+    from scipy.stats import norm, t
 
-    d = np.asarray(differences, dtype=np.float64)
+    return float(norm.ppf(prob) if not math.isfinite(df) else t.ppf(prob, df))
+
+
+def _p_two_sided(estimate: float, se: float, df: float) -> float:
+    from scipy.stats import norm, t
+
+    if not math.isfinite(estimate) or not math.isfinite(se):
+        return math.nan
+    if se == 0.0:
+        return 1.0 if estimate == 0.0 else 0.0
+    z = abs(estimate) / se
+    return float(2.0 * (norm.sf(z) if not math.isfinite(df) else t.sf(z, df)))
+
+
+def _finish(metric, estimate, se, df, **kw) -> PairedDifference:
+    p = _p_two_sided(estimate, se, df)
+    result = PairedDifference(metric, estimate, se, df, p, **kw)
+    low, high = result.interval(CI_LEVEL)
+    return PairedDifference(metric, estimate, se, df, p, **kw, low=low, high=high)
+
+
+def _check(probs_a, probs_b, labels):
+    a, b = np.asarray(probs_a), np.asarray(probs_b)
+    if a.ndim == 2:
+        a, b = a[None], b[None]
+    labels = np.asarray(labels, dtype=np.int64)
+    if a.shape != b.shape or a.ndim != 3:
+        raise ValueError(f"probs_a {a.shape} and probs_b {b.shape} must both be (n_seeds, n_images, n_classes)")
+    if labels.shape != (a.shape[1],):
+        raise ValueError(f"labels {labels.shape} must be (n_images,) = ({a.shape[1]},)")
+    return a, b, labels
+
+
+def paired_differences(probs_a, probs_b, labels, metrics, *, n_boot: int = N_BOOT, seed: int = 0,
+                       method: str = "t") -> dict[str, PairedDifference]:
+    """:func:`paired_difference` for several metrics at once, sharing one set of image resamples."""
+    a, b, labels = _check(probs_a, probs_b, labels)
+    n_seeds, n_images, _ = a.shape
+    metrics = list(dict.fromkeys(metrics))
+    full_a, full_b = metric_values(a, labels, metrics), metric_values(b, labels, metrics)
+    rng = np.random.default_rng(seed)
+    weights = resample_weights(n_images, n_boot, rng)
+    boot_a, boot_b = metric_values(a, labels, metrics, weights), metric_values(b, labels, metrics, weights)
+    seed_draw = rng.integers(0, n_seeds, size=(n_boot, n_seeds))
+    out = {}
+    for m in metrics:
+        d = (full_a[m] - full_b[m])[0]
+        boot = boot_a[m] - boot_b[m]
+        boot = boot[np.isfinite(boot).all(axis=1)]
+        common = dict(n_seeds=n_seeds, n_images=n_images, per_seed=tuple(float(x) for x in d), n_boot=len(boot),
+                      method=method)
+        if not np.isfinite(d).all() or len(boot) < 2:
+            out[m] = PairedDifference(m, math.nan, math.nan, math.nan, math.nan, kind=KIND_IMAGES if n_seeds == 1
+                                      else KIND_BOTH, note="metric undefined on this test set", **common)
+            continue
+        estimate = float(d.mean())
+        plain = _percentile(m, estimate, boot, seed_draw[:len(boot)], common)
+        if method == "percentile":
+            out[m] = plain
+            continue
+        common["extra"] = {"percentile_low": plain.low, "percentile_high": plain.high,
+                           "percentile_p": plain.p_value}
+        if n_seeds == 1:
+            image_var = float(boot[:, 0].var(ddof=1))
+            out[m] = _finish(m, estimate, math.sqrt(image_var), math.inf, kind=KIND_IMAGES, image_var=image_var,
+                             **common)
+            continue
+        between = float(d.var(ddof=1))
+        cov = np.cov(boot, rowvar=False)
+        shared = (cov.sum() - np.trace(cov)) / (n_seeds * (n_seeds - 1))
+        image_var = max(0.0, float(shared))
+        seed_term = between / n_seeds
+        var = seed_term + image_var
+        df = math.inf if seed_term == 0.0 else var ** 2 / (seed_term ** 2 / (n_seeds - 1))
+        out[m] = _finish(m, estimate, math.sqrt(var), df, kind=KIND_BOTH, between_seed_var=between,
+                         image_var=image_var, **common)
+    return out
+
+
+def _percentile(metric, estimate, boot, seed_draw, common) -> PairedDifference:
+    """The plain hierarchical bootstrap (seeds, then images): kept to show, in the calibration
+    bench, why the report does not use it (it over-rejects with few seeds)."""
+    rows = np.arange(len(boot))[:, None]
+    means = boot[rows, seed_draw].mean(axis=1)
+    tail = (1.0 - CI_LEVEL) / 2.0 * 100.0
+    low, high = np.percentile(means, [tail, 100.0 - tail])
+    p = min(1.0, 2.0 * min(float(np.mean(means <= 0.0)), float(np.mean(means >= 0.0))))
+    kind = KIND_IMAGES if common["n_seeds"] == 1 else KIND_BOTH
+    return PairedDifference(metric, estimate, float(means.std(ddof=1)), math.inf, p, kind=kind, low=float(low),
+                            high=float(high), **common)
+
+
+def paired_difference(probs_a, probs_b, labels, metric: str, *, n_boot: int = N_BOOT, seed: int = 0,
+                      method: str = "t") -> PairedDifference:
+    """Difference metric(A) − metric(B) of two arms over the same test images and seeds.
+
+    ``probs_a``, ``probs_b``: (n_seeds, n_images, n_classes) softmax probabilities, seed s of A
+    paired with seed s of B; ``labels``: (n_images,) class indices; ``metric``: one of
+    ``accuracy``, ``balanced_accuracy``, ``macro_f1``, ``macro_auc``, ``macro_ap`` or
+    ``recall_<k>``, ``precision_<k>``, ``f1_<k>``, ``auc_<k>``, ``ap_<k>`` for class index k.
+
+    The estimate is the mean over seeds of the per-seed difference on the full test set. The test
+    images are resampled ``n_boot`` times (the same indices for both arms and all seeds, since all
+    runs share one test set) and the metric recomputed on each resample; the seeds enter through
+    their spread (see the module docstring). Returns ``estimate``, ``low``/``high`` (95 %),
+    ``p_value`` (two-sided), ``n_seeds``, ``n_images``, ``kind``. ``seed`` fixes the resamples, so a
+    report rebuilt from the same runs prints the same numbers. ``method="percentile"`` gives the
+    plain hierarchical percentile bootstrap instead (not calibrated with few seeds; for
+    comparison only)."""
+    return paired_differences(probs_a, probs_b, labels, [metric], n_boot=n_boot, seed=seed, method=method)[metric]
+
+
+def seed_difference(values_a, values_b, metric: str = "") -> PairedDifference:
+    """The fallback without per-image predictions: paired t interval over the logged per-seed values.
+
+    It covers the seed-to-seed spread (and, inside it, each seed's own test-image noise) but not
+    the test-image noise shared by all seeds; with one seed there is nothing to estimate."""
+    d = np.asarray(values_a, dtype=np.float64) - np.asarray(values_b, dtype=np.float64)
     d = d[np.isfinite(d)]
-    nonzero = int(np.count_nonzero(d))
-    if nonzero < min_pairs:
-        return PairedTest(len(d), nonzero, reason=(
-            f"n too small: {nonzero} non-zero pairs; the smallest two-sided p attainable is "
-            f"{min_two_sided_p(nonzero):.3g}, so the test needs at least {min_pairs}"))
-    result = wilcoxon(d, zero_method="wilcox", alternative="two-sided")
-    return PairedTest(len(d), nonzero, float(result.statistic), float(result.pvalue))
+    n = len(d)
+    common = dict(n_seeds=n, n_images=0, kind=KIND_SEEDS, per_seed=tuple(float(x) for x in d))
+    if n < 2:
+        return PairedDifference(metric, float(d.mean()) if n else math.nan, math.nan, math.nan, math.nan,
+                                note="one seed and no per-image predictions: no interval", **common)
+    between = float(d.var(ddof=1))
+    return _finish(metric, float(d.mean()), math.sqrt(between / n), float(n - 1), between_seed_var=between, **common)
 
 
+# --- multiplicity -----------------------------------------------------------------------------------------
 def holm(p_values) -> list[float]:
     """Holm step-down adjusted p-values (nan entries are not part of the family and stay nan).
 
-    Holm controls the family-wise error over the arms compared with ``none`` without assuming the
-    tests are independent (they are not: they share the ``none`` runs).
-    """
+    Holm controls the family-wise error without assuming the tests are independent (they are
+    not: comparisons against ``none`` share the ``none`` runs)."""
     p = np.asarray(p_values, dtype=np.float64)
     out = np.full(len(p), math.nan)
     idx = np.flatnonzero(np.isfinite(p))
@@ -92,3 +392,39 @@ def holm(p_values) -> list[float]:
         running = max(running, min(1.0, (m - rank) * p[i]))
         out[i] = running
     return out.tolist()
+
+
+def holm_levels(p_values, alpha: float = 1.0 - CI_LEVEL) -> list[float]:
+    """The level Holm tests each hypothesis at: alpha / (m − j) at step j of the step-down, and for
+    hypotheses after the first non-rejection the level of that step. An interval at 1 − level
+    excludes 0 exactly when Holm rejects, so it is the "corrected interval" of the tables."""
+    p = np.asarray(p_values, dtype=np.float64)
+    out = np.full(len(p), math.nan)
+    idx = np.flatnonzero(np.isfinite(p))
+    m = len(idx)
+    order = idx[np.argsort(p[idx], kind="stable")]
+    stopped = None
+    for rank, i in enumerate(order):
+        level = alpha / (m - rank) if stopped is None else stopped
+        if stopped is None and p[i] > level:
+            stopped = level
+        out[i] = level
+    return out.tolist()
+
+
+# --- seed-level bootstrap of a mean (figure bands) ----------------------------------------------------------
+def bootstrap_ci(values, *, level: float = CI_LEVEL, resamples: int = BOOTSTRAP_RESAMPLES,
+                 seed: int = BOOTSTRAP_SEED) -> tuple[float, float]:
+    """Percentile bootstrap interval of a mean over seeds; (nan, nan) for fewer than 2 values.
+
+    Used only for the bands of the metric-vs-budget figure (an illustration); comparisons use
+    :func:`paired_difference`. The seed is fixed so a rebuilt report draws the same band."""
+    x = np.asarray(values, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    if len(x) < 2:
+        return math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, len(x), size=(resamples, len(x)))].mean(axis=1)
+    tail = (1.0 - level) / 2.0 * 100.0
+    low, high = np.percentile(means, [tail, 100.0 - tail])
+    return float(low), float(high)

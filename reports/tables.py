@@ -1,8 +1,10 @@
-"""Comparison tables read back from MLflow: arms x budgets, per class, and paired statistics.
+"""Comparison tables read back from MLflow: arms x budgets, per class, pairwise, and what was left out.
 
 A cell of a table always says how many seeds it averages: a single run shown as "0.71" would
-hide that nothing is known about its spread. Every comparison with ``none`` is paired by seed (the
-same seed draws the same budget images for every arm), see reports/stats.py.
+hide that nothing is known about its spread. Comparisons are made only within one configuration
+(pair key) and paired by seed (the same seed draws the same budget images for every arm); the
+numbers come from reports/compare.py and reports/stats.py, and every family of marks is Holm
+corrected (one family per table).
 """
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ import pandas as pd
 
 from reports.render import Cell, Table, to_markdown
 from reports.runs import TAG_GRID, budget_sort_key, class_keys, load_runs, minority_keys, search_runs
-from reports.stats import CI_LEVEL, MIN_WILCOXON_PAIRS, bootstrap_ci, holm, wilcoxon_test
+from reports.compare import Comparer
+from reports.stats import CI_LEVEL, KIND_BOTH, KIND_IMAGES, KIND_SEEDS, holm, holm_levels
 
 BUDGET_ORDER_LAST = "all"
 BASELINE = "none"
@@ -21,8 +24,8 @@ DEFAULT_METRICS = ("test_balanced_accuracy", "test_macro_auc")
 #: the baselines first, in this order; learned arms follow alphabetically
 ARM_ORDER = ("none", "oversample", "classic", "class-weighted")
 DIGITS = 3
-ONE_SEED_NOTE = ("Only one seed per cell: there is no spread, no confidence interval and no test; "
-                 "each number is a single training run and differences between arms may be noise.")
+ONE_SEED_NOTE = ("Only one seed per cell: each number is a single training run, there is no spread over seeds, "
+                 "and any interval covers test-image sampling only (†), not seed-to-seed variation.")
 
 
 def _budget_key(label: str):
@@ -110,45 +113,61 @@ def values_by_seed(frame: pd.DataFrame, metric: str) -> pd.Series:
     return pd.Series(frame[column].to_numpy(dtype=float), index=frame["seed"].to_numpy())
 
 
-def paired_differences(group: pd.DataFrame, metric: str, arm: str, budget: str,
-                       baseline: str = BASELINE) -> pd.Series:
-    """arm − baseline per seed, over seeds where both runs exist and logged a finite value."""
-    at = group[group["budget"] == budget]
-    a = values_by_seed(at[at["arm"] == arm], metric).dropna()
-    b = values_by_seed(at[at["arm"] == baseline], metric).dropna()
-    seeds = sorted(set(a.index) & set(b.index))
-    return pd.Series([a[s] - b[s] for s in seeds], index=seeds, dtype=float)
+ALPHA = 1.0 - CI_LEVEL
+COLUMNS = ["metric", "budget", "arm", "reference", "n_pairs", "kind", "estimate", "se", "df", "ci_low", "ci_high",
+           "p", "p_holm", "holm_level", "cci_low", "cci_high", "verdict", "note", "per_seed"]
 
 
-def compare_to_baseline(group: pd.DataFrame, metric: str, baseline: str = BASELINE) -> pd.DataFrame:
-    """Every arm vs the baseline at every budget: differences, bootstrap CI, Wilcoxon, Holm.
+def verdict(estimate: float, p_holm: float, lower: bool, reference: str = BASELINE) -> str:
+    if p_holm is None or math.isnan(p_holm):
+        return "not tested"
+    if p_holm >= ALPHA:
+        return "no detectable difference"
+    return f"better than {reference}" if (estimate > 0) != lower else f"worse than {reference}"
 
-    Holm's family is the set of arms tested at one budget for one metric: that is the question a
-    reader asks of one column of the main table ("does any arm beat none here?").
-    """
+
+def correct(frame: pd.DataFrame, lower: bool = False) -> pd.DataFrame:
+    """Holm over every row of ``frame`` (one family), the Holm-consistent intervals and verdicts."""
+    frame = frame.copy()
+    frame["p_holm"] = holm(frame["p"].to_numpy(dtype=float)) if len(frame) else []
+    frame["holm_level"] = holm_levels(frame["p"].to_numpy(dtype=float)) if len(frame) else []
+    lows, highs, verdicts = [], [], []
+    for _, r in frame.iterrows():
+        level = r["holm_level"]
+        low, high = r["result"].interval(1.0 - level) if isinstance(level, float) and level > 0 else (math.nan,
+                                                                                                       math.nan)
+        lows.append(low)
+        highs.append(high)
+        verdicts.append(verdict(r["estimate"], r["p_holm"], lower, r["reference"]))
+    frame["cci_low"], frame["cci_high"], frame["verdict"] = lows, highs, verdicts
+    return frame
+
+
+def _row(c) -> dict:
+    r = c.result
+    return {"metric": c.metric, "budget": c.budget, "arm": c.arm, "reference": c.reference, "n_pairs": r.n_seeds,
+            "kind": r.kind, "estimate": r.estimate, "se": r.se, "df": r.df, "ci_low": r.low, "ci_high": r.high,
+            "p": r.p_value, "note": c.note, "per_seed": dict(zip((int(s) for s in c.seeds), r.per_seed)),
+            "result": r}
+
+
+def compare_to_baseline(group: pd.DataFrame, metric: str, baseline: str = BASELINE,
+                        comparer: Comparer | None = None) -> pd.DataFrame:
+    """Every arm vs the baseline at every budget of one configuration, Holm over all of them.
+
+    The family is the whole main table of one metric (arms x budgets): the set of ↑/↓ a reader
+    scans for "did anything beat none?"."""
+    comparer = comparer or Comparer.for_cells(group)
     rows = []
-    budgets = sorted(group["budget"].unique(), key=budget_sort_key)
-    for budget in budgets:
+    for budget in sorted(group["budget"].unique(), key=budget_sort_key):
         for arm in arm_order(group["arm"]):
             if arm == baseline:
                 continue
-            d = paired_differences(group, metric, arm, budget, baseline)
-            if d.empty:
-                continue
-            low, high = bootstrap_ci(d.to_numpy())
-            test = wilcoxon_test(d.to_numpy())
-            mean, std, n = summary(d.to_numpy())
-            rows.append({"metric": metric, "budget": budget, "arm": arm, "n_pairs": n, "mean_diff": mean,
-                         "std_diff": std, "ci_low": low, "ci_high": high, "n_nonzero": test.n_nonzero,
-                         "wilcoxon_W": test.statistic, "p": test.p, "test_note": test.reason,
-                         "per_seed": {int(s): float(v) for s, v in d.items()}})
-    out = pd.DataFrame(rows, columns=["metric", "budget", "arm", "n_pairs", "mean_diff", "std_diff", "ci_low",
-                                      "ci_high", "n_nonzero", "wilcoxon_W", "p", "test_note", "per_seed"])
-    out["p_holm"] = math.nan
-    for _, idx in out.groupby("budget").groups.items():
-        out.loc[idx, "p_holm"] = holm(out.loc[idx, "p"].to_numpy())
-    out["ci_excludes_zero"] = (out["ci_low"] > 0) | (out["ci_high"] < 0)
-    return out
+            hit = comparer.compare(group, budget, arm, baseline, [metric]).get(metric)
+            if hit is not None:
+                rows.append(_row(hit))
+    out = pd.DataFrame(rows, columns=[*COLUMNS[:12], "note", "per_seed", "result"])
+    return correct(out, lower_is_better(metric))
 
 
 def is_best(mean: float, n: int, means: list[float], lower: bool) -> bool:
@@ -158,13 +177,16 @@ def is_best(mean: float, n: int, means: list[float], lower: bool) -> bool:
     return mean == (min(means) if lower else max(means))
 
 
-def _mark(row) -> str:
-    if row is None or not row["ci_excludes_zero"]:
+def _mark(row, lower: bool = False) -> str:
+    """↑ = better than the reference, ↓ = worse, after correction (Holm p < 0.05)."""
+    if row is None or not (row["p_holm"] < ALPHA):
         return ""
-    return "up" if row["ci_low"] > 0 else "down"
+    return "up" if row["estimate"] > 0 else "down"
 
 
 def _lookup(comparison: pd.DataFrame, budget: str, arm: str):
+    if comparison is None or comparison.empty:
+        return None
     hit = comparison[(comparison["budget"] == budget) & (comparison["arm"] == arm)]
     return None if hit.empty else hit.iloc[0]
 
@@ -188,35 +210,51 @@ def _seed_note(n_max: int) -> list[str]:
     return [ONE_SEED_NOTE] if n_max <= 1 else []
 
 
-#: below this many pairs the percentile bootstrap is visibly too narrow, and the tables say so
-FEW_PAIRS = 10
+def _fmt_diff(x: float) -> str:
+    return "–" if x is None or not math.isfinite(x) else f"{x:+.{DIGITS}f}"
 
 
-def _marks_note(baseline: str = BASELINE) -> str:
-    return (f"↑/↓: the bootstrap {CI_LEVEL:.0%} CI of the paired difference (arm − {baseline}, same seed) lies "
-            f"entirely above/below zero.")
+def _fmt_ci(low: float, high: float) -> str:
+    return "–" if not (math.isfinite(low) and math.isfinite(high)) else f"[{_fmt_diff(low)}, {_fmt_diff(high)}]"
 
 
-def few_pairs_note(n_max: int) -> list[str]:
-    """A resampled mean never leaves the range of the observed differences, so with few seeds the
-    interval is at most [min, max] of them: read it as "every seed agreed", not as 95% coverage."""
-    if not 1 < n_max < FEW_PAIRS:
-        return []
-    return [f"With only {n_max} seeds the bootstrap interval cannot be wider than the observed per-seed "
-            f"differences, so it is too narrow: ↑/↓ then means every seed moved the same way, no more."]
+def _kind_tag(kind: str) -> str:
+    return {KIND_IMAGES: " †", KIND_SEEDS: " ‡"}.get(kind, "")
+
+
+def kind_notes(kinds) -> list[str]:
+    """One line per kind of interval that appears, saying what noise it covers."""
+    kinds = set(kinds)
+    notes = []
+    if KIND_BOTH in kinds:
+        notes.append("Intervals without a sign cover seeds x test images: seed-to-seed variation and test-image "
+                     "sampling (the same images resampled for both arms), t-based, see docs/statistics.md.")
+    if KIND_IMAGES in kinds:
+        notes.append("† test-image-only interval: one seed, so it covers test-image sampling but not "
+                     "seed-to-seed variation (with real seed variation it is too narrow, docs/statistics.md).")
+    if KIND_SEEDS in kinds:
+        notes.append("‡ seeds-only interval: these runs have no per-image predictions (or they did not match), so "
+                     "a paired t interval over the logged per-seed values; shared test-image noise is not in it.")
+    return notes
+
+
+MAIN_MARKS_NOTE = (f"Δ: paired difference arm − {BASELINE} (same configuration, same seeds) with its {CI_LEVEL:.0%} "
+                   f"interval. ↑/↓: better/worse than {BASELINE} after Holm correction over every arm x budget "
+                   f"of this table (one family).")
 
 
 # --- main table ------------------------------------------------------------------------------------------
-def main_tables(cells: pd.DataFrame, metric: str, keys: list[str]) -> list[Table]:
-    """One table per (dataset, classifier[, context]): rows = arms, columns = budgets."""
+def main_tables(cells: pd.DataFrame, metric: str, keys: list[str], comparer: Comparer | None = None) -> list[Table]:
+    """One table per (dataset, classifier, configuration): rows = arms, columns = budgets."""
     tables = []
     if f"metrics.{metric}" not in cells:
         return tables
+    comparer = comparer or Comparer.for_cells(cells)
     lower = lower_is_better(metric)
     for group_id, group in iter_groups(cells, keys):
         budgets = sorted(group["budget"].unique(), key=budget_sort_key)
         arms = arm_order(group["arm"])
-        comparison = compare_to_baseline(group, metric) if BASELINE in arms else pd.DataFrame()
+        comparison = compare_to_baseline(group, metric, comparer=comparer) if BASELINE in arms else None
         stats = {}
         for arm in arms:
             for budget in budgets:
@@ -229,22 +267,26 @@ def main_tables(cells: pd.DataFrame, metric: str, keys: list[str]) -> list[Table
             row = [Cell(arm)]
             for budget in budgets:
                 mean, std, n = stats[arm, budget]
-                hit = _lookup(comparison, budget, arm) if len(comparison) else None
+                hit = _lookup(comparison, budget, arm)
                 means = [stats[a, budget][0] for a in arms if stats[a, budget][2]]
-                row.append(Cell(format_cell(mean, std, n), bold=is_best(mean, n, means, lower), mark=_mark(hit)))
+                text = format_cell(mean, std, n)
+                if hit is not None and n:
+                    text += f"; Δ {_fmt_diff(hit['estimate'])} {_fmt_ci(hit['ci_low'], hit['ci_high'])}" \
+                            f"{_kind_tag(hit['kind'])}"
+                row.append(Cell(text, bold=is_best(mean, n, means, lower), mark=_mark(hit)))
                 if n:
                     data.append({**group_id, "metric": metric, "arm": arm, "budget": budget, "mean": mean,
                                  "std": std, "n": n,
-                                 **({k: hit[k] for k in ("mean_diff", "ci_low", "ci_high", "ci_excludes_zero")}
-                                    if hit is not None else {})})
+                                 **({k: hit[k] for k in ("estimate", "ci_low", "ci_high", "kind", "p", "p_holm",
+                                                         "verdict")} if hit is not None else {})})
             rows.append(row)
         n_max = max(n for _, _, n in stats.values())
         notes = [f"{metric}: mean ± sample std (ddof=1) over seeds, n = number of seeds; split: "
                  f"{'test' if metric.startswith('test_') else 'as named'}. Bold: best mean in the column "
                  f"({'lower' if lower else 'higher'} is better)."]
-        if BASELINE in arms and n_max > 1:
-            notes.append(_marks_note())
-            notes += few_pairs_note(n_max)
+        if comparison is not None and len(comparison):
+            notes.append(MAIN_MARKS_NOTE)
+            notes += kind_notes(comparison["kind"])
         notes += _seed_note(n_max)
         tables.append(Table(slug("main", metric, *group_id.values()), f"{metric} — {_describe(group_id)}",
                             ["arm", *(f"budget {b}" for b in budgets)], rows, notes, pd.DataFrame(data), "main"))
@@ -256,40 +298,92 @@ def _fmt_p(p: float) -> str:
     return "–" if p is None or math.isnan(p) else (f"{p:.2g}" if p < 0.001 else f"{p:.3f}")
 
 
-def stats_tables(cells: pd.DataFrame, metric: str, keys: list[str]) -> list[Table]:
-    """Every arm against ``none``: per-seed differences, their mean and CI, Wilcoxon and Holm p."""
+def stats_tables(cells: pd.DataFrame, metric: str, keys: list[str], comparer: Comparer | None = None) -> list[Table]:
+    """Every arm against ``none``: per-seed differences, estimate, intervals, p, Holm p and a verdict."""
     tables = []
     if f"metrics.{metric}" not in cells:
         return tables
+    comparer = comparer or Comparer.for_cells(cells)
     for group_id, group in iter_groups(cells, keys):
         if BASELINE not in set(group["arm"]):
             continue
-        comparison = compare_to_baseline(group, metric)
+        comparison = compare_to_baseline(group, metric, comparer=comparer)
         if comparison.empty:
             continue
-        one_seed = int(comparison["n_pairs"].max()) <= 1
         rows = []
         for _, r in comparison.iterrows():
             per_seed = ", ".join(f"s{s}: {v:+.{DIGITS}f}" for s, v in r["per_seed"].items())
-            ci = "–" if math.isnan(r["ci_low"]) else f"[{r['ci_low']:+.{DIGITS}f}, {r['ci_high']:+.{DIGITS}f}]"
-            test = f"{_fmt_p(r['p'])}" if not math.isnan(r["p"]) else "n too small"
-            rows.append([Cell(str(r["budget"])), Cell(r["arm"]), Cell(str(int(r["n_pairs"]))), Cell(per_seed),
-                         Cell(f"{r['mean_diff']:+.{DIGITS}f}", mark=_mark(r)), Cell(ci), Cell(test),
-                         Cell(_fmt_p(r["p_holm"]), bold=bool(r["p_holm"] < 0.05))])
-        notes = [f"Paired difference {metric}(arm) − {metric}({BASELINE}) per seed (same budget images); "
-                 f"CI: percentile bootstrap over seeds ({CI_LEVEL:.0%}, 10,000 resamples, fixed seed).",
-                 f"Wilcoxon signed-rank (two-sided) only with at least {MIN_WILCOXON_PAIRS} non-zero pairs: with 5 "
-                 f"the smallest attainable p is 2/2^5 = 0.0625 > 0.05, so it could never reject. Holm correction "
-                 f"across the arms at each budget; bold = Holm-adjusted p < 0.05."]
-        notes += few_pairs_note(int(comparison["n_pairs"].max()))
-        if one_seed:
+            rows.append([Cell(str(r["budget"])), Cell(r["arm"]), Cell(str(int(r["n_pairs"]))), Cell(r["kind"]),
+                         Cell(per_seed), Cell(_fmt_diff(r["estimate"]), mark=_mark(r)),
+                         Cell(_fmt_ci(r["ci_low"], r["ci_high"])), Cell(_fmt_p(r["p"])),
+                         Cell(_fmt_p(r["p_holm"]), bold=bool(r["p_holm"] < ALPHA)),
+                         Cell(_fmt_ci(r["cci_low"], r["cci_high"])), Cell(r["verdict"])])
+        m = int(comparison["p"].notna().sum())
+        notes = [f"Paired difference {metric}(arm) − {metric}({BASELINE}) within one configuration, same seeds; "
+                 f"estimate = mean over seeds of the per-seed difference on the full test set.",
+                 f"p: two-sided, from the same interval. Holm over all {m} comparisons of this table (arms x budgets, "
+                 f"one family); corrected CI: the interval at the level Holm tested that comparison at, so it "
+                 f"excludes 0 exactly when Holm rejects. Verdict from the Holm-adjusted p (bold < 0.05)."]
+        notes += kind_notes(comparison["kind"])
+        fallbacks = sorted({n for n in comparison["note"] if n})
+        notes += [f"Seeds-only because: {n}." for n in fallbacks]
+        if int(comparison["n_pairs"].max()) <= 1:
             notes.append(ONE_SEED_NOTE)
-        data = comparison.drop(columns=["per_seed"]).assign(**group_id)
+        data = comparison.drop(columns=["per_seed", "result"]).assign(**group_id)
         data["per_seed"] = comparison["per_seed"].map(lambda d: ";".join(f"{k}:{v:.6g}" for k, v in d.items()))
         tables.append(Table(slug("stats", metric, *group_id.values()),
-                            f"{metric}: each arm − {BASELINE}, paired by seed — {_describe(group_id)}",
-                            ["budget", "arm", "pairs", "per-seed difference", "mean difference",
-                             f"{CI_LEVEL:.0%} CI", "Wilcoxon p", "Holm p"], rows, notes, data, "stats"))
+                            f"{metric}: each arm − {BASELINE}, paired — {_describe(group_id)}",
+                            ["budget", "arm", "seeds", "interval covers", "per-seed difference", "difference",
+                             f"{CI_LEVEL:.0%} CI", "p", "Holm p", "corrected CI", "verdict"], rows, notes, data,
+                            "stats"))
+    return tables
+
+
+# --- pairwise matrix ------------------------------------------------------------------------------------------
+def pairwise_tables(cells: pd.DataFrame, metric: str, keys: list[str], budget: str,
+                    comparer: Comparer | None = None) -> list[Table]:
+    """All arms against each other at one budget: row − column, Holm over the pairs of the matrix."""
+    tables = []
+    if f"metrics.{metric}" not in cells:
+        return tables
+    comparer = comparer or Comparer.for_cells(cells)
+    lower = lower_is_better(metric)
+    for group_id, group in iter_groups(cells, keys):
+        at = group[group["budget"] == str(budget)]
+        arms = arm_order(at["arm"])
+        if len(arms) < 2:
+            continue
+        pairs = []
+        for i, a in enumerate(arms):
+            for b in arms[i + 1:]:
+                hit = comparer.compare(at, str(budget), a, b, [metric]).get(metric)
+                if hit is not None:
+                    pairs.append(_row(hit))
+        if not pairs:
+            continue
+        frame = correct(pd.DataFrame(pairs), lower)
+        found = {(r["arm"], r["reference"]): r for _, r in frame.iterrows()}
+        rows = []
+        for a in arms:
+            row = [Cell(a)]
+            for b in arms:
+                r, sign = (found.get((a, b)), 1.0) if (a, b) in found else (found.get((b, a)), -1.0)
+                if a == b or r is None:
+                    row.append(Cell("–"))
+                    continue
+                est = sign * r["estimate"]
+                low, high = sorted((sign * r["ci_low"], sign * r["ci_high"]))
+                mark = "" if not r["p_holm"] < ALPHA else ("up" if est > 0 else "down")
+                row.append(Cell(f"{_fmt_diff(est)} {_fmt_ci(low, high)}{_kind_tag(r['kind'])}", mark=mark))
+            rows.append(row)
+        notes = [f"{metric} at budget {budget}: cell = row arm − column arm (paired by seed, same configuration) with "
+                 f"its {CI_LEVEL:.0%} interval. ↑/↓: row better/worse than column after Holm over the "
+                 f"{len(frame)} pairs of this matrix (one family)."]
+        notes += kind_notes(frame["kind"])
+        data = frame.drop(columns=["per_seed", "result"]).assign(**group_id)
+        tables.append(Table(slug("pairwise", metric, budget, *group_id.values()),
+                            f"{metric}, all pairs at budget {budget} — {_describe(group_id)}",
+                            ["arm", *arms], rows, notes, data, "pairwise"))
     return tables
 
 
@@ -302,9 +396,13 @@ def default_budget(cells: pd.DataFrame) -> str:
     return sorted(cells["budget"].unique(), key=budget_sort_key)[0]
 
 
-def per_class_tables(cells: pd.DataFrame, keys: list[str], budget: str | None = None, split: str = "test") -> list[Table]:
-    """Per class and arm at one budget: precision / recall / F1 / AUC, mean ± std over seeds."""
+def per_class_tables(cells: pd.DataFrame, keys: list[str], budget: str | None = None, split: str = "test",
+                     comparer: Comparer | None = None) -> list[Table]:
+    """Per class and arm at one budget: precision / recall / F1 / AUC, mean ± std over seeds.
+
+    ↑/↓ are corrected over everything the table shows: Holm over arms x classes x the four scores."""
     tables = []
+    comparer = comparer or Comparer.for_cells(cells)
     for group_id, group in iter_groups(cells, keys):
         b = str(budget) if budget is not None else default_budget(group)
         at = group[group["budget"] == b]
@@ -312,41 +410,82 @@ def per_class_tables(cells: pd.DataFrame, keys: list[str], budget: str | None = 
             continue
         arms = arm_order(at["arm"])
         minority = set(minority_keys(at))
-        rows, data = [], []
-        comparisons = {}
         logged = class_keys(at, split)
-        for cls in [c for c in logged if c in minority] + [c for c in logged if c not in minority]:
+        ordered = [c for c in logged if c in minority] + [c for c in logged if c not in minority]
+        names = [f"{split}_{m}_{cls}" for cls in ordered for m, _ in PER_CLASS]
+        found = []
+        if BASELINE in arms:
+            for arm in arms:
+                if arm != BASELINE:
+                    found += [_row(c) for c in comparer.compare(at, b, arm, BASELINE, names).values()]
+        family = correct(pd.DataFrame(found, columns=[*COLUMNS[:12], "note", "per_seed", "result"]))
+        marks = {(r["arm"], r["metric"]): r for _, r in family.iterrows()}
+        rows, data = [], []
+        for cls in ordered:
             label = f"{cls} (minority)" if cls in minority else cls
             stats = {(arm, m): summary(values_by_seed(at[at["arm"] == arm], f"{split}_{m}_{cls}").to_numpy())
                      for arm in arms for m, _ in PER_CLASS}
-            for m, _ in PER_CLASS:
-                if BASELINE in arms:
-                    comparisons[m] = compare_to_baseline(at, f"{split}_{m}_{cls}")
             for i, arm in enumerate(arms):
                 row = [Cell(label if i == 0 else ""), Cell(arm)]
                 for m, _ in PER_CLASS:
                     mean, std, n = stats[arm, m]
                     means = [stats[a, m][0] for a in arms if stats[a, m][2]]
-                    hit = _lookup(comparisons[m], b, arm) if m in comparisons else None
+                    hit = marks.get((arm, f"{split}_{m}_{cls}"))
                     row.append(Cell(format_cell(mean, std, n), bold=is_best(mean, n, means, lower=False),
                                     mark=_mark(hit)))
                     if n:
                         data.append({**group_id, "budget": b, "class": cls, "arm": arm, "metric": f"{split}_{m}",
-                                     "mean": mean, "std": std, "n": n})
+                                     "mean": mean, "std": std, "n": n,
+                                     **({k: hit[k] for k in ("estimate", "ci_low", "ci_high", "kind", "p", "p_holm")}
+                                        if hit is not None else {})})
                 rows.append(row)
         if not rows:
             continue
         n_max = int(pd.DataFrame(data)["n"].max()) if data else 0
         notes = [f"{split} split, budget {b}: mean ± sample std over seeds (n). Bold: best arm for the class. "
                  f"(minority) = a class the budget was applied to. AUC is one-vs-rest."]
-        if BASELINE in arms and n_max > 1:
-            notes.append(_marks_note())
+        if len(family):
+            notes.append(f"↑/↓: better/worse than {BASELINE} (paired, same configuration and seeds) after Holm over "
+                         f"all {int(family['p'].notna().sum())} arm x class x score comparisons of this table; "
+                         f"the differences and intervals are in the CSV.")
+            notes += kind_notes(family["kind"])
         notes += _seed_note(n_max)
         tables.append(Table(slug("per_class", b, *group_id.values()),
                             f"Per class at budget {b} — {_describe(group_id)}",
                             ["class", "arm", *(label for _, label in PER_CLASS)], rows, notes, pd.DataFrame(data),
                             "per_class"))
     return tables
+
+
+# --- what was left out ----------------------------------------------------------------------------------------
+def left_out_table(cells: pd.DataFrame, keys: list[str], left_out: list[dict]) -> list[Table]:
+    """Runs not used and comparisons not made, each with the reason."""
+    entries = list(left_out)
+    for group_id, group in iter_groups(cells, keys):
+        where = _describe(group_id)
+        if BASELINE not in set(group["arm"]):
+            entries.append({"run_id": "–", "arm": ", ".join(arm_order(group["arm"])), "budget": "all", "seed": "–",
+                            "config": group_id.get("config", ""),
+                            "reason": f"no {BASELINE} run in this configuration ({where}): these arms are shown "
+                                      f"but not compared with {BASELINE}"})
+            continue
+        for budget in sorted(group["budget"].unique(), key=budget_sort_key):
+            at = group[group["budget"] == budget]
+            base = set(at[at["arm"] == BASELINE]["seed"])
+            for _, r in at[(at["arm"] != BASELINE) & ~at["seed"].isin(base)].iterrows():
+                entries.append({"run_id": r["run_id"], "arm": r["arm"], "budget": budget, "seed": r["seed"],
+                                "config": group_id.get("config", ""),
+                                "reason": f"no {BASELINE} run at seed {r['seed']} in the same configuration: unpaired, "
+                                          f"not in the comparisons"})
+    if not entries:
+        return []
+    rows = [[Cell(str(e["run_id"])[:12]), Cell(str(e["config"])), Cell(str(e["arm"])), Cell(str(e["budget"])),
+             Cell(str(e["seed"])), Cell(e["reason"])] for e in entries]
+    notes = ["Runs are compared only within one configuration (tag augbench.pair_key: same split, classifier "
+             "recipe, preset and overrides, target, minority classes, image size, val budget) and paired by seed."]
+    return [Table("left_out", "Runs and comparisons left out", ["run", "configuration", "arm", "budget", "seed",
+                                                                "why"], rows, notes, pd.DataFrame(entries),
+                  "left_out")]
 
 
 # --- the runner's summary ------------------------------------------------------------------------------------
@@ -362,6 +501,6 @@ def main_table(tracking_uri: str, experiment: str, *, metric: str = "test_balanc
     return "\n\n".join(to_markdown(t) for t in main_tables(runs.cells, metric, runs.group_keys()))
 
 
-__all__ = ["DEFAULT_METRICS", "aggregate", "compare_to_baseline", "format_cell", "main_table", "main_tables",
-           "paired_differences", "per_class_tables", "pivot_markdown", "stats_tables", "summary", "TAG_GRID",
-           "search_runs"]
+__all__ = ["DEFAULT_METRICS", "aggregate", "compare_to_baseline", "format_cell", "left_out_table", "main_table",
+           "main_tables", "pairwise_tables", "per_class_tables", "pivot_markdown", "stats_tables", "summary",
+           "TAG_GRID", "search_runs"]

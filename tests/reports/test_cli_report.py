@@ -26,7 +26,8 @@ def test_report_writes_every_format(store, tmp_path, capsys):
     assert "test_macro_auc — dataset toy" in md and "test_balanced_accuracy" not in md  # only the asked metric
     assert "Per class at budget all" in md
     csvs = sorted(p.name for p in (out_dir / "csv").iterdir())
-    assert "main_test_macro_auc_toy_small-cnn.csv" in csvs and any(n.startswith("fidelity_") for n in csvs)
+    assert any(n.startswith("main_test_macro_auc_toy_small-cnn_fixture") for n in csvs)  # config in the name
+    assert any(n.startswith("fidelity_") for n in csvs) and any(n.startswith("pairwise_") for n in csvs)
     assert r"\begin{tabular}" in (out_dir / "report.tex").read_text()
     assert "<table" in (out_dir / "report.html").read_text()
     pngs = list((out_dir / "figures").glob("*.png"))

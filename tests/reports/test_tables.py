@@ -54,7 +54,7 @@ def test_main_table_means_stds_n(report):
     assert t.text(0, "budget 10") == "0.605 ± 0.019 (n=6)"
     oversample = [b + d for b, d in zip(NONE_BACC["10"], DIFF_BACC["10"]["oversample"])]
     mean, std = hand_mean_std(oversample)
-    assert t.text(1, "budget 10") == f"{mean:.3f} ± {std:.3f} (n=6)"
+    assert t.text(1, "budget 10").startswith(f"{mean:.3f} ± {std:.3f} (n=6); Δ ")
     assert t.text(0, "budget all").endswith("(n=3)")  # only three seeds at budget all
     data = t.data[(t.data["arm"] == "classic") & (t.data["budget"] == "10")].iloc[0]
     classic = [b + d for b, d in zip(NONE_BACC["10"], DIFF_BACC["10"]["classic"])]
@@ -63,43 +63,65 @@ def test_main_table_means_stds_n(report):
     assert data["n"] == 6
 
 
-def test_main_table_best_and_ci_marks(report):
+def hand_t(d, level=0.95):
+    """Paired t interval and two-sided p over seeds (the fallback for runs without predictions)."""
+    from scipy.stats import t
+
+    d = np.asarray(d, dtype=float)
+    se = d.std(ddof=1) / math.sqrt(len(d))
+    half = t.ppf(0.5 + level / 2, len(d) - 1) * se
+    return d.mean() - half, d.mean() + half, 2 * t.sf(abs(d.mean()) / se, len(d) - 1)
+
+
+def hand_holm(p):
+    order = np.argsort(p)
+    out, running = np.empty(len(p)), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(p) - rank) * p[i]))
+        out[i] = running
+    return out
+
+
+def test_main_table_best_and_corrected_marks(report):
     t = table(report, "main", "test_balanced_accuracy")
     bold = {(r[0].text, t.columns[j]) for r in t.rows for j, c in enumerate(r) if c.bold}
     assert bold == {("oversample", "budget 10"), ("oversample", "budget all")}
     marks = {(r[0].text, t.columns[j]): c.mark for r in t.rows for j, c in enumerate(r) if c.mark}
-    # oversample's differences are all positive; dcgan's at 'all' all negative; the rest straddle zero
-    assert marks == {("oversample", "budget 10"): "up", ("dcgan", "budget all"): "down"}
+    # Holm over the 6 comparisons (3 arms x 2 budgets): only oversample at 10 survives (raw p ~0.004);
+    # dcgan at 'all' (all three seeds negative, raw p ~0.07) no longer gets a mark
+    keys = [(b, a) for b in ("10", "all") for a in ("oversample", "classic", "dcgan")]
+    p = np.array([hand_t(DIFF_BACC[b][a])[2] for b, a in keys])
+    adjusted = dict(zip(keys, hand_holm(p)))
+    expected = {("oversample", "budget 10"): "up"}
+    assert {k for k, v in adjusted.items() if v < 0.05} == {("10", "oversample")}
+    assert marks == expected
     md = to_markdown(t)
-    assert "**0.634 ± 0.032 (n=6)↑**" in md and "↑/↓" in md
-    assert "With only 6 seeds the bootstrap interval" in md
+    assert "Holm" in md and "‡ seeds-only interval" in md
 
 
 def test_statistics_table_against_hand_computation(report):
     t = table(report, "stats", "test_balanced_accuracy")
     data = t.data.set_index(["budget", "arm"])
-    for arm, d in DIFF_BACC["10"].items():
-        row = data.loc[("10", arm)]
-        assert row["n_pairs"] == 6
-        assert row["mean_diff"] == pytest.approx(np.mean(d))
-        low, high = exact_bootstrap(d)
-        assert row["ci_low"] == pytest.approx(low, abs=0.001)
-        assert row["ci_high"] == pytest.approx(high, abs=0.001)
-    # Wilcoxon: oversample all six positive -> exact p = 2/64; classic W- = 1 + 4 = 5 -> p = 20/64;
-    # dcgan has a zero difference -> 5 ranked pairs -> not tested
-    assert data.loc[("10", "oversample"), "p"] == pytest.approx(2 / 64)
-    assert data.loc[("10", "classic"), "p"] == pytest.approx(20 / 64)
-    assert math.isnan(data.loc[("10", "dcgan"), "p"])
-    # Holm over the two tested arms: 2 x 2/64 = 0.0625, then max(0.0625, 1 x 20/64)
-    assert data.loc[("10", "oversample"), "p_holm"] == pytest.approx(0.0625)
-    assert data.loc[("10", "classic"), "p_holm"] == pytest.approx(20 / 64)
-    assert math.isnan(data.loc[("all", "oversample"), "p"])  # three seeds: never tested
+    keys = [(b, a) for b in ("10", "all") for a in ("oversample", "classic", "dcgan")]
+    adjusted = dict(zip(keys, hand_holm(np.array([hand_t(DIFF_BACC[b][a])[2] for b, a in keys]))))
+    for (budget, arm) in keys:
+        d = DIFF_BACC[budget][arm]
+        row = data.loc[(budget, arm)]
+        low, high, p = hand_t(d)
+        assert row["n_pairs"] == len(d) and row["kind"] == "seeds only"
+        assert row["estimate"] == pytest.approx(np.mean(d))
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx((low, high))
+        assert row["p"] == pytest.approx(p)
+        assert row["p_holm"] == pytest.approx(adjusted[(budget, arm)])
+    assert data.loc[("10", "oversample"), "verdict"] == "better than none"
+    assert data.loc[("all", "dcgan"), "verdict"] == "no detectable difference"
+    # the corrected interval of the first Holm step is the 1 - 0.05/6 interval
+    low, high, _ = hand_t(DIFF_BACC["10"]["oversample"], level=1 - 0.05 / 6)
+    assert (data.loc[("10", "oversample"), "cci_low"], data.loc[("10", "oversample"), "cci_high"]) == \
+        pytest.approx((low, high))
     i = row_of(t, ["10", "dcgan"])
-    assert t.text(i, "Wilcoxon p") == "n too small"
     assert t.text(i, "per-seed difference").startswith("s0: -0.010, s1: +0.020")
-    j = row_of(t, ["all", "dcgan"])
-    assert t.rows[j][t.columns.index("mean difference")].mark == "down"
-    assert "0.0625" in " ".join(t.notes)
+    assert "no predictions_test.npz" in " ".join(t.notes)
 
 
 def test_macro_auc_is_the_second_default_metric(report):
@@ -107,7 +129,7 @@ def test_macro_auc_is_the_second_default_metric(report):
     for i, arm in enumerate(["none", "oversample", "classic", "dcgan"]):
         values = [v + AUC_SHIFT[arm] for v in NONE_AUC["10"]]
         mean, std = hand_mean_std(values)
-        assert t.text(i, "budget 10") == f"{mean:.3f} ± {std:.3f} (n=6)"
+        assert t.text(i, "budget 10").startswith(f"{mean:.3f} ± {std:.3f} (n=6)")
 
 
 def test_per_class_table(report):
@@ -168,8 +190,9 @@ def test_one_seed_says_so_and_invents_no_interval(one_seed_store):
     assert main.text(0, "budget 10") == f"{NONE_BACC['10'][0]:.3f} (n=1)"
     assert not any(c.mark for row in main.rows for c in row)
     stats = table(r, "stats", "test_balanced_accuracy")
+    # no per-image predictions and one seed: nothing to estimate an interval from, and no test
     assert all(stats.text(i, "95% CI") == "–" for i in range(len(stats.rows)))
-    assert all(stats.text(i, "Wilcoxon p") == "n too small" for i in range(len(stats.rows)))
+    assert all(stats.text(i, "verdict") == "not tested" for i in range(len(stats.rows)))
 
 
 def test_legacy_main_table_for_the_runner(store):

@@ -1,0 +1,108 @@
+"""One arm against another at one budget, within one configuration: which numbers, which method.
+
+The runs of a table already share a configuration (pair key, reports/runs.py); here they are
+paired by seed. When every run of both arms kept its per-image test predictions and they
+reproduce the logged metric, the comparison is the seeds x test-images bootstrap of
+reports/stats.py; otherwise it falls back to the logged per-seed values (a paired t interval over
+seeds) and says why, so older runs still get a comparison that is honest about what it covers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from reports.predictions import PredictionSource, recomputable, reproduces, stat_name
+from reports.runs import ARTIFACT_PREDICTIONS
+from reports.stats import N_BOOT, PairedDifference, paired_differences, seed_difference
+
+BOOT_SEED = 0
+
+
+@dataclass
+class Comparison:
+    metric: str
+    budget: str
+    arm: str
+    reference: str
+    result: PairedDifference
+    seeds: list = field(default_factory=list)
+    note: str = ""   # why the per-image bootstrap was not used ("" when it was)
+
+
+class Comparer:
+    """Paired comparisons with the prediction artifacts of one store (None: logged values only)."""
+
+    def __init__(self, source: PredictionSource | None = None, n_boot: int = N_BOOT):
+        self.source = source
+        self.n_boot = n_boot
+        self._cache: dict = {}
+
+    @classmethod
+    def for_cells(cls, cells: pd.DataFrame) -> "Comparer":
+        uri = cells.attrs.get("tracking_uri")
+        return cls(PredictionSource(uri) if uri else None)
+
+    def compare(self, group: pd.DataFrame, budget: str, arm: str, reference: str, metrics) -> dict[str, Comparison]:
+        at = group[group["budget"] == budget]
+        a = at[at["arm"] == arm].set_index("seed")
+        b = at[at["arm"] == reference].set_index("seed")
+        seeds = sorted(set(a.index.dropna()) & set(b.index.dropna()))
+        if not seeds:
+            return {}
+        out, todo = {}, []
+        preds, why = self._predictions(a, b, seeds)
+        for metric in metrics:
+            key = (tuple(a.loc[seeds, "run_id"]), tuple(b.loc[seeds, "run_id"]), metric)
+            if key in self._cache:
+                out[metric] = self._cache[key]
+                continue
+            note = why
+            name = None
+            if not note:
+                name = stat_name(metric, preds[0][0], a.loc[seeds[0]]) if recomputable(metric) else None
+                if name is None:
+                    note = "not recomputable from per-image predictions"
+                else:
+                    runs = [(p, row) for side, frame in ((0, a), (1, b)) for p, row in
+                            zip([pp[side] for pp in preds], [frame.loc[s] for s in seeds])]
+                    bad = [row["run_id"] for p, row in runs
+                           if not reproduces(p, name, float(row.get(f"metrics.{metric}", np.nan)))]
+                    if bad:
+                        note = f"the predictions of run {str(bad[0])[:12]} do not reproduce its logged {metric}"
+            if note:
+                va = pd.to_numeric(a.loc[seeds].get(f"metrics.{metric}"), errors="coerce")
+                vb = pd.to_numeric(b.loc[seeds].get(f"metrics.{metric}"), errors="coerce")
+                if va is None or vb is None:
+                    continue
+                result = seed_difference(va.to_numpy(float), vb.to_numpy(float), metric)
+                out[metric] = self._cache[key] = Comparison(metric, budget, arm, reference, result, seeds, note)
+            else:
+                todo.append((metric, name, key))
+        if todo:
+            probs_a = np.stack([p[0].probs for p in preds])
+            probs_b = np.stack([p[1].probs for p in preds])
+            results = paired_differences(probs_a, probs_b, preds[0][0].labels, [n for _, n, _ in todo],
+                                         n_boot=self.n_boot, seed=BOOT_SEED)
+            for metric, name, key in todo:
+                r = results[name]
+                r = PairedDifference(**{**r.__dict__, "metric": metric})
+                out[metric] = self._cache[key] = Comparison(metric, budget, arm, reference, r, seeds)
+        return out
+
+    def _predictions(self, a, b, seeds):
+        """[(pred A, pred B) per seed] and "" when all exist and share one test set, else the reason."""
+        if self.source is None:
+            return [], "per-image predictions not read (no tracking store)"
+        pairs = [(self.source.get(a.loc[s, "run_id"]), self.source.get(b.loc[s, "run_id"])) for s in seeds]
+        missing = sum(p is None for pair in pairs for p in pair)
+        if missing:
+            return pairs, f"some runs have no {ARTIFACT_PREDICTIONS} (older runs)"
+        first = pairs[0][0]
+        for pair in pairs:
+            for p in pair:
+                if p.probs.shape != first.probs.shape or not np.array_equal(p.labels, first.labels) or (
+                        p.ids is not None and first.ids is not None and not np.array_equal(p.ids, first.ids)):
+                    return pairs, "the runs' test images differ (labels or ids), so images cannot be paired"
+        return pairs, ""

@@ -1,0 +1,112 @@
+"""Per-image test predictions of cell runs, and turning a logged metric name into one they can recompute.
+
+Cells log ``predictions_test.npz`` (reports.runs.ARTIFACT_PREDICTIONS): ``probs`` (N, K) softmax
+probabilities on the test split, ``labels`` (N,), optionally ``ids`` (N,) and ``classes`` (K,).
+With them any metric can be recomputed on resampled test sets (reports/stats.py). Older runs lack
+the file; :class:`PredictionSource` then answers None and the caller falls back to the logged
+per-seed values, saying so. Before predictions are used for a metric, the metric recomputed from
+them must equal the logged value, so a wrong file or a wrong class mapping is never used silently.
+"""
+from __future__ import annotations
+
+import io
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from reports.runs import ARTIFACT_PREDICTIONS
+from reports.stats import GLOBAL_METRICS, metric_values
+
+#: logged per-class metric names: test_<base>_<class key>
+_LOGGED_CLASS = re.compile(r"^test_(recall|precision|f1|auc)_(.+)$")
+#: a recomputed metric must match the logged one this closely (float32 probabilities vs float64)
+MATCH_TOLERANCE = 1e-4
+
+
+def class_key(text: str) -> str:
+    """The metric-name fragment of a class name (same rule as benchmark/metrics.py's metric_key)."""
+    return re.sub(r"[^0-9a-zA-Z]+", "_", str(text)).strip("_").lower() or "class"
+
+
+@dataclass
+class Predictions:
+    probs: np.ndarray     # (N, K) float32
+    labels: np.ndarray    # (N,) int64
+    ids: np.ndarray | None = None
+    classes: list[str] | None = None
+
+
+class PredictionSource:
+    """Reads (and caches) the predictions artifact of cell runs from one tracking store."""
+
+    def __init__(self, tracking_uri: str):
+        from reports.artifacts import RunFiles
+
+        self.files = RunFiles(tracking_uri)
+        self._cache: dict[str, Predictions | None] = {}
+
+    def get(self, run_id: str) -> Predictions | None:
+        if run_id not in self._cache:
+            self._cache[run_id] = self._load(run_id)
+        return self._cache[run_id]
+
+    def _load(self, run_id: str) -> Predictions | None:
+        raw = self.files.read_bytes(run_id, ARTIFACT_PREDICTIONS)
+        if raw is None:
+            return None
+        try:
+            with np.load(io.BytesIO(raw), allow_pickle=False) as data:
+                probs = np.asarray(data["probs"], dtype=np.float32)
+                labels = np.asarray(data["labels"], dtype=np.int64)
+                ids = np.asarray(data["ids"]).astype(str) if "ids" in data.files else None
+                classes = [str(c) for c in data["classes"]] if "classes" in data.files else None
+        except (KeyError, ValueError, OSError):
+            return None
+        if probs.ndim != 2 or labels.shape != (probs.shape[0],):
+            return None
+        return Predictions(probs, labels, ids, classes)
+
+
+def recomputable(metric: str) -> bool:
+    """Logged names the predictions can reproduce: test_<global metric> and test_<per-class>_<key>."""
+    return metric.removeprefix("test_") in GLOBAL_METRICS and metric.startswith("test_") or \
+        bool(_LOGGED_CLASS.match(metric))
+
+
+def class_index(pred: Predictions, key: str, row) -> int | None:
+    """Index of the class whose metric names use ``key``: from the artifact's class names when it
+    has them, else the one class whose test support, recall and precision match the logged ones."""
+    if pred.classes is not None:
+        keys = [class_key(c) for c in pred.classes]
+        return keys.index(key) if key in keys else None
+    k = pred.probs.shape[1]
+    names = [f"recall_{c}" for c in range(k)] + [f"precision_{c}" for c in range(k)]
+    values = metric_values(pred.probs[None], pred.labels, names)
+    support = np.bincount(pred.labels, minlength=k)
+    want = [row.get(f"metrics.test_{m}_{key}", math.nan) for m in ("support", "recall", "precision")]
+    hits = [c for c in range(k)
+            if (not math.isfinite(want[0]) or support[c] == want[0])
+            and abs(values[f"recall_{c}"][0, 0] - want[1]) <= MATCH_TOLERANCE
+            and abs(values[f"precision_{c}"][0, 0] - want[2]) <= MATCH_TOLERANCE]
+    return hits[0] if len(hits) == 1 else None
+
+
+def stat_name(metric: str, pred: Predictions, row) -> str | None:
+    """The reports.stats name of a logged metric for these predictions, or None."""
+    base = metric.removeprefix("test_")
+    if metric.startswith("test_") and base in GLOBAL_METRICS:
+        return base
+    hit = _LOGGED_CLASS.match(metric)
+    if not hit:
+        return None
+    index = class_index(pred, hit.group(2), row)
+    return None if index is None else f"{hit.group(1)}_{index}"
+
+
+def reproduces(pred: Predictions, name: str, logged: float) -> bool:
+    value = float(metric_values(pred.probs[None], pred.labels, [name])[name][0, 0])
+    if not math.isfinite(logged):
+        return not math.isfinite(value)
+    return abs(value - logged) <= MATCH_TOLERANCE
