@@ -75,6 +75,9 @@ def describe_plan(spec: GridSpec) -> str:
         pass  # nothing tracked yet; do not create a store for a dry run
     else:
         done = set(Tracker(uri, spec.experiment).finished("cell"))
+    from benchmark.split_check import attach_fingerprints
+
+    attach_fingerprints(spec)  # the hashes below name the split they would run on
     lines = ["", f"{'#':>4}  {'status':9s} {'fit cache':9s} cell"]
     pending_cells, pending_fits = [], {}
     for i, cell in enumerate(spec.cells(), 1):

@@ -24,7 +24,7 @@ from benchmark.metrics import classification_metrics, confusion, metric_key
 from benchmark.locks import file_lock, lock_dir
 from benchmark.tracking import TAG_DRIVER, TAG_ERROR, Tracker, default_tracking_uri, owner_token, shared_tracker
 from datasets import Split, Splits, UserError
-from reports.runs import TAG_FIT, TAG_GRID
+from reports.runs import ARTIFACT_PREDICTIONS, TAG_FIT, TAG_GRID, TAG_PAIR_KEY
 
 
 @dataclass
@@ -64,9 +64,32 @@ def dataset_cache_dir(spec: GridSpec) -> str:
     return str(Path(root) / "datasets") if root else str(Path(spec.out_dir) / "cache" / "datasets")
 
 
-def prepare_data(fit: Fit):
-    """Splits after subsampling, the budgeted train split, minority classes and target counts."""
-    from datasets.budget import apply_budget, default_minority, target_counts
+@dataclass
+class PreparedData:
+    """What one fit group trains and evaluates on, after the CI cap and both budgets."""
+
+    info: object  # DatasetInfo
+    train: Split  # the training split before the budget (capped in the smoke preset)
+    val: Split  # the validation split model selection may use (budgeted unless --val-budget full)
+    test: Split
+    minority: list[int]
+    budgeted: object  # datasets.budget.BudgetResult: the budgeted training split and its counts
+    targets: dict[int, int]  # images per minority class after refilling
+    val_budget: object  # datasets.budget.ValBudget: val counts per budgeted class before/after
+
+    @property
+    def reference_size(self) -> int:
+        """Training images of the refilled split: the one size every arm's step count is set from."""
+        missing = sum(max(0, self.targets[c] - self.budgeted.effective[c]) for c in self.minority)
+        return len(self.budgeted.split) + missing
+
+    def steps_per_epoch(self, batch_size: int) -> int:
+        return max(1, -(-self.reference_size // int(batch_size)))
+
+
+def prepare_data(fit: Fit) -> PreparedData:
+    """Splits after subsampling, the budgeted train and val splits, minority classes and target counts."""
+    from datasets.budget import apply_budget, apply_val_budget, target_counts
 
     spec = fit.spec
     splits = load_splits(fit.dataset, spec.data_dir, spec.image_size, dataset_cache_dir(spec))
@@ -82,24 +105,15 @@ def prepare_data(fit: Fit):
     minority = resolve_minority(spec.minority, names, splits.train.counts(n_classes))
     budgeted = apply_budget(train, n_classes, fit.budget, minority, fit.seed)
     targets = target_counts(budgeted.original, budgeted.effective, spec.target, max(counts))
-    return splits.info, train, val, test, minority, budgeted, targets
+    val_budget = apply_val_budget(val, n_classes, budgeted, fit.seed, spec.val_budget)
+    return PreparedData(splits.info, train, val_budget.split, test, minority, budgeted, targets, val_budget)
 
 
 def resolve_minority(requested: list[str] | None, names: list[str], counts: list[int]) -> list[int]:
-    from datasets.budget import default_minority
+    """The same rule the runner checked before the first cell (benchmark/minority.py)."""
+    from benchmark.minority import check_minority
 
-    if not requested:
-        return default_minority(counts)
-    out = []
-    for item in requested:
-        if item in names:
-            out.append(names.index(item))
-        elif item.isdigit() and int(item) < len(names):
-            out.append(int(item))
-        else:
-            raise UserError(f"minority class {item!r} is not a class of this dataset.",
-                            f"use names from: {', '.join(names)}.")
-    return out
+    return check_minority("this dataset", requested, names, counts)[0]
 
 
 # --- generator fit ------------------------------------------------------------------------------------
@@ -207,7 +221,7 @@ def log_fit_run(tracker: Tracker, fit: Fit, parent: str, info, budgeted, generat
 
 
 # --- classifier cell ----------------------------------------------------------------------------------
-def train_config(cfg: dict, *, seed: int, device: str):
+def train_config(cfg: dict, *, seed: int, device: str, steps_per_epoch: int | None = None):
     """The classifier's TrainConfig from the preset/grid ``classifier:`` block.
 
     Only keys a grid may set are read; ``cpu_bf16`` is opt-in because it is faster on CPUs with
@@ -218,27 +232,37 @@ def train_config(cfg: dict, *, seed: int, device: str):
     return TrainConfig(epochs=int(cfg.get("epochs", 5)), batch_size=int(cfg.get("batch_size", 128)),
                        lr=float(cfg.get("lr", 1e-3)), weight_decay=float(cfg.get("weight_decay", 0.0)),
                        seed=seed, device=device, eval_batch_size=int(cfg.get("eval_batch_size", 512)),
-                       cpu_bf16=bool(cfg.get("cpu_bf16", False)))
+                       cpu_bf16=cfg.get("cpu_bf16", False), steps_per_epoch=steps_per_epoch)
 
 
-def run_cell(cell: Cell, tracker: Tracker, parent: str, fit_run: str | None, info, real: Split, synthetic: Split,
-             val: Split, test: Split, minority, generator, budgeted, tags: dict | None = None) -> CellOutcome:
-    """Train and evaluate one classifier; a failure is recorded on its run and returned, never raised."""
+def run_cell(cell: Cell, tracker: Tracker, parent: str, fit_run: str | None, data: PreparedData,
+             synthetic: Split, generator, tags: dict | None = None) -> CellOutcome:
+    """Train and evaluate one classifier; a failure is recorded on its run and returned, never raised.
+
+    Every arm of one (dataset, budget, seed) takes the same number of optimiser steps at the same
+    batch size: an epoch is ``ceil(reference size / batch)`` steps, the reference size being the
+    refilled training split, so ``none`` cycles over its fewer images instead of training less.
+    """
     import torch
 
     from classifiers import create_classifier
     from classifiers.training import class_weights_from_counts, predict_proba, train_classifier
 
     spec = cell.fit.spec
+    info, real, val, test, minority, budgeted = data.info, data.budgeted.split, data.val, data.test, \
+        data.minority, data.budgeted
     t_start = time.perf_counter()
+    cfg = cell.classifier_config()
+    steps = data.steps_per_epoch(int(cfg.get("batch_size", 128)))
     params = cell.params() | {"minority": ",".join(info.class_names[c] for c in minority),
                               "n_train_real": len(real), "n_train_synthetic": len(synthetic),
                               "n_val": len(val), "n_test": len(test), "evaluated_split": "test",
-                              "model_selection": "best val macro AUC"}
-    cfg = cell.classifier_config()
+                              "model_selection": "best val macro AUC", "steps_reference_size": data.reference_size,
+                              "steps_per_epoch": steps}
     params.update({f"clf.{k}": v for k, v in cfg.items()})
     params.update({f"effective_{metric_key(info.class_names[c])}": n for c, n in budgeted.effective.items()})
-    run_tags = {TAG_GRID: spec.grid_id(), TAG_FIT: cell.fit.hash, **(tags or {})}
+    params.update({f"n_val_{metric_key(info.class_names[c])}": n for c, n in data.val_budget.kept.items()})
+    run_tags = {TAG_GRID: spec.grid_id(), TAG_FIT: cell.fit.hash, TAG_PAIR_KEY: cell.pair_key(), **(tags or {})}
     if fit_run:
         run_tags["augbench.fit_run"] = fit_run
     run_id = tracker.start("cell", cell.hash, cell.label(), params=params, tags=run_tags, parent=parent)
@@ -246,33 +270,37 @@ def run_cell(cell: Cell, tracker: Tracker, parent: str, fit_run: str | None, inf
     try:
         train = Split(np.concatenate([real.images, synthetic.images]),
                       np.concatenate([real.labels, synthetic.labels]))
-        weights = None
-        if generator.class_weighted_loss:
-            weights = class_weights_from_counts(train.counts(info.n_classes))
+        train_counts = train.counts(info.n_classes)
+        weights = class_weights_from_counts(train_counts) if generator.class_weighted_loss else None
+        train_offset, eval_offset = generator.logit_offsets(train_counts)
         # initial weights from the cell's seed, not from whatever ran before in this process: the
         # same cell gives the same numbers sequentially, in a process pool or on a Ray worker
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cell.fit.seed)
             model = create_classifier(cell.classifier, n_classes=info.n_classes, in_channels=real.images.shape[-1],
                                       image_size=spec.image_size, weights=cfg.get("weights"))
-        tc = train_config(cfg, seed=cell.fit.seed, device=spec.device)
-        result = train_classifier(model, train, val, tc, n_classes=info.n_classes, class_weights=weights)
+        tc = train_config(cfg, seed=cell.fit.seed, device=spec.device, steps_per_epoch=steps)
+        result = train_classifier(model, train, val, tc, n_classes=info.n_classes, class_weights=weights,
+                                  train_logit_offset=train_offset, eval_logit_offset=eval_offset)
         timings["train_s"] = float(result.train_seconds)
         timings["val_eval_s"] = float(result.eval_seconds)
         t0 = time.perf_counter()
-        probs_val = predict_proba(result.model, val.images, batch_size=tc.eval_batch_size, device=spec.device,
-                                  amp=tc.amp)  # mixed precision applies on CUDA only
-        probs = predict_proba(result.model, test.images, batch_size=tc.eval_batch_size, device=spec.device, amp=tc.amp)
+        predict = functools.partial(predict_proba, result.model, batch_size=tc.eval_batch_size, device=spec.device,
+                                    amp=tc.amp, logit_offset=result.eval_logit_offset)  # amp: CUDA only
+        probs_val = predict(val.images)
+        probs = predict(test.images)
         timings["test_eval_s"] = time.perf_counter() - t0
         metrics = classification_metrics(test.labels, probs, info.class_names, minority=minority, split="test")
         metrics |= classification_metrics(val.labels, probs_val, info.class_names, minority=minority, split="val")
-        metrics["best_epoch"] = result.best_epoch
+        metrics |= {"best_epoch": result.best_epoch, "train_steps": result.train_steps,
+                    "images_seen": result.images_seen}
         curves = [(int(row["epoch"]), {f"epoch_{k}": v for k, v in row.items()
                                        if k != "epoch" and isinstance(v, (int, float))}) for row in result.history]
         cm = confusion(test.labels, probs, info.n_classes)
         header = "true\\pred," + ",".join(info.class_names)
         rows = [f"{info.class_names[i]}," + ",".join(str(int(v)) for v in cm[i]) for i in range(info.n_classes)]
         tracker.log_text(run_id, "\n".join([header, *rows]) + "\n", "confusion_matrix_test.csv")
+        _log_predictions(tracker, run_id, probs, test)
         timings["total_s"] = time.perf_counter() - t_start
         metrics |= {f"time_{k}": v for k, v in timings.items()}
         tracker.log_metric_rows(run_id, [*curves, (0, metrics)])
@@ -284,6 +312,20 @@ def run_cell(cell: Cell, tracker: Tracker, parent: str, fit_run: str | None, inf
     except BaseException as exc:  # Ctrl-C: an unfinished cell leaves no run behind, a rerun redoes it
         _close_failed(tracker, run_id, exc)
         raise
+
+
+def _log_predictions(tracker: Tracker, run_id: str, probs: np.ndarray, test: Split) -> None:
+    """Per-image test probabilities, so any metric can be recomputed and resampled after the fact
+    (reports/stats.py pairs arms image by image). float32: 2005 x 7 is 56 kB."""
+    import tempfile
+
+    arrays = {"probs": np.asarray(probs, dtype=np.float32), "labels": np.asarray(test.labels, dtype=np.int64)}
+    if test.ids is not None:
+        arrays["ids"] = np.asarray(test.ids).astype(str)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / ARTIFACT_PREDICTIONS
+        np.savez_compressed(path, **arrays)
+        tracker.log_artifact(run_id, path)
 
 
 def _error_message(exc: BaseException) -> str:
@@ -359,16 +401,16 @@ def run_group(fit: Fit, cells: list[Cell], parent: str, progress=None, *, force:
     t0 = time.perf_counter()
     timings: dict = {}
     try:
-        info, train, val, test, minority, budgeted, targets = prepare_data(fit)
+        data = prepare_data(fit)
         timings["data_s"] = time.perf_counter() - t0
         with file_lock(locks / f"fit-{fit.hash}.lock"):
-            generator, images, labels, record = generate(fit, info, train, val, budgeted, targets, minority, timings,
-                                                         refit=force)
+            generator, images, labels, record = generate(fit, data.info, data.train, data.val, data.budgeted,
+                                                         data.targets, data.minority, timings, refit=force)
             fit_run = None if force else tracker.finished("generator", fit.hash).get(fit.hash)
             if fit_run is None:
                 tracker.clear_stale("generator", fit.hash, supersede_finished=force)
-                fit_run = log_fit_run(tracker, fit, parent, info, budgeted, generator, images, labels, record,
-                                      train, val, minority, tags)
+                fit_run = log_fit_run(tracker, fit, parent, data.info, data.budgeted, generator, images, labels,
+                                      record, data.train, data.val, data.minority, tags)
         synthetic = Split(images, labels)
     except Exception as exc:  # noqa: BLE001 - the fit failed: every cell of it fails with the same reason
         for cell in cells:
@@ -385,8 +427,7 @@ def run_group(fit: Fit, cells: list[Cell], parent: str, progress=None, *, force:
             if not mine:
                 emit(_skipped(cell))
                 continue
-            outcome = run_cell(cell, tracker, parent, fit_run, info, budgeted.split, synthetic, val, test, minority,
-                               generator, budgeted, tags)
+            outcome = run_cell(cell, tracker, parent, fit_run, data, synthetic, generator, tags)
         outcome.timings |= {f"group_{k}": v for k, v in timings.items() if isinstance(v, float)}
         timings = {}  # the fit's cost is attributed to the first cell only
         emit(outcome)

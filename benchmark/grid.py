@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 
 from datasets.errors import UserError
 
-CACHE_VERSION = 1  # bump when the meaning of cached samples or runs changes
+CACHE_VERSION = 2  # bump when the meaning of cached samples or runs changes (2: budgeted val, equal steps)
 
 
 def content_hash(obj) -> str:
@@ -78,10 +78,15 @@ class GridSpec:
     experiment: str = "augbench"
     inception_weights: str | None = None
     classifier_weights: str | None = None
+    val_budget: str = "budgeted"  # "budgeted": val scaled like the train budget; "full": every val image (ablation)
+    #: dataset name -> datasets.fingerprint.split_fingerprint of its loaded splits, filled by the runner
+    #: before hashing, so a changed split (a split file added or removed) never reuses a fit or a cell
+    split_fingerprints: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 
     def grid_id(self) -> str:
-        keys = ("datasets", "generators", "classifiers", "budgets", "seeds", "image_size", "target", "minority")
+        keys = ("datasets", "generators", "classifiers", "budgets", "seeds", "image_size", "target", "minority",
+                "val_budget")
         return content_hash({k: getattr(self, k) for k in keys} | {"preset": self.preset.get("name")})
 
     def fits(self) -> list["Fit"]:
@@ -112,6 +117,7 @@ class Fit:
             "version": CACHE_VERSION, "dataset": self.dataset, "image_size": s.image_size,
             "subsample": s.preset.get("subsample") or {}, "budget": budget_label(self.budget),
             "seed": self.seed, "minority": s.minority, "target": s.target,
+            "split": s.split_fingerprints.get(self.dataset),
             "arm": self.arm, "arm_config": self.generator_config(),
             "fidelity": s.preset.get("fidelity") or {}, "inception_weights": s.inception_weights,
         }
@@ -141,17 +147,28 @@ class Cell:
         return cfg
 
     def config(self) -> dict:
-        return self.fit.config() | {"classifier": self.classifier, "classifier_config": self.classifier_config()}
+        return self.fit.config() | {"classifier": self.classifier, "classifier_config": self.classifier_config(),
+                                    "val_budget": self.fit.spec.val_budget}
 
     @property
     def hash(self) -> str:
         return content_hash(self.config())
 
+    def pair_key(self) -> str:
+        """What two cells must share to be compared: everything but the arm, its settings, the seed
+        and the budget (the report pairs seeds and budgets itself). Same key = same split, same
+        classifier recipe, same preset and grid overrides, same target, minority and val budget."""
+        config = self.config()
+        for key in ("arm", "arm_config", "seed", "budget"):
+            config.pop(key, None)
+        return content_hash(config)
+
     def params(self) -> dict:
         f = self.fit
         return {"dataset": f.dataset, "budget": budget_label(f.budget), "seed": f.seed, "arm": f.arm,
                 "classifier": self.classifier, "image_size": f.spec.image_size, "target": f.spec.target,
-                "preset": f.spec.preset.get("name", "custom")}
+                "preset": f.spec.preset.get("name", "custom"), "config_name": f.spec.preset.get("name", "custom"),
+                "val_budget": f.spec.val_budget}
 
     def label(self) -> str:
         return f"{self.fit.label()} {self.classifier}"

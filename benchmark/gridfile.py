@@ -12,7 +12,9 @@ from pathlib import Path
 import yaml
 
 from benchmark.grid import GridSpec, budget_label, parse_budgets, parse_seeds
+from benchmark.precision_header import describe_precision
 from benchmark.presets import default_preset, load_preset, merged
+from datasets.budget import check_val_budget
 from datasets.errors import UserError
 
 # grid-file key -> argparse dest (grid files use the flags' long names, with - or _)
@@ -23,28 +25,114 @@ KEYS = {"dataset": "datasets", "datasets": "datasets", "generators": "generators
         "jobs": "jobs", "ray_address": "ray_address", "gpus_per_cell": "gpus_per_cell",
         "cpus_per_cell": "cpus_per_cell", "threads": "threads",
         "inception_weights": "inception_weights", "classifier_weights": "classifier_weights",
-        "overrides": "overrides"}
+        "overrides": "overrides", "val_budget": "val_budget"}
 DEFAULTS = {"datasets": "isic", "generators": "all", "budgets": "10,50,100", "target": "original",
             "out": "augbench-out", "experiment": "augbench", "device": "auto", "executor": "local", "jobs": 1,
-            "gpus_per_cell": 0.0}
+            "gpus_per_cell": 0.0, "val_budget": "budgeted"}
+
+
+INT_KEYS = {"image_size", "jobs", "threads"}
+FLOAT_KEYS = {"gpus_per_cell", "cpus_per_cell"}
+TEXT_KEYS = {"preset", "target", "data_dir", "out", "tracking_uri", "experiment", "device", "executor", "ray_address",
+             "inception_weights", "classifier_weights", "val_budget"}
 
 
 def read_grid_file(path: str) -> dict:
+    """The grid file's settings by argparse dest; a UserError for bad YAML, unknown keys or wrong types."""
     p = Path(path)
     if not p.is_file():
         raise UserError(f"grid file {path!r} not found.", "pass an existing YAML file, e.g. --config grids/isic.yaml.")
     try:
         raw = yaml.safe_load(p.read_text()) or {}
     except yaml.YAMLError as exc:
-        raise UserError(f"grid file {path!r} is not valid YAML ({exc}).", "fix the YAML syntax.") from None
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where is not None else ""
+        reason = getattr(exc, "problem", None) or type(exc).__name__
+        raise UserError(f"grid file {path!r} is not valid YAML{at} ({reason}).",
+                        "fix the YAML syntax (keys like `budgets: 10,50` one per line; see grids/).") from None
+    except UnicodeDecodeError:
+        raise UserError(f"grid file {path!r} is not a text file.", "pass a YAML grid file, e.g. grids/isic.yaml.") from None
+    if not isinstance(raw, dict):
+        raise UserError(f"grid file {path!r} holds a YAML {type(raw).__name__}, not a mapping of settings.",
+                        "write one `key: value` per line, e.g. `dataset: isic` and `budgets: 10,50`.")
     out = {}
     for key, value in raw.items():
-        norm = key.replace("-", "_")
+        norm = str(key).replace("-", "_")
         if norm not in KEYS:
-            raise UserError(f"grid file {path!r} has an unknown key {key!r}.",
+            from difflib import get_close_matches
+
+            close = get_close_matches(norm, list(KEYS), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise UserError(f"grid file {path!r} has an unknown key {key!r}{hint}.",
                             f"use keys among: {', '.join(sorted(set(KEYS)))}.")
-        out[KEYS[norm]] = value
+        out[KEYS[norm]] = _check_type(path, str(key), KEYS[norm], value)
     return out
+
+
+def _check_type(path: str, key: str, dest: str, value):
+    """Grid-file values of the wrong type end here, not as a traceback halfway through a run."""
+    def bad(expected: str):
+        raise UserError(f"grid file {path!r}: {key} is {value!r}, not {expected}.", f"write e.g. {key}: {_example(dest)}.")
+
+    if value is None:
+        return None
+    if dest in INT_KEYS:
+        if isinstance(value, bool) or not isinstance(value, int):
+            bad("a whole number")
+    elif dest in FLOAT_KEYS:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            bad("a number")
+    elif dest in TEXT_KEYS:
+        if isinstance(value, (dict, list)):
+            bad("a single value")
+    elif dest == "overrides":
+        if not isinstance(value, dict):
+            bad("a mapping of preset settings")
+    elif isinstance(value, dict):
+        bad("a value or a list")
+    return value
+
+
+def _example(dest: str) -> str:
+    return {"image_size": "28", "jobs": "2", "threads": "2", "gpus_per_cell": "0.5", "cpus_per_cell": "4",
+            "overrides": "{classifier: {epochs: 5}}", "budgets": "10,50,100", "seeds": "0,1,2",
+            "datasets": "isic", "generators": "none,dcgan", "classifiers": "small-cnn",
+            "minority": "mel,df"}.get(dest, "VALUE")
+
+
+def check_overrides(overrides: dict) -> None:
+    """Top-level override keys must be preset settings, and generator blocks must name known arms:
+    a misspelt key would otherwise be carried along silently and change nothing."""
+    from benchmark.presets import preset_names
+    from generators import expand_generators
+
+    known = {"name", "description"}
+    for name in preset_names():
+        known |= set(load_preset(name))
+    for key, value in overrides.items():
+        if key not in known:
+            from difflib import get_close_matches
+
+            close = get_close_matches(str(key), sorted(known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise UserError(f"overrides: unknown preset setting {key!r}{hint}.",
+                            f"use settings a preset has: {', '.join(sorted(known))}.")
+        if key in ("generators", "classifier", "subsample", "fidelity") and not isinstance(value, dict):
+            raise UserError(f"overrides: {key} is {value!r}, not a mapping.",
+                            f"write e.g. overrides: {{{key}: {{...}}}} as in the presets (`benchmark presets`).")
+    for arm, block in (overrides.get("generators") or {}).items():
+        expand_generators([str(arm)])  # an unknown arm raises its own 'did you mean' error
+        if not isinstance(block, dict):
+            raise UserError(f"overrides: generators.{arm} is {block!r}, not a mapping.",
+                            f"write e.g. overrides: {{generators: {{{arm}: {{steps: 100}}}}}}.")
+
+
+def _load_preset(name: str) -> dict:
+    try:
+        return load_preset(name)
+    except yaml.YAMLError as exc:
+        raise UserError(f"preset file {name!r} is not valid YAML ({getattr(exc, 'problem', None) or exc}).",
+                        "fix its syntax, or pass --preset smoke | quick | paper.") from None
 
 
 def _listify(value) -> list[str]:
@@ -67,7 +155,7 @@ def resolve_device(device: str, *, remote: bool = False) -> tuple[str, str]:
     if device == "auto":
         if torch.cuda.is_available():
             return "cuda", f"auto: CUDA GPU found ({torch.cuda.get_device_name(0)}); mixed precision, channels-last"
-        return "cpu", "auto: no CUDA GPU found; float32, deterministic for a seed"
+        return "cpu", "auto: no CUDA GPU found; deterministic for a seed"
     if device.startswith("cuda"):
         if not torch.cuda.is_available():
             raise UserError(f"device {device!r} requested but no CUDA GPU is visible.", "use --device cpu or auto.")
@@ -76,7 +164,7 @@ def resolve_device(device: str, *, remote: bool = False) -> tuple[str, str]:
             raise UserError(f"device {device!r} requested but only {torch.cuda.device_count()} GPU(s) are visible.",
                             f"use cuda:0 .. cuda:{torch.cuda.device_count() - 1}, or auto.")
         return device, "mixed precision, channels-last"
-    return device, "float32, deterministic for a seed"
+    return device, "deterministic for a seed"
 
 
 def spec_from_args(args) -> tuple[GridSpec, dict, dict]:
@@ -92,10 +180,18 @@ def spec_from_args(args) -> tuple[GridSpec, dict, dict]:
         if flag is not None:
             values[dest] = flag
     preset_name = values.get("preset") or default_preset()
-    preset = merged(load_preset(preset_name), values.get("overrides") or {})
+    if values.get("overrides"):
+        check_overrides(values["overrides"])
+    preset = preset_with_overrides(_load_preset(preset_name), values.get("overrides") or {})
     device, device_note = resolve_device(str(values["device"]), remote=values["executor"] == "ray")
     image_size = int(values.get("image_size") or preset.get("image_size", 28))
     data_dir = values.get("data_dir") or os.environ.get("BENCHMARK_DATA_DIR")
+    if getattr(args, "data_dir", None):
+        data_dir_origin = "--data-dir"
+    elif values.get("data_dir"):
+        data_dir_origin = f"data_dir in grid file {args.config}"
+    else:
+        data_dir_origin = "$BENCHMARK_DATA_DIR"
     spec = GridSpec(
         datasets=_listify(values["datasets"]),
         generators=expand_generators(_listify(values["generators"])),
@@ -106,9 +202,14 @@ def spec_from_args(args) -> tuple[GridSpec, dict, dict]:
         minority=_listify(values.get("minority")) or None, device=device, data_dir=data_dir,
         out_dir=str(values["out"]), tracking_uri=values.get("tracking_uri"), experiment=str(values["experiment"]),
         inception_weights=values.get("inception_weights"), classifier_weights=values.get("classifier_weights"),
+        val_budget=check_val_budget(values.get("val_budget") or "budgeted"),
     )
     if not spec.datasets:
         raise UserError("no dataset given.", "pass --dataset NAME (see `benchmark data list`).")
+    spec.extra["data_dir_origin"] = data_dir_origin  # errors about the data dir blame the setting actually made
+    negative = [seed for seed in spec.seeds if seed < 0]
+    if negative:
+        raise UserError(f"seed {negative[0]} is negative.", "use seeds >= 0, e.g. --seeds 0,1,2.")
     validate_target(spec.target)
     run_opts = {"executor": values["executor"], "jobs": int(values["jobs"]), "ray_address": values.get("ray_address"),
                 "gpus_per_cell": float(values["gpus_per_cell"]), "force": bool(getattr(args, "force", False)),
@@ -123,11 +224,32 @@ def spec_from_args(args) -> tuple[GridSpec, dict, dict]:
              "seeds": ",".join(map(str, spec.seeds)),
              "preset": f"{preset.get('name')}" + ("" if values.get("preset") else
                                                   f" (chosen by hardware: {_hardware()})"),
-             "image_size": image_size, "target": spec.target, "minority": ",".join(spec.minority or ["auto"]),
-             "device": f"{device} ({device_note})", "data_dir": data_dir or "(unset: $BENCHMARK_DATA_DIR)", "out": spec.out_dir,
+             "image_size": image_size, "target": spec.target,
+             "val_budget": spec.val_budget + ("" if spec.val_budget == "full" else
+                                              " (val images of each budgeted class scaled like train)"), "minority": ",".join(spec.minority or ["auto"]),
+             "device": f"{device} ({device_note})", "precision": "; ".join(describe_precision(spec)), "data_dir": data_dir or "(unset: $BENCHMARK_DATA_DIR)", "out": spec.out_dir,
              "tracking": spec.tracking_uri or default_tracking_uri(spec.out_dir),
              "executor": describe_executor(run_opts)}
     return spec, run_opts, shown
+
+
+def preset_with_overrides(preset: dict, overrides: dict) -> dict:
+    """The preset with a grid file's overrides merged in, under a name of its own.
+
+    A grid that changes the preset is a different configuration: keeping the preset's bare name
+    would let a report pair it with runs of the unmodified preset. The name is
+    ``<preset>+<overrides name>``, or ``<preset>+custom-<hash>`` when the overrides carry no name.
+    """
+    from benchmark.grid import content_hash
+
+    if not overrides:
+        return preset
+    body = {k: v for k, v in overrides.items() if k != "name"}
+    out = merged(preset, body)
+    label = overrides.get("name") or f"custom-{content_hash(body)[:6]}"
+    out["name"] = f"{preset.get('name')}+{label}"
+    out["base_preset"] = preset.get("name")
+    return out
 
 
 def _hardware() -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
-from sklearn.metrics import (accuracy_score, balanced_accuracy_score, confusion_matrix,
+from sklearn.metrics import (accuracy_score, average_precision_score, balanced_accuracy_score, confusion_matrix,
                              precision_recall_fscore_support, roc_auc_score)
 
 
@@ -24,9 +24,22 @@ def one_vs_rest_auc(y_true: np.ndarray, probs: np.ndarray, c: int) -> float:
     return float(roc_auc_score(positives.astype(int), probs[:, c]))
 
 
+def one_vs_rest_ap(y_true: np.ndarray, probs: np.ndarray, c: int) -> float:
+    """Average precision (area under the precision-recall curve) of class c against the rest.
+
+    Unlike AUC it moves with the class's rarity: a rare class ranked just above the bulk of the
+    negatives has a high AUC but a low AP, which is the failure a budget-starved class shows.
+    """
+    positives = y_true == c
+    if positives.all() or not positives.any():
+        return float("nan")
+    return float(average_precision_score(positives.astype(int), probs[:, c]))
+
+
 def classification_metrics(y_true, probs, class_names, *, minority=(), split: str = "test") -> dict[str, float]:
     """Per-class precision/recall/F1/AUC/support plus accuracy, balanced accuracy, macro AUC/F1 and
-    mean minority recall. ``probs`` are (N, K) class probabilities; predictions are their argmax."""
+    mean minority recall, and per-class / macro average precision (AUPRC, threshold-free like AUC).
+    ``probs`` are (N, K) class probabilities; predictions are their argmax."""
     y_true = np.asarray(y_true, dtype=np.int64)
     probs = np.asarray(probs, dtype=np.float64)
     k = len(class_names)
@@ -35,6 +48,7 @@ def classification_metrics(y_true, probs, class_names, *, minority=(), split: st
     precision, recall, f1, support = precision_recall_fscore_support(
         y_true, y_pred, labels=labels, zero_division=0)
     aucs = [one_vs_rest_auc(y_true, probs, c) for c in labels]
+    aps = [one_vs_rest_ap(y_true, probs, c) for c in labels]
     out: dict[str, float] = {}
     for c, name in enumerate(class_names):
         key = metric_key(name)
@@ -42,6 +56,7 @@ def classification_metrics(y_true, probs, class_names, *, minority=(), split: st
         out[f"{split}_recall_{key}"] = float(recall[c])
         out[f"{split}_f1_{key}"] = float(f1[c])
         out[f"{split}_auc_{key}"] = aucs[c]
+        out[f"{split}_ap_{key}"] = aps[c]
         out[f"{split}_support_{key}"] = float(support[c])
     present = [c for c in labels if support[c] > 0]
     out[f"{split}_accuracy"] = float(accuracy_score(y_true, y_pred))
@@ -52,6 +67,8 @@ def classification_metrics(y_true, probs, class_names, *, minority=(), split: st
         out[f"{split}_macro_auc"] = aucs[1]
     else:
         out[f"{split}_macro_auc"] = float(np.mean(finite)) if finite else float("nan")
+    finite_ap = [a for a in aps if np.isfinite(a)]
+    out[f"{split}_macro_ap"] = float(np.mean(finite_ap)) if finite_ap else float("nan")
     minority = [c for c in minority if support[c] > 0]
     out[f"{split}_minority_recall"] = float(np.mean([recall[c] for c in minority])) if minority else float("nan")
     out[f"{split}_n"] = float(len(y_true))

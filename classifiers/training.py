@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from classifiers._auc import macro_ovr_auc, scorable_classes
-from classifiers._device import autocast, autocast_dtype, resolve_device
+from classifiers._device import autocast, autocast_dtype, resolve_device, training_precision
 from datasets.errors import UserError
 from datasets.transforms import to_tensor
 from datasets.types import Split
@@ -48,8 +48,14 @@ class TrainConfig:
     device: str = "cpu"  # "auto" | "cpu" | "cuda[:N]"
     amp: bool = True  # mixed precision on CUDA only (bfloat16 where supported, else float16 with loss scaling)
     eval_batch_size: int = 512
-    cpu_bf16: bool = False  # opt-in bfloat16 autocast on CPU: ~2x faster with AMX, not the float32 reference recipe
+    # CPU precision: False = float32 (the reference recipe); "auto" = bf16 autocast only where the CPU runs
+    # bf16 natively (~2.4x faster with AMX, ~19x slower without: datasets/precision.py); True = bf16 on any CPU
+    cpu_bf16: bool | str = False
     channels_last: bool = True
+    #: None: an epoch is one pass over the training split (the MedMNIST recipe). An int: an epoch is
+    #: exactly this many batches of ``batch_size``, drawn from successive shuffles of the split, so
+    #: arms that bring different numbers of images take the same number of optimiser steps.
+    steps_per_epoch: int | None = None
 
 
 @dataclass
@@ -61,7 +67,10 @@ class TrainResult:
     train_seconds: float = 0.0  # optimisation only, summed over epochs
     eval_seconds: float = 0.0  # validation scoring only, summed over epochs
     images_seen: int = 0  # training images passed through the network (sum over epochs)
+    train_steps: int = 0  # optimiser steps taken (sum over epochs)
+    eval_logit_offset: np.ndarray | None = None  # per-class constant added to logits at prediction (the arm's)
     selected_by: str = "val_auc"  # "val_loss" when no class has a defined AUC on the validation split
+    precision: str = ""  # what training ran in, in words (datasets.precision.Precision.label)
 
 
 def class_weights_from_counts(counts) -> np.ndarray:
@@ -83,60 +92,86 @@ def class_weights_from_counts(counts) -> np.ndarray:
 
 
 def predict_proba(model: nn.Module, images: np.ndarray, *, batch_size: int = 512, device: str = "cpu",
-                  amp: bool = False) -> np.ndarray:
+                  amp: bool = False, logit_offset: np.ndarray | None = None) -> np.ndarray:
     """Softmax probabilities (N, K) as float64 for uint8 NHWC ``images``.
 
     Moves ``model`` to ``device`` (channels-last, the faster layout for oneDNN and cuDNN alike).
+    ``logit_offset`` (K,) is added to the logits first: pass ``TrainResult.eval_logit_offset`` so
+    test predictions are made exactly as the epoch was selected.
     """
     dev = resolve_device(device)
     model.to(device=dev, memory_format=torch.channels_last)
     logits = _logits(model, images, batch_size, dev, autocast_dtype(dev, amp, False), channels_last=True)
-    return torch.softmax(logits.double(), dim=1).numpy()
+    return torch.softmax(_offset(logits, logit_offset).double(), dim=1).numpy()
+
+
+def _offset(logits: torch.Tensor, offset) -> torch.Tensor:
+    if offset is None:
+        return logits
+    return logits + torch.as_tensor(np.asarray(offset), dtype=logits.dtype, device=logits.device)
 
 
 def train_classifier(model: nn.Module, train: Split, val: Split, config: TrainConfig, *, n_classes: int,
                      class_weights: np.ndarray | None = None,
+                     train_logit_offset: np.ndarray | None = None, eval_logit_offset: np.ndarray | None = None,
                      progress: Callable[[int, int, dict], None] | None = None) -> TrainResult:
     """Train ``model`` on ``train``, choose the epoch by validation AUC, return it with its history.
 
+    ``train_logit_offset`` (K,) is added to the logits inside the training loss only (balanced
+    softmax); ``eval_logit_offset`` (K,) is added whenever the model predicts, validation included
+    (post-hoc logit adjustment), and is returned on the result for test predictions.
     ``progress(epoch, total_epochs, info)`` is called after every epoch with that epoch's history
     row plus ``best_epoch`` and ``best_val_auc``.
     """
     _check_inputs(train, val, config, n_classes, class_weights)
+    for name, offset in (("train_logit_offset", train_logit_offset), ("eval_logit_offset", eval_logit_offset)):
+        if offset is not None and (np.shape(offset) != (n_classes,) or not np.isfinite(offset).all()):
+            raise UserError(f"{name} must be {n_classes} finite numbers, got {np.asarray(offset).tolist()}.",
+                            "pass one constant per class (e.g. the log class prior).")
+    offsets = (train_logit_offset, eval_logit_offset)
     device = resolve_device(config.device)
     cuda_devices = [device.index if device.index is not None else torch.cuda.current_device()] \
         if device.type == "cuda" else []
     with torch.random.fork_rng(devices=cuda_devices):
         torch.manual_seed(config.seed)
-        return _train(model, train, val, config, n_classes, class_weights, progress, device)
+        return _train(model, train, val, config, n_classes, class_weights, offsets, progress, device)
 
 
-def _train(model, train, val, config, n_classes, class_weights, progress, device) -> TrainResult:
+def _train(model, train, val, config, n_classes, class_weights, offsets, progress, device) -> TrainResult:
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
     model.to(device=device, memory_format=memory_format)
-    amp_dtype = autocast_dtype(device, config.amp, config.cpu_bf16)
+    precision = training_precision(device, config.amp, config.cpu_bf16)
+    amp_dtype = precision.dtype
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
     train_images = _TrainImages(train.images, device, memory_format)
     train_labels = torch.as_tensor(train.labels, dtype=torch.long, device=device)
     val_labels_t = torch.as_tensor(val.labels, dtype=torch.long)
     weight = None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32, device=device)
+    train_offset = None if offsets[0] is None else torch.as_tensor(offsets[0], dtype=torch.float32, device=device)
+    eval_offset = offsets[1]
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
                                  **_fused_if_supported(device))
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=_milestones(config), gamma=config.gamma)
     shuffle = torch.Generator().manual_seed(int(config.seed))
     selected_by = "val_auc" if scorable_classes(val.labels, n_classes) else "val_loss"
 
-    result = TrainResult(model=model, best_epoch=0, best_val_auc=float("nan"), selected_by=selected_by)
+    stream = None if config.steps_per_epoch is None else _BatchStream(len(train_labels), config.batch_size, shuffle)
+    result = TrainResult(model=model, best_epoch=0, best_val_auc=float("nan"), selected_by=selected_by,
+                         eval_logit_offset=None if eval_offset is None else np.asarray(eval_offset, dtype=np.float64))
+    result.precision = precision.label
     best_score, best_state = -float("inf"), None
     for epoch in range(1, config.epochs + 1):
         lr = optimizer.param_groups[0]["lr"]
         start = time.perf_counter()
+        batches = (_one_pass(len(train_labels), config.batch_size, shuffle) if stream is None
+                   else stream.take(config.steps_per_epoch))
         train_loss, seen = _train_one_epoch(model, optimizer, scaler, train_images, train_labels, weight,
-                                            config.batch_size, shuffle, device, amp_dtype)
+                                            train_offset, batches, device, amp_dtype)
         scheduler.step()
         _sync(device)
         trained = time.perf_counter()
-        logits = _logits(model, val.images, config.eval_batch_size, device, amp_dtype, config.channels_last)
+        logits = _offset(_logits(model, val.images, config.eval_batch_size, device, amp_dtype, config.channels_last),
+                         eval_offset)
         val_loss = float(F.cross_entropy(logits, val_labels_t))  # unweighted: a monitor, not the objective
         val_auc = macro_ovr_auc(val.labels, torch.softmax(logits.double(), dim=1).numpy())
         evaluated = time.perf_counter()
@@ -147,11 +182,12 @@ def _train(model, train, val, config, n_classes, class_weights, progress, device
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             result.best_epoch, result.best_val_auc = epoch, val_auc
         row = {"epoch": epoch, "train_loss": train_loss, "val_auc": val_auc, "val_loss": val_loss, "lr": lr,
-               "seconds": evaluated - start}
+               "seconds": evaluated - start, "steps": len(batches)}
         result.history.append(row)
         result.train_seconds += trained - start
         result.eval_seconds += evaluated - trained
         result.images_seen += seen
+        result.train_steps += len(batches)
         if progress is not None:
             progress(epoch, config.epochs, {**row, "best_epoch": result.best_epoch,
                                             "best_val_auc": result.best_val_auc})
@@ -160,19 +196,45 @@ def _train(model, train, val, config, n_classes, class_weights, progress, device
     return result
 
 
-def _train_one_epoch(model, optimizer, scaler, images, labels, weight, batch_size, shuffle, device, amp_dtype):
-    model.train()
-    order = torch.randperm(len(labels), generator=shuffle)
-    batches = list(order.split(batch_size))
+def _one_pass(n: int, batch_size: int, shuffle: torch.Generator) -> list[torch.Tensor]:
+    """One shuffled pass over n images in batches; a trailing batch of one image is dropped."""
+    batches = list(torch.randperm(n, generator=shuffle).split(batch_size))
     if len(batches) > 1 and len(batches[-1]) == 1:
         batches.pop()  # BatchNorm cannot normalise a batch of one image
+    return batches
+
+
+class _BatchStream:
+    """Full batches from successive shuffles of n images, for a fixed number of steps per epoch.
+
+    A batch may straddle two shuffles (and, when n < batch_size, repeat an image): every step sees
+    exactly ``batch_size`` images, so steps and images seen are the same for every arm.
+    """
+
+    def __init__(self, n: int, batch_size: int, shuffle: torch.Generator):
+        self.n, self.batch_size, self.shuffle = n, batch_size, shuffle
+        self.pending = torch.empty(0, dtype=torch.long)
+
+    def take(self, steps: int) -> list[torch.Tensor]:
+        out = []
+        for _ in range(steps):
+            while len(self.pending) < self.batch_size:
+                self.pending = torch.cat([self.pending, torch.randperm(self.n, generator=self.shuffle)])
+            out.append(self.pending[:self.batch_size])
+            self.pending = self.pending[self.batch_size:]
+        return out
+
+
+def _train_one_epoch(model, optimizer, scaler, images, labels, weight, offset, batches, device, amp_dtype):
+    model.train()
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     seen = 0
     for index in batches:
         x = images.take(index)
         y = labels[index.to(device)]
         with autocast(device, amp_dtype):
-            loss = F.cross_entropy(model(x), y, weight=weight)
+            logits = model(x)
+            loss = F.cross_entropy(logits if offset is None else logits + offset, y, weight=weight)
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(optimizer)
@@ -240,9 +302,10 @@ def _sync(device: torch.device) -> None:
 
 
 def _check_inputs(train: Split, val: Split, config: TrainConfig, n_classes: int, class_weights) -> None:
-    if config.epochs < 1 or config.batch_size < 2 or config.eval_batch_size < 1:
+    if config.epochs < 1 or config.batch_size < 2 or config.eval_batch_size < 1 or \
+            (config.steps_per_epoch is not None and config.steps_per_epoch < 1):
         raise UserError(f"invalid training settings {asdict(config)}.",
-                        "use epochs >= 1, batch_size >= 2 and eval_batch_size >= 1.")
+                        "use epochs >= 1, batch_size >= 2, eval_batch_size >= 1 and steps_per_epoch >= 1 (or none).")
     if len(train) < 2:
         raise UserError(f"the training split has {len(train)} image(s).", "train on at least 2 images.")
     if len(val) < 1:

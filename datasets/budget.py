@@ -15,6 +15,8 @@ from datasets.splitting import class_rng
 from datasets.types import Split
 
 BUDGET_SALT = 7  # keeps budget draws independent of split carving, which uses other salts
+VAL_BUDGET_SALT = 11  # the validation budget draws from its own stream: nested across budgets like the train one
+VAL_BUDGET_MODES = ("budgeted", "full")
 
 
 @dataclass
@@ -24,6 +26,7 @@ class BudgetResult:
     effective: dict[int, int]  # images kept per minority class (a class smaller than the budget keeps all)
     original: dict[int, int]  # images per minority class before the budget
     minority: tuple[int, ...] = ()
+    kept_index: np.ndarray | None = None  # positions in the input split that the budget kept (sorted)
 
     @property
     def label(self) -> str:
@@ -77,7 +80,59 @@ def apply_budget(split: Split, n_classes: int, budget, minority, seed: int) -> B
         order = class_rng(seed, c, BUDGET_SALT).permutation(len(idx))
         keep[idx[order[budget:]]] = False
         effective[c] = budget
-    return BudgetResult(split.subset(np.flatnonzero(keep)), budget, effective, original, tuple(original))
+    kept = np.flatnonzero(keep)
+    return BudgetResult(split.subset(kept), budget, effective, original, tuple(original), kept)
+
+
+def outside_budget(split: Split, result: BudgetResult, label: int) -> Split:
+    """The class's training images the budget left out: never trained on, so a fair "unseen real"
+    reference for fidelity calibration (and nothing else: they must not reach training or selection)."""
+    dropped = np.ones(len(split), dtype=bool)
+    if result.kept_index is not None:
+        dropped[result.kept_index] = False
+    return split.subset(np.flatnonzero(dropped & (split.labels == label)))
+
+
+@dataclass
+class ValBudget:
+    split: Split  # the validation split model selection may use
+    mode: str  # "budgeted" | "full"
+    kept: dict[int, int]  # per budgeted class: validation images kept
+    original: dict[int, int]  # per budgeted class: validation images before the budget
+
+
+def check_val_budget(mode) -> str:
+    text = str(mode).strip().lower()
+    if text not in VAL_BUDGET_MODES:
+        raise UserError(f"validation budget {mode!r} is not known.",
+                        "use --val-budget budgeted (default: val scaled like train) or full (every val image).")
+    return text
+
+
+def apply_val_budget(val: Split, n_classes: int, budgeted: BudgetResult, seed: int,
+                     mode: str = "budgeted") -> ValBudget:
+    """Scale each budgeted class's validation images like its training images.
+
+    A team with B real images of a class does not also hold the full validation set of it; letting
+    model selection see those images gives the arms real data the budget says does not exist. Each
+    class whose training images were cut keeps ``max(1, round(B * n_val / n_train))`` of its val
+    images, drawn from one seeded permutation per class so val subsets are nested across budgets
+    exactly as the training subsets are. ``mode="full"`` keeps every val image (a labelled ablation).
+    """
+    mode = check_val_budget(mode)
+    keep = np.ones(len(val), dtype=bool)
+    kept: dict[int, int] = {}
+    original: dict[int, int] = {}
+    for c, n_train in budgeted.original.items():
+        idx = np.flatnonzero(val.labels == c)
+        original[c] = len(idx)
+        n_keep = len(idx)
+        if mode == "budgeted" and budgeted.effective[c] < n_train and len(idx):
+            n_keep = min(len(idx), max(1, int(np.floor(budgeted.effective[c] * len(idx) / n_train + 0.5))))
+            order = class_rng(seed, c, VAL_BUDGET_SALT).permutation(len(idx))
+            keep[idx[order[n_keep:]]] = False
+        kept[c] = n_keep
+    return ValBudget(val.subset(np.flatnonzero(keep)), mode, kept, original)
 
 
 def target_counts(original: dict[int, int], effective: dict[int, int], mode, largest: int) -> dict[int, int]:

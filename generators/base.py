@@ -65,6 +65,16 @@ class Generator(ABC):
     def _sample(self, label: int, n: int, *, seed: int) -> np.ndarray:
         raise NotImplementedError
 
+    def logit_offsets(self, class_counts) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Per-class constants added to the classifier's logits: (in the training loss, at prediction).
+
+        Arms that correct the class prior through the logits (balanced softmax, post-hoc logit
+        adjustment) return them here; the shared training loop applies them, so these arms differ
+        from ``none`` only in this offset, never in optimiser, steps or model selection.
+        ``class_counts`` are the classifier's training images per class. Default: no offset.
+        """
+        return None, None
+
     def describe(self) -> dict:
         """Settings worth logging as MLflow params (flat, JSON-able)."""
         return {k: v for k, v in self.config.items() if isinstance(v, (int, float, str, bool))}

@@ -1,4 +1,5 @@
-"""The arms every GAN must beat: change nothing, duplicate, classic augmentation, reweight the loss.
+"""The arms every GAN must beat: change nothing, duplicate, classic augmentation, reweight the loss,
+or correct the class prior in the logits (balanced softmax, post-hoc logit adjustment).
 
 They implement the same Generator interface as the GANs so the runner has one code path; the
 comparison is only fair if every arm feeds the classifier through the same training protocol.
@@ -9,6 +10,7 @@ import albumentations as A
 import cv2
 import numpy as np
 
+from datasets.errors import UserError
 from generators import register_generator
 from generators.base import Generator
 
@@ -32,6 +34,51 @@ class ClassWeightedLoss(Generator):
 
     def _fit(self, images, labels, *, seed, device, progress):
         pass
+
+
+def log_prior(class_counts) -> np.ndarray:
+    """log of the training class frequencies; an absent class gets the log of half an image so the
+    offset stays finite (it has no training term anyway)."""
+    counts = np.asarray(class_counts, dtype=np.float64).reshape(-1)
+    if counts.size == 0 or not np.isfinite(counts).all() or (counts < 0).any() or counts.sum() <= 0:
+        raise ValueError(f"class counts must be non-negative with a positive total, got {counts.tolist()}")
+    counts = np.where(counts > 0, counts, 0.5)
+    return np.log(counts / counts.sum())
+
+
+@register_generator("balanced-softmax", order=4)
+class BalancedSoftmax(Generator):
+    """Balanced softmax (Ren et al., NeurIPS 2020): train on logits + log(prior), predict with the raw
+    logits. The loss then fits the class-balanced posterior instead of the skewed training one."""
+
+    adds_images = False
+
+    def _fit(self, images, labels, *, seed, device, progress):
+        pass
+
+    def logit_offsets(self, class_counts):
+        return log_prior(class_counts), None
+
+
+@register_generator("logit-adjustment", order=5)
+class PosthocLogitAdjustment(Generator):
+    """Post-hoc logit adjustment (Menon et al., ICLR 2021): train with plain cross-entropy, then
+    predict (and select the epoch) with logits - tau * log(prior). tau = 1 is the balanced-error
+    optimum under the paper's assumptions; the paper tunes it, which a budget-true protocol cannot
+    do on val without spending its few images on it, so it stays a setting."""
+
+    adds_images = False
+
+    def __init__(self, tau: float = 1.0, **config):
+        if not np.isfinite(float(tau)) or float(tau) < 0:
+            raise UserError(f"logit-adjustment tau {tau!r} must be a non-negative number.", "use e.g. tau: 1.0.")
+        super().__init__(tau=float(tau), **config)
+
+    def _fit(self, images, labels, *, seed, device, progress):
+        pass
+
+    def logit_offsets(self, class_counts):
+        return None, -self.config["tau"] * log_prior(class_counts)
 
 
 class _FromBudgetImages(Generator):

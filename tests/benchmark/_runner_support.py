@@ -110,4 +110,8 @@ def spec_for(argv: list[str]):
     from benchmark.cli import build_parser
     from benchmark.gridfile import spec_from_args
 
-    return spec_from_args(build_parser().parse_args(argv))[0]
+    from benchmark.split_check import attach_fingerprints
+
+    spec = spec_from_args(build_parser().parse_args(argv))[0]
+    attach_fingerprints(spec)  # as the runner does before hashing
+    return spec

@@ -45,3 +45,21 @@ def test_hash_is_content_based():
 def test_grid_id_ignores_output_location():
     assert _spec(out_dir="a").grid_id() == _spec(out_dir="b").grid_id()
     assert _spec(seeds=[0]).grid_id() != _spec().grid_id()
+
+
+def test_split_fingerprint_and_val_budget_key_what_they_change():
+    a, b = _spec(), _spec(split_fingerprints={"synthetic": "0123abcd"})
+    fa, fb = a.fits()[0], b.fits()[0]
+    assert fa.hash != fb.hash and fa.cells()[0].hash != fb.cells()[0].hash  # a new split reuses nothing
+    full = _spec(val_budget="full")
+    assert full.fits()[0].hash == fa.hash  # val is not seen by the generator: its fit is reused
+    assert full.cells()[0].hash != a.cells()[0].hash
+
+
+def test_pair_key_ignores_arm_seed_and_budget_only():
+    spec = _spec()
+    keys = {c.pair_key() for c in spec.cells() if c.classifier == "small-cnn"}
+    assert len(keys) == 1
+    assert {c.pair_key() for c in spec.cells()} != keys  # the classifier is part of the configuration
+    other = _spec(preset={"name": "smoke", "classifier": {"epochs": 2}})
+    assert other.cells()[0].pair_key() != spec.cells()[0].pair_key()

@@ -71,3 +71,20 @@ def test_confusion_matrix_counts():
 
 def test_metric_key_sanitises():
     assert metric_key("Pleural effusion/2") == "pleural_effusion_2"
+
+
+def test_average_precision_by_hand():
+    # class-1 scores ranked: 0.9 (pos) -> precision 1 at recall 1/2; 0.8 (neg); 0.7 (pos) -> 2/3 at recall 1
+    y = np.array([1, 0, 1, 0])
+    p1 = np.array([0.9, 0.8, 0.7, 0.1])
+    probs = np.stack([1 - p1, p1], axis=1)
+    m = classification_metrics(y, probs, ["a", "b"], split="test")
+    assert m["test_ap_b"] == pytest.approx(0.5 * 1 + 0.5 * 2 / 3)
+    # class 0 scores 1 - p1 ranked: 0.9 (pos, index 3) -> 1 at 1/2; 0.3 (neg); 0.2 (pos) -> 2/3 at 1
+    assert m["test_ap_a"] == pytest.approx(0.5 * 1 + 0.5 * 2 / 3)
+    assert m["test_macro_ap"] == pytest.approx(5 / 6)
+    # AP, unlike AUC, falls with rarity: one positive ranked second among 4 gives AUC 2/3 but AP 1/2
+    y2 = np.array([0, 1, 0, 0])
+    p2 = np.array([0.9, 0.8, 0.3, 0.1])
+    m2 = classification_metrics(y2, np.stack([1 - p2, p2], axis=1), ["a", "b"], split="test")
+    assert m2["test_ap_b"] == pytest.approx(0.5) and m2["test_auc_b"] == pytest.approx(2 / 3)

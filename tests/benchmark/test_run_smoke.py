@@ -1,5 +1,6 @@
 """End to end on real data: `benchmark run` -> MLflow runs with per-class metrics -> resume -> report."""
 import mlflow
+import numpy as np
 import pytest
 
 from benchmark.cli import main
@@ -37,7 +38,23 @@ def test_pneumonia_smoke_run_resume_and_report(tmp_path, data_dir, capsys):
     # confusion matrix artifact
     client = mlflow.MlflowClient(default_tracking_uri(out))
     names = [a.path for a in client.list_artifacts(runs.iloc[0]["run_id"])]
-    assert "confusion_matrix_test.csv" in names
+    assert "confusion_matrix_test.csv" in names and "predictions_test.npz" in names
+    local = client.download_artifacts(runs.iloc[0]["run_id"], "predictions_test.npz", str(tmp_path))
+    with np.load(local) as pred:
+        assert pred["probs"].shape == (int(runs.iloc[0]["params.n_test"]), 2)
+        assert np.allclose(pred["probs"].sum(axis=1), 1.0, atol=1e-4)
+    # equal compute: every arm of one (dataset, budget, seed) takes the same optimiser steps and images
+    for budget, at in runs.groupby("params.budget"):
+        assert at["metrics.train_steps"].nunique() == 1, budget
+        assert at["metrics.images_seen"].nunique() == 1, budget
+        assert at["metrics.train_steps"].iloc[0] > 0
+    # budget-true validation: the smoke cap (120 train / 40 val per class) scaled by B / 120, per the
+    # protocol's max(1, round(B * n_val / n_train)); the majority class keeps its 40
+    expected_val = {"10": max(1, round(10 * 40 / 120)), "50": max(1, round(50 * 40 / 120))}
+    for budget, at in runs.groupby("params.budget"):
+        assert set(at["params.n_val_normal"].astype(int)) == {expected_val[budget]}
+        assert set(at["params.n_val"].astype(int)) == {expected_val[budget] + 40}
+        assert set(at["params.val_budget"]) == {"budgeted"}
 
     # same command again: nothing reruns, no duplicates
     assert main(argv) == 0

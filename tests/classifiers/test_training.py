@@ -31,7 +31,7 @@ def test_learns_a_toy_problem(toy):
                               n_classes=2)
     assert result.best_val_auc > 0.95
     assert [row["epoch"] for row in result.history] == [1, 2, 3]
-    assert set(result.history[0]) == {"epoch", "train_loss", "val_auc", "val_loss", "lr", "seconds"}
+    assert set(result.history[0]) == {"epoch", "train_loss", "val_auc", "val_loss", "lr", "seconds", "steps"}
     assert result.images_seen == 3 * 128
     assert result.train_seconds > 0 and result.eval_seconds > 0
     assert not result.model.training
@@ -188,3 +188,51 @@ def test_bad_inputs_are_user_errors(toy):
     if not torch.cuda.is_available():
         with pytest.raises(UserError, match="CUDA"):
             train_classifier(linear_model(), train, val, TrainConfig(epochs=1, device="cuda"), n_classes=2)
+
+
+def test_fixed_steps_per_epoch_give_equal_compute_whatever_the_split_size(toy):
+    small, large, val = toy(40, seed=0), toy(200, seed=2), toy(32, seed=1)
+    config = TrainConfig(epochs=3, batch_size=32, steps_per_epoch=7)
+    a = train_classifier(linear_model(), small, val, config, n_classes=2)
+    b = train_classifier(linear_model(), large, val, config, n_classes=2)
+    for r in (a, b):
+        assert r.train_steps == 21 and r.images_seen == 21 * 32
+        assert [row["steps"] for row in r.history] == [7, 7, 7]
+    default = train_classifier(linear_model(), small, val, TrainConfig(epochs=3, batch_size=32), n_classes=2)
+    assert default.train_steps == 3 * 2 and default.images_seen == 3 * 40  # one pass per epoch
+
+
+def test_the_batch_stream_covers_every_image_once_per_shuffle():
+    stream = training._BatchStream(10, 4, torch.Generator().manual_seed(0))
+    batches = stream.take(5)  # 20 draws = exactly two shuffles of 10 images
+    assert all(len(b) == 4 for b in batches)
+    drawn = torch.cat(batches).tolist()
+    assert sorted(drawn[:10]) == list(range(10)) and sorted(drawn[10:]) == list(range(10))
+
+
+def test_eval_logit_offset_moves_selection_and_predictions(toy):
+    train, val = toy(64, seed=0), toy(32, seed=1)
+    config = TrainConfig(epochs=1, batch_size=32)
+    push = np.array([0.0, 50.0])  # a huge prior towards class 1: every prediction becomes class 1
+    result = train_classifier(linear_model(), train, val, config, n_classes=2, eval_logit_offset=push)
+    assert np.array_equal(result.eval_logit_offset, push)
+    probs = predict_proba(result.model, val.images, logit_offset=result.eval_logit_offset)
+    assert (probs.argmax(axis=1) == 1).all()
+    plain = predict_proba(result.model, val.images)
+    assert (plain.argmax(axis=1) == 0).any()
+
+
+def test_train_logit_offset_changes_the_loss_not_the_prediction(toy):
+    train, val = toy(64, seed=0), toy(32, seed=1)
+    model = linear_model()
+    x = torch.from_numpy(train.images).float().div(127.5).sub(1).permute(0, 3, 1, 2)
+    offset = np.array([np.log(0.9), np.log(0.1)])
+    with torch.no_grad():
+        logits = model(x)
+    expected = F.cross_entropy(logits + torch.tensor(offset).float(), torch.from_numpy(train.labels)).item()
+    config = TrainConfig(epochs=1, batch_size=64)  # one batch: the reported loss is the initial model's
+    result = train_classifier(model, train, val, config, n_classes=2, train_logit_offset=offset)
+    assert result.history[0]["train_loss"] == pytest.approx(expected, rel=1e-5)
+    assert result.eval_logit_offset is None
+    with pytest.raises(UserError):
+        train_classifier(linear_model(), train, val, config, n_classes=2, train_logit_offset=np.array([0.0]))

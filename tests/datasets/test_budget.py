@@ -110,3 +110,53 @@ def test_target_counts_modes():
         target_counts(original, effective, "lots", 200)
     with pytest.raises(UserError):
         target_counts(original, effective, 0, 200)
+
+
+# --- budget-true validation -----------------------------------------------------------------------------
+from datasets.budget import apply_val_budget, outside_budget  # noqa: E402
+
+VAL_COUNTS = [60, 12, 9, 3]
+
+
+@pytest.fixture
+def val_split():
+    labels = np.repeat(np.arange(4), VAL_COUNTS)
+    labels = labels[np.random.default_rng(5).permutation(len(labels))]
+    return Split(np.zeros((len(labels), 8, 8, 1), np.uint8), labels, np.array([f"v{i}" for i in range(len(labels))]))
+
+
+def test_val_budget_scales_each_budgeted_class_like_train(split, val_split):
+    r = apply_budget(split, 4, 10, [1, 2, 3], seed=0)
+    vb = apply_val_budget(val_split, 4, r, seed=0)
+    # class 1: 10 of 40 train kept -> 12 * 10/40 = 3 val; class 2: 10/25 of 9 = 3.6 -> 4; class 3 was not cut
+    assert vb.kept == {1: 3, 2: 4, 3: 3}
+    assert vb.split.counts(4) == [60, 3, 4, 3]
+    tiny = apply_val_budget(val_split, 4, apply_budget(split, 4, 1, [1, 2], seed=0), seed=0)
+    assert tiny.kept[1] == 1 and tiny.kept[2] == 1  # never below one image: selection needs the class
+
+
+def test_val_budget_is_nested_and_seeded(split, val_split):
+    ids = {}
+    for b in (5, 20, 35):
+        vb = apply_val_budget(val_split, 4, apply_budget(split, 4, b, [1], seed=2), seed=2)
+        ids[b] = set(vb.split.ids[vb.split.labels == 1])
+    assert ids[5] <= ids[20] <= ids[35] and len(ids[5]) < len(ids[35])
+    other = apply_val_budget(val_split, 4, apply_budget(split, 4, 20, [1], seed=3), seed=3)
+    assert set(other.split.ids[other.split.labels == 1]) != ids[20]
+
+
+def test_full_val_budget_keeps_every_val_image(split, val_split):
+    vb = apply_val_budget(val_split, 4, apply_budget(split, 4, 10, [1, 2], seed=0), seed=0, mode="full")
+    assert vb.split.counts(4) == VAL_COUNTS and vb.mode == "full"
+    with pytest.raises(UserError):
+        apply_val_budget(val_split, 4, apply_budget(split, 4, 10, [1], seed=0), seed=0, mode="half")
+
+
+def test_outside_budget_is_exactly_the_images_the_budget_dropped(split):
+    r = apply_budget(split, 4, 10, [1, 2], seed=4)
+    for c in (1, 2):
+        beyond = set(outside_budget(split, r, c).ids)
+        kept = ids_of(r, c)
+        assert not beyond & kept
+        assert beyond | kept == set(split.ids[split.labels == c])
+    assert len(outside_budget(split, r, 0)) == 0  # the majority class keeps everything

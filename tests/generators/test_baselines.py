@@ -56,3 +56,20 @@ def test_fit_resample_tops_up_to_targets():
     assert np.bincount(y).tolist() == [8, 8]
     x, y = fit_resample(create_generator("none"), images, labels, {1: 8})
     assert np.bincount(y).tolist() == [8, 4]
+
+
+def test_prior_correcting_arms_offset_the_logits_by_the_log_prior():
+    from generators import create_generator
+
+    counts = [90, 10]
+    prior = np.log(np.array(counts) / 100)
+    bs = create_generator("balanced-softmax")
+    train_off, eval_off = bs.logit_offsets(counts)
+    assert np.allclose(train_off, prior) and eval_off is None and not bs.adds_images
+    la = create_generator("logit-adjustment", tau=0.5)
+    train_off, eval_off = la.logit_offsets(counts)
+    assert train_off is None and np.allclose(eval_off, -0.5 * prior)
+    # an absent class keeps a finite offset, below every present class
+    off = create_generator("balanced-softmax").logit_offsets([5, 0, 5])[0]
+    assert np.isfinite(off).all() and off[1] < off[0]
+    assert create_generator("none").logit_offsets(counts) == (None, None)
