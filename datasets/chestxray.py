@@ -1,11 +1,16 @@
 """Kermany pediatric chest X-rays (Mendeley v2): `chest_xray/{train,test}/{NORMAL,PNEUMONIA}`.
 
-The release has no usable validation folder, so 10% of train is held out per class (seeded).
+The release has no usable validation folder, so 10% of train is held out per class (seeded),
+grouped by patient: a patient's X-rays go to val or stay in train, never both. The patient id is
+read from the file name (``patient_id``): ``person1000_bacteria_2931`` -> ``person1000``;
+``IM-0115-0001`` -> ``IM-0115`` and ``NORMAL2-IM-1427-0001`` -> ``NORMAL2-IM-1427`` (the last
+number counts a patient's images).
 The files are gray pictures stored as RGB JPEGs; they are decoded as one gray channel, as
 PneumoniaMNIST is, which also lets JPEG decoding skip the colour planes.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +22,18 @@ from datasets.source import Catalog, Source, carved_val_assign
 from datasets.types import DatasetInfo
 
 CLASSES = ("NORMAL", "PNEUMONIA")
+_PERSON = re.compile(r"^(person\d+)_")
+_IMAGE_NUMBER = re.compile(r"^(.*\d)-\d+$")
+
+
+def patient_id(file_name: str) -> str:
+    """The patient a Kermany file belongs to, from its name (see the module docstring)."""
+    stem = Path(file_name).stem
+    match = _PERSON.match(stem)
+    if match:
+        return match.group(1)
+    match = _IMAGE_NUMBER.match(stem)
+    return match.group(1) if match else stem
 
 
 class ChestXRaySource(Source):
@@ -34,7 +51,7 @@ class ChestXRaySource(Source):
             "https://data.mendeley.com/datasets/rscbjbr9sj/2 (Kermany et al. 2018, v2)",
             "CC BY 4.0",
             "Pediatric chest X-rays; published counts are the official train/test folders "
-            "(augbench holds out 10% of train as val).",
+            "(augbench holds out 10% of train as val, grouped by patient).",
             tuple(f"chest_xray/{s}/{c}/*.jpeg" for s in ("train", "test") for c in CLASSES),
         )
 
@@ -54,8 +71,9 @@ class ChestXRaySource(Source):
             labels += lab
             split += [s] * len(p)
         ids = [str(p.relative_to(root)) for p in paths]
-        return Catalog(np.asarray(labels), np.asarray(ids), np.asarray(split), files=paths, paths=paths,
-                       notes={"native_size": peek_size(paths[0])})
+        groups = np.asarray([patient_id(p.name) for p in paths])
+        return Catalog(np.asarray(labels), np.asarray(ids), np.asarray(split), groups, files=paths, paths=paths,
+                       notes={"native_size": peek_size(paths[0]), "group_name": "patient id"})
 
     def assign(self, catalog: Catalog, seed: int):
         return carved_val_assign(catalog, seed, 0.1)

@@ -1,7 +1,10 @@
 """Any class-per-subfolder image tree (`folder:<path>`), so users can benchmark their own data.
 
-There is no official split, so it is split 70/10/20 stratified per class (seeded). Gray trees
-stay one channel; a tree mixing gray and colour files is converted to RGB throughout.
+There is no official split, so it is split 70/10/20 stratified per class (seeded). When several
+images show one subject (patient, lesion), a ``subjects.csv`` at the tree's root with columns
+``file,subject`` (``file`` relative to the root, e.g. ``mel/img01.jpg``) keeps each subject in one
+split; without it the split notes say that none was given. Gray trees stay one channel; a tree
+mixing gray and colour files is converted to RGB throughout.
 """
 from __future__ import annotations
 
@@ -15,10 +18,11 @@ from datasets.errors import DataError
 from datasets.images import IMAGE_SUFFIXES, natural_mode, peek_size, read_images
 from datasets.paths import optional_data_dir
 from datasets.source import Catalog, Source
-from datasets.splitting import describe_fractions, stratified_split
+from datasets.splitting import describe_fractions, grouped_stratified_split, stratified_split
 from datasets.types import DatasetInfo
 
 FRACTIONS = (0.7, 0.1, 0.2)
+SUBJECTS_FILE = "subjects.csv"
 
 
 def _visible(name: str) -> bool:
@@ -89,16 +93,33 @@ class FolderSource(Source):
     def catalog(self, root: Path) -> Catalog:
         classes = [p.name for p in class_folders(root)]
         paths, labels = scan_class_tree(root, classes)
-        ids = [str(p.relative_to(root)) for p in paths]
-        return Catalog(np.asarray(labels), np.asarray(ids), files=paths, paths=paths,
+        ids = [str(p.relative_to(root).as_posix()) for p in paths]
+        groups, files = None, list(paths)
+        subjects = root / SUBJECTS_FILE
+        if subjects.is_file():
+            from datasets.isic import read_csv
+
+            table = {r["file"].strip(): r["subject"].strip() for r in read_csv(subjects, ("file", "subject"))}
+            absent = [i for i in ids if i not in table]
+            if absent:
+                raise DataError(f"{subjects} names no subject for {len(absent)} image(s) ({', '.join(absent[:3])}).",
+                                f"add a row file,subject for every image (file relative to {root}).")
+            groups = np.asarray([table[i] for i in ids])
+            files.append(subjects)
+        return Catalog(np.asarray(labels), np.asarray(ids), groups=groups, files=files, paths=paths,
                        notes={"native_size": peek_size(paths[0])})
 
     def decode(self, root: Path, catalog: Catalog, image_size) -> np.ndarray:
         return read_images(catalog.paths, image_size, None)
 
     def assign(self, catalog: Catalog, seed: int):
-        parts = stratified_split(catalog.labels, FRACTIONS, seed)
-        how = f"stratified {describe_fractions(FRACTIONS)} train/val/test, seed {seed}"
+        if catalog.groups is not None:
+            parts = grouped_stratified_split(catalog.labels, catalog.groups, FRACTIONS, seed)
+            how = f"stratified {describe_fractions(FRACTIONS)} train/val/test grouped by {SUBJECTS_FILE}, seed {seed}"
+        else:
+            parts = stratified_split(catalog.labels, FRACTIONS, seed)
+            how = (f"stratified {describe_fractions(FRACTIONS)} train/val/test, seed {seed}; no {SUBJECTS_FILE}, "
+                   "so images of one subject may sit in two splits")
         return dict(zip(("train", "val", "test"), parts)), {"val_split": how, "test_split": how}
 
     def info(self, data_dir=None) -> DatasetInfo:

@@ -81,7 +81,9 @@ class Source:
         images, cache_file, cache_hit = self._cached_decode(root, catalog, image_size, cache_dir)
         parts, notes = self.assign(catalog, seed)
         splits = {
-            name: Split(images[idx], catalog.labels[idx], catalog.ids[idx]) for name, idx in parts.items()
+            name: Split(images[idx], catalog.labels[idx], catalog.ids[idx],
+                        None if catalog.groups is None else np.asarray(catalog.groups).astype(str)[idx])
+            for name, idx in parts.items()
         }
         notes = {
             **catalog.notes,
@@ -136,10 +138,20 @@ def array_decode(images: np.ndarray, image_size: int | None) -> np.ndarray:
 
 
 def carved_val_assign(catalog: Catalog, seed: int, fraction: float = 0.1) -> tuple[dict[str, np.ndarray], dict]:
-    """Official train/test, with a stratified ``fraction`` of train held out as val (seeded)."""
-    from datasets.splitting import stratified_split
+    """Official train/test, with a stratified ``fraction`` of train held out as val (seeded).
+
+    When the catalog has subject ids (``groups``), whole subjects go to val or stay in train, so no
+    patient is in both; the notes say which way it was carved.
+    """
+    from datasets.splitting import grouped_stratified_split, stratified_split
 
     train = np.flatnonzero(catalog.split == "train")
-    keep, val = stratified_split(catalog.labels[train], (1 - fraction, fraction), seed)
+    if catalog.groups is not None:
+        keep, val = grouped_stratified_split(catalog.labels[train], np.asarray(catalog.groups)[train],
+                                             (1 - fraction, fraction), seed)
+        how = f"stratified {round(fraction * 100)}% of train grouped by {catalog.notes.get('group_name', 'subject')}, seed {seed}"
+    else:
+        keep, val = stratified_split(catalog.labels[train], (1 - fraction, fraction), seed)
+        how = f"stratified {round(fraction * 100)}% of train, seed {seed}"
     parts = {"train": train[keep], "val": train[val], "test": np.flatnonzero(catalog.split == "test")}
-    return parts, {"val_split": f"stratified {round(fraction * 100)}% of train, seed {seed}", "test_split": "official"}
+    return parts, {"val_split": how, "test_split": "official"}

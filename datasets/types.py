@@ -34,6 +34,7 @@ class Split:
     images: np.ndarray  # uint8, (N, H, W, C)
     labels: np.ndarray  # int64, (N,)
     ids: np.ndarray | None = None  # source identifiers (file names, indices) for traceability
+    groups: np.ndarray | None = None  # subject ids (lesion, patient) where the dataset has them
 
     def __post_init__(self):
         if self.images.dtype != np.uint8 or self.images.ndim != 4:
@@ -50,7 +51,8 @@ class Split:
 
     def subset(self, index) -> "Split":
         index = np.asarray(index)
-        return Split(self.images[index], self.labels[index], None if self.ids is None else self.ids[index])
+        return Split(self.images[index], self.labels[index], None if self.ids is None else self.ids[index],
+                     None if self.groups is None else self.groups[index])
 
 
 @dataclass

@@ -123,7 +123,7 @@ def test_bare_mission_command_prints_its_defaults(tmp_path, monkeypatch, data_di
 
 
 REPRO_RECIPE = {"repro-medmnist-pneumonia": ("pneumonia", 100), "repro-medmnist-pneumonia-8ep": ("pneumonia", 8),
-                "repro-medmnist-derma": ("isic", 100), "repro-medmnist-derma-8ep": ("isic", 8),
+                "repro-medmnist-derma": ("dermamnist", 100), "repro-medmnist-derma-8ep": ("dermamnist", 8),
                 "repro-medmnist-pneumonia-bf16": ("pneumonia", 100)}
 
 

@@ -13,7 +13,7 @@ def cache_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def ham28(data_dir, cache_dir):
-    return datasets.load_dataset("isic", data_dir=data_dir, image_size=28, cache_dir=cache_dir)
+    return datasets.load_dataset("dermamnist", data_dir=data_dir, image_size=28, cache_dir=cache_dir)
 
 
 @pytest.fixture(scope="session")

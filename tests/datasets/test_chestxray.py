@@ -21,7 +21,7 @@ def test_train_plus_val_is_the_official_train_folder(chest28):
 def test_val_is_a_stratified_tenth_of_train(chest28):
     for c, n in enumerate(TRAIN):
         assert abs(chest28.val.counts(2)[c] - 0.1 * n) <= 1
-    assert chest28.notes["val_split"] == "stratified 10% of train, seed 0"
+    assert chest28.notes["val_split"] == "stratified 10% of train grouped by patient id, seed 0"
     assert not set(chest28.val.ids) & set(chest28.train.ids)
     assert all(i.startswith("train/") for i in chest28.val.ids)
 
@@ -56,3 +56,22 @@ def test_missing_class_folder_is_named(tmp_path):
     with pytest.raises(DataError) as err:
         datasets.load_dataset("chestxray", data_dir=tmp_path)
     assert "train/PNEUMONIA" in str(err.value) and "mendeley" in err.value.fix
+
+
+def test_carved_val_shares_no_patient_with_train(data_dir):
+    """Patient ids from the file names on disk, parsed here independently of the loader."""
+    import re
+
+    def patient(name):
+        stem = name.rsplit(".", 1)[0]
+        m = re.match(r"(person\d+)_", stem)
+        return m.group(1) if m else re.sub(r"-\d+$", "", stem)
+
+    source = datasets.DATASETS.create("chestxray")
+    catalog = source.catalog(source.locate(data_dir))
+    parts, _ = source.assign(catalog, seed=0)
+    on_disk = {f"train/{c}/{p.name}" for c in ("NORMAL", "PNEUMONIA") for p in (data_dir / "chest_xray" / "train" / c).iterdir()}
+    assert set(catalog.ids[parts["train"]]) | set(catalog.ids[parts["val"]]) == on_disk
+    train_patients = {patient(i.split("/")[-1]) for i in catalog.ids[parts["train"]]}
+    val_patients = {patient(i.split("/")[-1]) for i in catalog.ids[parts["val"]]}
+    assert train_patients and val_patients and not train_patients & val_patients

@@ -30,7 +30,7 @@ def test_real_tree_counts_and_split(data_dir, cache_dir):
     assert total == [234, 390]  # README: chest_xray/test counts
     for c, n in enumerate(total):
         assert abs(s.train.counts(2)[c] - 0.7 * n) <= 1 and abs(s.test.counts(2)[c] - 0.2 * n) <= 1
-    assert s.notes["val_split"] == "stratified 70/10/20 train/val/test, seed 0"
+    assert s.notes["val_split"].startswith("stratified 70/10/20 train/val/test, seed 0; no subjects.csv")
 
 
 def test_relative_path_resolves_against_data_dir(data_dir):
@@ -113,3 +113,29 @@ def test_sixteen_bit_png_is_scaled_not_clipped(tmp_path):
     s = datasets.load_dataset(f"folder:{tree}", cache_dir=tmp_path / "cache")
     deep = np.concatenate([x.images[x.labels == 1] for x in (s.train, s.val, s.test)])
     assert s.channels == 1 and abs(int(deep.mean()) - round(40000 / 257)) <= 1
+
+
+def test_subjects_csv_keeps_each_subject_in_one_split(tmp_path):
+    import csv as _csv
+
+    from PIL import Image
+
+    root = tmp_path / "tree"
+    rows = []
+    for c in ("a", "b"):
+        (root / c).mkdir(parents=True)
+        for i in range(30):
+            Image.fromarray(np.full((8, 8), 8 * i, np.uint8)).save(root / c / f"{i}.png")
+            rows.append({"file": f"{c}/{i}.png", "subject": f"{c}-s{i // 3}"})  # 3 images per subject
+    with open(root / "subjects.csv", "w", newline="") as fh:
+        w = _csv.DictWriter(fh, ["file", "subject"])
+        w.writeheader()
+        w.writerows(rows)
+    subject = {r["file"]: r["subject"] for r in rows}
+    s = datasets.load_dataset(f"folder:{root}", image_size=None, cache_dir=tmp_path / "cache")
+    where = {}
+    for name in ("train", "val", "test"):
+        for i in getattr(s, name).ids:
+            where.setdefault(subject[i], set()).add(name)
+    assert len(where) == 20 and all(len(v) == 1 for v in where.values())
+    assert "grouped by subjects.csv" in s.notes["val_split"]

@@ -19,7 +19,7 @@ HAM_COUNTS = {
 }
 
 
-def test_ham10000_counts_match_published_dermamnist_split(ham28):
+def test_dermamnist_counts_match_published_dermamnist_split(ham28):
     for split in ("train", "val", "test"):
         assert getattr(ham28, split).counts(7) == HAM_COUNTS[split], split
     assert ham28.info.class_names == ("akiec", "bcc", "bkl", "df", "mel", "nv", "vasc")
@@ -42,7 +42,7 @@ def test_ham10000_keeps_the_split_files_order_and_labels(ham28, data_dir):
 
 
 def test_ham10000_second_load_comes_from_cache(ham28, data_dir, cache_dir):
-    again = datasets.load_dataset("isic", data_dir=data_dir, image_size=28, cache_dir=cache_dir)
+    again = datasets.load_dataset("dermamnist", data_dir=data_dir, image_size=28, cache_dir=cache_dir)
     assert again.notes["cache_hit"] is True
     assert np.array_equal(again.test.images, ham28.test.images)
 
@@ -196,3 +196,43 @@ def test_isic2019_missing_layout_names_expected_files(tmp_path):
         datasets.describe_dataset("isic2019", data_dir=tmp_path)
     assert "ISIC_2019_Training_GroundTruth.csv" in str(err.value)
     assert str(tmp_path / "isic2019") in str(err.value)
+
+
+# --- no lesion in two splits, checked against the real metadata (not the loader's own output) ----------
+def _lesions(data_dir):
+    with open(data_dir / "ham10000" / "HAM10000_metadata.csv", newline="") as fh:
+        return {r["image_id"]: r["lesion_id"] for r in csv.DictReader(fh)}
+
+
+def test_default_isic_split_shares_no_lesion_even_with_the_split_file(data_dir):
+    assert (data_dir / "ham10000" / "dermamnist_split_info.csv").is_file()  # present: isic must ignore it
+    lesion = _lesions(data_dir)
+    source = datasets.DATASETS.create("isic")
+    catalog = source.catalog(source.locate(data_dir))
+    parts, notes = source.assign(catalog, seed=0)
+    where = defaultdict(set)
+    for split, idx in parts.items():
+        for image_id in catalog.ids[idx]:
+            where[lesion[image_id]].add(split)
+    assert sum(len(idx) for idx in parts.values()) == len(lesion) == 10015
+    assert all(len(s) == 1 for s in where.values())
+    assert "grouped by lesion_id" in notes["val_split"]
+
+
+def test_dermamnist_overlap_is_counted_from_the_real_csvs(data_dir):
+    lesion = _lesions(data_dir)
+    with open(data_dir / "ham10000" / "dermamnist_split_info.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    train_lesions = {lesion[r["image_id"]] for r in rows if r["split"] == "train"}
+    expected = sum(lesion[r["image_id"]] in train_lesions for r in rows if r["split"] == "test")
+    assert expected == 693  # the figure the protocol issue measured
+    source = datasets.DATASETS.create("dermamnist")
+    catalog = source.catalog(source.locate(data_dir))
+    _, notes = source.assign(catalog, seed=0)
+    assert notes["subject_overlap"]["train-test"] == expected
+    assert "shares lesions" in notes["warning"]
+
+
+def test_dermamnist_without_its_split_file_names_the_file(ham_without_split_file):
+    with pytest.raises(DataError, match="dermamnist_split_info.csv"):
+        datasets.DATASETS.create("dermamnist").catalog(ham_without_split_file / "ham10000")
