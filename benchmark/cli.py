@@ -32,6 +32,10 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--image-size", type=int, help="square side in px (default: the preset's)")
     g.add_argument("--target", help="images per minority class after augmentation: original | balanced | N")
     g.add_argument("--minority", help="minority classes (names), default: every class smaller than the largest")
+    g.add_argument("--val-budget", choices=["budgeted", "full"],
+                   help="validation images of each budgeted class: budgeted (default: max(1, round(B*n_val/n_train)), "
+                        "nested like train) or full (every val image; an ablation that gives model selection "
+                        "real images the budget excludes)")
     o = p.add_argument_group("where and how")
     o.add_argument("--data-dir", help="dataset root (default $BENCHMARK_DATA_DIR)")
     o.add_argument("--out", help=f"output folder: caches, artifacts, default MLflow store (default ./{DEFAULT_OUT})")
@@ -64,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     info = dsub.add_parser("info", help="classes, per-split counts, imbalance ratio")
     info.add_argument("name")
     info.add_argument("--data-dir")
+    audit = dsub.add_parser("audit", help="shared subjects, exact and near duplicates across train/val/test")
+    audit.add_argument("name")
+    audit.add_argument("--split", choices=["default", "official"], default="default",
+                       help="official: the dataset's published split where augbench defaults to a grouped one "
+                            "(isic -> dermamnist)")
+    audit.add_argument("--image-size", type=int, default=28, help="size the images are compared at (default 28)")
+    audit.add_argument("--data-dir")
     fetch = dsub.add_parser("fetch", help="download a dataset's official files (checksummed)")
     fetch.add_argument("name")
     fetch.add_argument("--data-dir")
@@ -120,6 +131,15 @@ def main(argv: list[str] | None = None) -> int:
         if exc.fix:
             print(f"  fix: {exc.fix}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a full or read-only disk is the user's to fix; any other OSError is a bug
+        from datasets.errors import disk_problem
+
+        problem = disk_problem(exc, "a file", "--out (and $AUGBENCH_CACHE)")
+        if problem is None:
+            raise
+        print(f"error: {problem.problem}", file=sys.stderr)
+        print(f"  fix: {problem.fix} Finished cells are saved: rerun the same command to resume.", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted: finished cells are saved; rerun the same command to resume.", file=sys.stderr)
         return 130
@@ -161,6 +181,8 @@ def cmd_data(args) -> int:
         for key, value in d.items():
             print(f"{key}: {value}")
         return 0
+    if args.data_command == "audit":
+        return cmd_data_audit(args)
     if args.data_command == "fetch":
         from datasets.fetch import fetch_dataset
 
@@ -169,6 +191,28 @@ def cmd_data(args) -> int:
             print(f"fetched {path}")
         return 0
     return 2
+
+
+OFFICIAL_SPLIT = {"isic": "dermamnist"}  # datasets whose published split is registered under another name
+
+
+def cmd_data_audit(args) -> int:
+    import datasets as ds
+    from datasets.audit import audit_splits
+
+    name = args.name
+    if args.split == "official" and name in OFFICIAL_SPLIT:
+        name = OFFICIAL_SPLIT[name]
+    elif args.split == "official" and name not in OFFICIAL_SPLIT.values():
+        raise UserError(f"{name!r} has no separate official split to audit.",
+                        f"drop --split official (datasets with one: {', '.join(OFFICIAL_SPLIT)}).")
+    splits = ds.load_dataset(name, data_dir=args.data_dir, image_size=args.image_size)
+    report = audit_splits(splits)
+    print(f"split: {splits.notes.get('test_split')} (val: {splits.notes.get('val_split')})")
+    print("\n".join(report.lines()))
+    if report.any_shared:
+        print(f"warning: {name}: {report.warning()}")
+    return 0
 
 
 # --- report / ui ----------------------------------------------------------------------------------------
@@ -183,6 +227,10 @@ def _require_store(args) -> str:
     if not args.tracking_uri and not Path(args.out, "mlflow.db").exists():
         raise UserError(f"no results under {args.out!r} (no mlflow.db).",
                         "run `benchmark run ...` first, or pass --out/--tracking-uri of an existing store.")
+    if not args.tracking_uri:
+        from benchmark.tracking import check_store_file
+
+        check_store_file(Path(args.out, "mlflow.db"))
     return uri
 
 

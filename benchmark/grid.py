@@ -86,7 +86,7 @@ class GridSpec:
 
     def grid_id(self) -> str:
         keys = ("datasets", "generators", "classifiers", "budgets", "seeds", "image_size", "target", "minority",
-                "val_budget")
+                "val_budget", "split_fingerprints")
         return content_hash({k: getattr(self, k) for k in keys} | {"preset": self.preset.get("name")})
 
     def fits(self) -> list["Fit"]:

@@ -142,11 +142,17 @@ def run_grid(spec: GridSpec, *, executor: str = "local", jobs: int = 1, ray_addr
     from benchmark.split_check import attach_fingerprints
 
     attach_fingerprints(spec)  # before any hash is read: plan() and resume look cells up by hash
+    from benchmark.split_check import split_warnings_and_audit
+
+    split_warnings, audit = split_warnings_and_audit(spec)
+    for warning in split_warnings:
+        echo(warning)
     lap("validate")
     groups, skipped = plan(spec, tracker, force=force, rerun_failed=rerun_failed)
     grid_id = spec.grid_id()
     with file_lock(lock_dir(spec.tracking_uri, spec.out_dir) / f"grid-{grid_id}.lock"):
         parent = tracker.grid_parent(grid_id, spec_summary(spec))
+    tracker.log_params(parent, {f"audit.{k}": v for k, v in audit.items()})
     lap("plan")
     total = sum(len(cells) for _, cells in groups)
     echo(f"grid {grid_id}: {total + skipped} cells, {skipped} already finished, {total} to run "

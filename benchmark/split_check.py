@@ -19,3 +19,27 @@ def attach_fingerprints(spec: GridSpec) -> dict[str, str]:
             splits = load_splits(name, spec.data_dir, spec.image_size, dataset_cache_dir(spec))
             spec.split_fingerprints[name] = split_fingerprint(splits)
     return spec.split_fingerprints
+
+
+def split_warnings_and_audit(spec: GridSpec) -> tuple[list[str], dict]:
+    """Warning lines for the run header and flat audit numbers for the grid's MLflow run.
+
+    A split that shares subjects or images across train/val/test is allowed (the MedMNIST
+    reproductions use the official DermaMNIST split on purpose), but never silently: the loader's
+    own warning and the audit's counts are printed before the first cell and kept on the grid run.
+    """
+    from benchmark.execute import dataset_cache_dir, load_splits
+    from datasets.audit import audit_splits
+
+    warnings: list[str] = []
+    params: dict = {}
+    for name in spec.datasets:
+        splits = load_splits(name, spec.data_dir, spec.image_size, dataset_cache_dir(spec))
+        if splits.notes.get("warning"):
+            warnings.append(f"warning: {name}: {splits.notes['warning']}")
+        report = audit_splits(splits)
+        if report.any_shared:
+            warnings.append(f"warning: {name}: {report.warning()} (details: `benchmark data audit {name}`)")
+        params.update({f"{name}.{k}": v for k, v in report.summary().items()})
+        params[f"{name}.split_fingerprint"] = spec.split_fingerprints.get(name)
+    return warnings, params
