@@ -4,7 +4,10 @@ The release has no usable validation folder, so 10% of train is held out per cla
 grouped by patient: a patient's X-rays go to val or stay in train, never both. The patient id is
 read from the file name (``patient_id``): ``person1000_bacteria_2931`` -> ``person1000``;
 ``IM-0115-0001`` -> ``IM-0115`` and ``NORMAL2-IM-1427-0001`` -> ``NORMAL2-IM-1427`` (the last
-number counts a patient's images).
+number counts a patient's images). The official test folder reuses 287 training patient ids by
+that rule (e.g. ``person100``); whether they are the same children cannot be told from the files,
+so the training images of those ids (457, all pneumonia) are left out: the published test folder
+stays whole and no patient id is in two splits.
 The files are gray pictures stored as RGB JPEGs; they are decoded as one gray channel, as
 PneumoniaMNIST is, which also lets JPEG decoding skip the colour planes.
 """
@@ -76,7 +79,15 @@ class ChestXRaySource(Source):
                        notes={"native_size": peek_size(paths[0]), "group_name": "patient id"})
 
     def assign(self, catalog: Catalog, seed: int):
-        return carved_val_assign(catalog, seed, 0.1)
+        test_patients = set(np.asarray(catalog.groups)[catalog.split == "test"].tolist())
+        clash = (catalog.split == "train") & np.isin(catalog.groups, list(test_patients))
+        trimmed = Catalog(catalog.labels, catalog.ids, np.where(clash, "dropped", catalog.split), catalog.groups,
+                          notes=catalog.notes)
+        parts, notes = carved_val_assign(trimmed, seed, 0.1)
+        notes["dropped_train_images"] = int(clash.sum())
+        notes["train_split"] = (f"official train folder minus {int(clash.sum())} image(s) whose patient id is also in "
+                                "the official test folder")
+        return parts, notes
 
     def decode(self, root: Path, catalog: Catalog, image_size) -> np.ndarray:
         return read_images(catalog.paths, image_size, "L")
