@@ -85,7 +85,7 @@ def main() -> int:
     from datasets import load_dataset
 
     torch.set_num_threads(args.threads)
-    splits = load_dataset("isic", data_dir=args.data_dir, image_size=SIZE)
+    splits = load_dataset("dermamnist", data_dir=args.data_dir, image_size=SIZE)  # the official split it measures
     paths, labels = test_paths(Path(args.data_dir) / "ham10000", splits.test.ids), splits.test.labels
     variants = {}
     for name in ("ours", "bicubic", "jpeg75"):

@@ -3,10 +3,12 @@
 The release has no usable validation folder, so 10% of train is held out per class (seeded),
 grouped by patient: a patient's X-rays go to val or stay in train, never both. The patient id is
 read from the file name (``patient_id``): ``person1000_bacteria_2931`` -> ``person1000``;
-``IM-0115-0001`` -> ``IM-0115`` and ``NORMAL2-IM-1427-0001`` -> ``NORMAL2-IM-1427`` (the last
-number counts a patient's images). The official test folder reuses 287 training patient ids by
-that rule (e.g. ``person100``); whether they are the same children cannot be told from the files,
-so the training images of those ids (457, all pneumonia) are left out: the published test folder
+``IM-0115-0001`` -> ``IM-0115`` and ``NORMAL2-IM-1427-0001`` -> ``NORMAL2-IM-1427``: the number
+after ``IM-`` is the patient, the numbers after it count the patient's images, including the
+extra views such as ``IM-0439-0001-0002`` (patient ``IM-0439``, beside ``IM-0439-0001``). The
+official test folder reuses 170 training patient ids by that rule (e.g. ``person100``; 320 of
+its 390 pneumonia images); whether they are the same children cannot be told from the files, so
+the training images of those ids (457, all pneumonia) are left out: the published test folder
 stays whole and no patient id is in two splits.
 The files are gray pictures stored as RGB JPEGs; they are decoded as one gray channel, as
 PneumoniaMNIST is, which also lets JPEG decoding skip the colour planes.
@@ -26,7 +28,7 @@ from datasets.types import DatasetInfo
 
 CLASSES = ("NORMAL", "PNEUMONIA")
 _PERSON = re.compile(r"^(person\d+)_")
-_IMAGE_NUMBER = re.compile(r"^(.*\d)-\d+$")
+_IM_PATIENT = re.compile(r"^((?:NORMAL2-)?IM-\d+)-")
 
 
 def patient_id(file_name: str) -> str:
@@ -35,8 +37,8 @@ def patient_id(file_name: str) -> str:
     match = _PERSON.match(stem)
     if match:
         return match.group(1)
-    match = _IMAGE_NUMBER.match(stem)
-    return match.group(1) if match else stem
+    match = _IM_PATIENT.match(stem)
+    return match.group(1) if match else stem  # an unknown naming: each file is its own patient
 
 
 class ChestXRaySource(Source):

@@ -63,13 +63,15 @@ def missing_images(names, where: str) -> DataError:
     )
 
 
-def _grouped_or_plain(catalog: Catalog, seed: int, group_name: str) -> tuple[dict, dict]:
+def _grouped_or_plain(catalog: Catalog, seed: int, group_name: str, without: str = "") -> tuple[dict, dict]:
+    """Grouped split when the catalog has subject ids; otherwise plain, and ``without`` says why not."""
     if catalog.groups is not None:
         parts = grouped_stratified_split(catalog.labels, catalog.groups, FRACTIONS, seed)
         how = f"stratified {describe_fractions(FRACTIONS)} train/val/test grouped by {group_name}, seed {seed}"
     else:
         parts = stratified_split(catalog.labels, FRACTIONS, seed)
         how = f"stratified {describe_fractions(FRACTIONS)} train/val/test, seed {seed}"
+        how += f"; not grouped by {group_name} ({without or 'no subject ids'}), so a {group_name} may sit in two splits"
     return dict(zip(("train", "val", "test"), parts)), {"val_split": how, "test_split": how}
 
 
@@ -258,7 +260,7 @@ class ISIC2019Source(Source):
                        {"skipped_unk_rows": skipped, "native_size": peek_size(paths[0]) if paths else None})
 
     def assign(self, catalog: Catalog, seed: int):
-        return _grouped_or_plain(catalog, seed, "lesion_id")
+        return _grouped_or_plain(catalog, seed, "lesion_id", f"no {ISIC19_META}")
 
     def decode(self, root: Path, catalog: Catalog, image_size) -> np.ndarray:
         # ISIC 2019 mixes sizes (600x450 up to 1024x1024), so native size only works on uniform copies.
@@ -269,7 +271,9 @@ class DermaMNISTSource(HAM10000Source):
     """The same files under the official DermaMNIST split (for the MedMNIST reproductions)."""
 
     name = "dermamnist"
-    cache_name = "isic"  # same pixels, same image cache
+    # its own cache entries: the split file orders (and fingerprints) the images differently, and one
+    # shared name would make each dataset's entry evict the other's (datasets.cache drops stale entries)
+    cache_name = "dermamnist"
     official = True
 
 

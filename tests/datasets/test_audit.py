@@ -1,13 +1,15 @@
 """The split audit: shared subjects, exact and near duplicates, on hand-built and real images."""
 from __future__ import annotations
 
+import csv
 import shutil
 
 import numpy as np
 import pytest
+from PIL import Image, ImageEnhance
 
 import datasets
-from datasets.audit import audit_splits
+from datasets.audit import NEAR_THRESHOLD, audit_splits, nearest, pixel_vectors
 from datasets.types import DatasetInfo, Split, Splits
 
 INFO = DatasetInfo("toy", "binary", ("a", "b"), 1, {}, "", "")
@@ -64,10 +66,32 @@ def test_a_planted_copy_of_a_real_training_image_is_caught(tmp_path, data_dir):
     # the same photo 20 times in class a: wherever the seeded split puts them, copies straddle splits
     for k in range(20):
         shutil.copy(images[0], root / "a" / f"copy{k}.jpg")
+    # and 20 re-saved versions of another photo (JPEG quality 60-98, brightened): same picture, new bytes
+    with Image.open(images[1]) as im:
+        photo = im.convert("RGB")
+    for k in range(20):
+        ImageEnhance.Brightness(photo).enhance(1 + k / 100).save(root / "b" / f"resaved{k}.jpg", quality=60 + 2 * k)
     splits = datasets.load_dataset(f"folder:{root}", image_size=28, cache_dir=tmp_path / "cache")
     report = audit_splits(splits)
-    assert sum(report.totals(p)["exact_dup"] for p in ("train-val", "train-test", "val-test")) >= 1
+    pairs = ("train-val", "train-test", "val-test")
+    assert sum(report.totals(p)["exact_dup"] for p in pairs) >= 1
     assert not report.has_subjects and "no subject ids" in report.lines()[1]
+    near_rows = [r for r in report.rows if r.near]
+    assert near_rows and all(report.class_names[r.label] == "b" for r in near_rows)
+    assert any("resaved" in e for r in near_rows for e in r.examples if e.startswith("near"))
+
+
+def test_near_duplicates_on_real_photos_are_one_lesion(ham28, data_dir, cache_dir):
+    """dermamnist's near pairs (train vs test) must be photos of one lesion by the real metadata, and the
+    lesion-grouped isic split must have none: the threshold finds re-shot lesions, not look-alikes."""
+    with open(data_dir / "ham10000" / "HAM10000_metadata.csv", newline="") as fh:
+        lesion = {r["image_id"]: r["lesion_id"] for r in csv.DictReader(fh)}
+    corr, where = nearest(pixel_vectors(ham28.test.images), pixel_vectors(ham28.train.images))
+    found = np.flatnonzero(corr >= NEAR_THRESHOLD)
+    assert len(found) >= 5
+    assert all(lesion[ham28.test.ids[j]] == lesion[ham28.train.ids[where[j]]] for j in found)
+    isic = datasets.load_dataset("isic", data_dir=data_dir, image_size=28, cache_dir=cache_dir)
+    assert not audit_splits(isic).any_shared
 
 
 def test_cli_audit_reports_the_official_dermamnist_overlap(capsys, data_dir):
@@ -79,4 +103,5 @@ def test_cli_audit_reports_the_official_dermamnist_overlap(capsys, data_dir):
     out = capsys.readouterr().out
     assert "test vs train: 693 shared subjects" in out  # 693: counted from the CSVs in test_isic.py
     assert main(["data", "audit", "isic", "--data-dir", str(data_dir)]) == 0
-    assert "shared subjects" not in capsys.readouterr().out.split("warning:")[-1]
+    out = capsys.readouterr().out
+    assert "warning:" not in out and "| (none) |" in out  # the lesion-grouped default split is clean

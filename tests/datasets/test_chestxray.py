@@ -65,10 +65,11 @@ def test_carved_val_shares_no_patient_with_train(data_dir):
     """Patient ids from the file names on disk, parsed here independently of the loader."""
     import re
 
-    def patient(name):
+    def patient(name):  # the prefix up to the first number: person1000, IM-0439, NORMAL2-IM-1427
         stem = name.rsplit(".", 1)[0]
-        m = re.match(r"(person\d+)_", stem)
-        return m.group(1) if m else re.sub(r"-\d+$", "", stem)
+        m = re.match(r"(person\d+)_", stem) or re.match(r"((?:NORMAL2-)?IM-\d+)-", stem)
+        assert m, name
+        return m.group(1)
 
     source = datasets.DATASETS.create("chestxray")
     catalog = source.catalog(source.locate(data_dir))
@@ -81,3 +82,13 @@ def test_carved_val_shares_no_patient_with_train(data_dir):
     val_patients = {patient(i.split("/")[-1]) for i in catalog.ids[parts["val"]]}
     assert train_patients and val_patients and not train_patients & val_patients
     assert not (train_patients | val_patients) & test_patients
+
+
+def test_patient_id_groups_the_extra_views_of_one_patient():
+    from datasets.chestxray import patient_id
+
+    # the real train folder holds IM-0439-0001.jpeg beside IM-0439-0001-0001/-0002.jpeg
+    assert {patient_id(n) for n in ("IM-0439-0001.jpeg", "IM-0439-0001-0001.jpeg", "IM-0439-0001-0002.jpeg")} \
+        == {"IM-0439"}
+    assert patient_id("NORMAL2-IM-1427-0001-0002.jpeg") == "NORMAL2-IM-1427" != patient_id("IM-1427-0001.jpeg")
+    assert patient_id("person1000_bacteria_2931.jpeg") == "person1000"

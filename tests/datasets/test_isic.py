@@ -181,7 +181,13 @@ def test_isic2019_groups_lesions_when_metadata_present(tmp_path):
     for split, idx in parts.items():
         for g in catalog.groups[idx]:
             assert where.setdefault(g, split) == split
-    assert "lesion_id" in notes["val_split"]
+    assert "grouped by lesion_id" in notes["val_split"] and "not grouped" not in notes["val_split"]
+
+
+def test_isic2019_without_metadata_says_it_is_not_grouped(tmp_path):
+    write_isic2019(tmp_path, counts=[3] * 8)
+    d = datasets.describe_dataset("isic2019", data_dir=tmp_path)
+    assert "not grouped by lesion_id (no ISIC_2019_Training_Metadata.csv)" in d["split"]["val_split"]
 
 
 def test_isic2019_row_with_two_classes_is_named(tmp_path):
