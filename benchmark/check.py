@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from datasets.errors import UserError
+from augbench.core.errors import UserError
 
 DEFAULT_METRICS = ["test_balanced_accuracy", "test_macro_auc", "test_minority_recall"]
 DIRECTIONS = ("higher", "lower", "both")
@@ -60,7 +60,7 @@ def load_baseline(path: str | Path) -> dict:
 
 
 def _grid_args(grid: dict, out: str, data_dir: str | None) -> argparse.Namespace:
-    from benchmark.cli import build_parser
+    from augbench.benchmark.cli import build_parser
 
     argv = ["run", "--out", out, "--no-progress", "--device", "cpu", "--executor", "local", "--jobs", "1"]
     for key, flag in (("datasets", "--dataset"), ("generators", "--generators"), ("classifiers", "--classifiers"),
@@ -75,7 +75,7 @@ def _grid_args(grid: dict, out: str, data_dir: str | None) -> argparse.Namespace
 
 
 def _actual_rows(result) -> list[dict]:
-    from reports.runs import TAG_GRID, search_runs
+    from augbench.reports.runs import TAG_GRID, search_runs
 
     runs = search_runs(result.tracking_uri, result.experiment, filter_string=f"tags.`{TAG_GRID}` = '{result.grid_id}'")
     rows = []
@@ -89,8 +89,8 @@ def _actual_rows(result) -> list[dict]:
 
 def run_check(baseline_path: str, *, update: bool = False, out: str | None = None, data_dir: str | None = None,
               echo=print) -> int:
-    from benchmark.gridfile import spec_from_args
-    from benchmark.runner import run_grid
+    from augbench.benchmark.gridfile import spec_from_args
+    from augbench.benchmark.runner import run_grid
 
     baseline = load_baseline(baseline_path)
     with tempfile.TemporaryDirectory(prefix="augbench-check-") as tmp:

@@ -15,7 +15,7 @@ for _key, _value in {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true",
                      "MLFLOW_LOGGING_LEVEL": "WARNING"}.items():
     os.environ.setdefault(_key, _value)
 
-from datasets.errors import UserError  # noqa: E402
+from augbench.core.errors import UserError  # noqa: E402
 
 DEFAULT_OUT = "augbench-out"
 
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  fix: {exc.fix}", file=sys.stderr)
         return 2
     except OSError as exc:  # a full or read-only disk is the user's to fix; any other OSError is a bug
-        from datasets.errors import disk_problem
+        from augbench.core.errors import disk_problem
 
         problem = disk_problem(exc, "a file", "--out (and $AUGBENCH_CACHE)")
         if problem is None:
@@ -147,15 +147,15 @@ def main(argv: list[str] | None = None) -> int:
 
 # --- run -------------------------------------------------------------------------------------------------
 def cmd_run(args) -> int:
-    from benchmark.gridfile import spec_from_args
-    from benchmark.runner import run_grid, summarise
+    from augbench.benchmark.gridfile import spec_from_args
+    from augbench.benchmark.runner import run_grid, summarise
 
     spec, run_opts, shown = spec_from_args(args)
     print("augbench run with:")
     for key, value in shown.items():
         print(f"  {key:12s} {value}")
     if args.dry_run:
-        from benchmark.dryrun import describe_plan
+        from augbench.benchmark.dryrun import describe_plan
 
         print(describe_plan(spec))
         return 0
@@ -168,7 +168,7 @@ def cmd_run(args) -> int:
 
 # --- data ------------------------------------------------------------------------------------------------
 def cmd_data(args) -> int:
-    import datasets as ds
+    from augbench import datasets as ds
 
     if args.data_command == "list":
         for name in ds.dataset_names():
@@ -184,7 +184,7 @@ def cmd_data(args) -> int:
     if args.data_command == "audit":
         return cmd_data_audit(args)
     if args.data_command == "fetch":
-        from datasets.fetch import fetch_dataset
+        from augbench.datasets.fetch import fetch_dataset
 
         paths = fetch_dataset(args.name, ds.resolve_data_dir(args.data_dir), base_url=args.base_url)
         for path in paths:
@@ -197,8 +197,8 @@ OFFICIAL_SPLIT = {"isic": "dermamnist"}  # datasets whose published split is reg
 
 
 def cmd_data_audit(args) -> int:
-    import datasets as ds
-    from datasets.audit import audit_splits
+    from augbench import datasets as ds
+    from augbench.datasets.audit import audit_splits
 
     name = args.name
     if args.split == "official" and name in OFFICIAL_SPLIT:
@@ -217,7 +217,7 @@ def cmd_data_audit(args) -> int:
 
 # --- report / ui ----------------------------------------------------------------------------------------
 def _tracking(args) -> str:
-    from benchmark.tracking import default_tracking_uri
+    from augbench.benchmark.tracking import default_tracking_uri
 
     return args.tracking_uri or default_tracking_uri(args.out)
 
@@ -228,14 +228,14 @@ def _require_store(args) -> str:
         raise UserError(f"no results under {args.out!r} (no mlflow.db).",
                         "run `benchmark run ...` first, or pass --out/--tracking-uri of an existing store.")
     if not args.tracking_uri:
-        from benchmark.tracking import check_store_file
+        from augbench.benchmark.tracking import check_store_file
 
         check_store_file(Path(args.out, "mlflow.db"))
     return uri
 
 
 def cmd_report(args) -> int:
-    from reports.build import attach_report, build_report, parse_formats, report_markdown, write_report
+    from augbench.reports.build import attach_report, build_report, parse_formats, report_markdown, write_report
 
     uri = _require_store(args)
     formats = parse_formats(args.formats)
@@ -260,7 +260,7 @@ def cmd_report(args) -> int:
 def cmd_ui(args) -> int:
     import subprocess
 
-    from reports.server import HOST, port_free, server_command
+    from augbench.reports.server import HOST, port_free, server_command
 
     uri = _require_store(args)
     if not port_free(args.port):
@@ -275,13 +275,13 @@ def cmd_ui(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from benchmark.check import run_check
+    from augbench.benchmark.check import run_check
 
     return run_check(args.baseline, update=args.update_baseline, out=args.out, data_dir=args.data_dir)
 
 
 def cmd_presets(args) -> int:
-    from benchmark.presets import load_preset, preset_names
+    from augbench.benchmark.presets import load_preset, preset_names
 
     for name in preset_names():
         print(f"{name:8s} {load_preset(name).get('description', '')}")

@@ -1,6 +1,6 @@
 """`benchmark run --dry-run`: the expanded grid, what is already done or cached, and a time estimate.
 
-The estimate uses per-arm and per-classifier costs measured by bench/mission_quick.py (the quick
+The estimate uses per-arm and per-classifier costs measured by perf/mission_quick.py (the quick
 preset's CPU-sized networks at 28 px, 2 torch threads on a 2-core CPU at load ~2, i.e. the budget
 50 and 100 columns of that run; see docs/performance.md), scaled by (image size / 28)^2. It is a
 planning figure, printed as one: a CPU shared with other work was 3-20x slower in the same run,
@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmark.execute import fit_dir
-from benchmark.grid import GridSpec
-from benchmark.tracking import Tracker, default_tracking_uri
+from augbench.benchmark.execute import fit_dir
+from augbench.benchmark.grid import GridSpec
+from augbench.benchmark.tracking import Tracker, default_tracking_uri
 
 # training images/s at 28 px, per-epoch validation scoring included (small-cnn measured; the others
-# keep their ratio to it from bench/classifier_throughput.py)
+# keep their ratio to it from perf/classifier_throughput.py)
 CLASSIFIER_IMG_S = {"small-cnn": 2000.0, "resnet18": 120.0, "densenet121": 80.0, "vgg16": 53.0}
 # seconds per optimisation step at 28 px (latent-smote: per autoencoder batch); the bagan/bagan-gp
 # figures carry their autoencoder pre-training spread over the GAN steps
@@ -34,7 +34,7 @@ def _steps(cfg: dict, n_train: int) -> float:
 
 
 def _learned(arm: str) -> bool:
-    from generators import GENERATORS, generator_names
+    from augbench.generators import GENERATORS, generator_names
 
     generator_names()  # registers the backends
     return bool(getattr(GENERATORS.entry(arm).factory, "learned", False))
@@ -67,7 +67,7 @@ def estimate_seconds(spec: GridSpec, n_train: int, n_eval: int, pending_fits, pe
 
 
 def describe_plan(spec: GridSpec) -> str:
-    from benchmark.execute import dataset_cache_dir, load_splits
+    from augbench.benchmark.execute import dataset_cache_dir, load_splits
 
     uri = spec.tracking_uri or default_tracking_uri(spec.out_dir)
     done: set[str] = set()
@@ -75,7 +75,7 @@ def describe_plan(spec: GridSpec) -> str:
         pass  # nothing tracked yet; do not create a store for a dry run
     else:
         done = set(Tracker(uri, spec.experiment).finished("cell"))
-    from benchmark.split_check import attach_fingerprints
+    from augbench.benchmark.split_check import attach_fingerprints
 
     attach_fingerprints(spec)  # the hashes below name the split they would run on
     lines = ["", f"{'#':>4}  {'status':9s} {'fit cache':9s} cell"]

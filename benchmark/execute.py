@@ -19,12 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.grid import Cell, Fit, GridSpec, budget_label
-from benchmark.metrics import classification_metrics, confusion, metric_key
-from benchmark.locks import file_lock, lock_dir
-from benchmark.tracking import TAG_DRIVER, TAG_ERROR, Tracker, default_tracking_uri, owner_token, shared_tracker
-from datasets import Split, Splits, UserError
-from reports.runs import ARTIFACT_PREDICTIONS, TAG_FIT, TAG_GRID, TAG_PAIR_KEY
+from augbench.benchmark.grid import Cell, Fit, GridSpec, budget_label
+from augbench.benchmark.metrics import classification_metrics, confusion, metric_key
+from augbench.benchmark.locks import file_lock, lock_dir
+from augbench.core.device import runtime_device
+from augbench.benchmark.tracking import TAG_DRIVER, TAG_ERROR, Tracker, default_tracking_uri, owner_token, shared_tracker
+from augbench.datasets import Split, Splits, UserError
+from augbench.reports.runs import ARTIFACT_PREDICTIONS, TAG_FIT, TAG_GRID, TAG_PAIR_KEY
 
 
 @dataclass
@@ -41,7 +42,7 @@ class CellOutcome:
 # --- data -------------------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=4)
 def load_splits(dataset: str, data_dir: str | None, image_size: int, cache_dir: str) -> Splits:
-    from datasets import load_dataset
+    from augbench.datasets import load_dataset
 
     return load_dataset(dataset, data_dir=data_dir, image_size=image_size, cache_dir=cache_dir)
 
@@ -89,7 +90,7 @@ class PreparedData:
 
 def prepare_data(fit: Fit) -> PreparedData:
     """Splits after subsampling, the budgeted train and val splits, minority classes and target counts."""
-    from datasets.budget import apply_budget, apply_val_budget, target_counts
+    from augbench.datasets.budget import apply_budget, apply_val_budget, target_counts
 
     spec = fit.spec
     splits = load_splits(fit.dataset, spec.data_dir, spec.image_size, dataset_cache_dir(spec))
@@ -111,7 +112,7 @@ def prepare_data(fit: Fit) -> PreparedData:
 
 def resolve_minority(requested: list[str] | None, names: list[str], counts: list[int]) -> list[int]:
     """The same rule the runner checked before the first cell (benchmark/minority.py)."""
-    from benchmark.minority import check_minority
+    from augbench.benchmark.minority import check_minority
 
     return check_minority("this dataset", requested, names, counts)[0]
 
@@ -133,15 +134,6 @@ def fit_dir(fit: Fit) -> Path:
     return Path(fit.spec.out_dir) / "cache" / "fits" / fit.hash
 
 
-def _cuda_devices(device: str) -> list[int]:
-    import torch
-
-    if not device.startswith("cuda"):
-        return []
-    index = device.partition(":")[2]
-    return [int(index) if index else torch.cuda.current_device()]
-
-
 def generate(fit: Fit, info, train: Split, val: Split, budgeted, targets, minority, timings: dict,
              refit: bool = False):
     """Synthetic images for the fit, from the content-addressed cache when present (unless ``refit``).
@@ -149,9 +141,8 @@ def generate(fit: Fit, info, train: Split, val: Split, budgeted, targets, minori
     The cache key is the fit's resolved config, not the code: after changing an arm's code, bump
     grid.CACHE_VERSION or rerun with --force (which refits) so stale samples are not reused.
     """
-    import torch
-
-    from generators import create_generator
+    from augbench.core.seeding import seeded_global_rng
+    from augbench.generators import create_generator
 
     folder = fit_dir(fit)
     samples_path = folder / "samples.npz"
@@ -164,8 +155,7 @@ def generate(fit: Fit, info, train: Split, val: Split, budgeted, targets, minori
     real = budgeted.split
     t0 = time.perf_counter()
     # arms seed themselves; the fork keeps whatever they leave unseeded from depending on earlier fits
-    with torch.random.fork_rng(devices=_cuda_devices(fit.spec.device)):
-        torch.manual_seed(fit.seed)
+    with seeded_global_rng(fit.seed, fit.spec.device):
         generator.fit(real.images, real.labels, info.n_classes, seed=fit.seed, device=fit.spec.device)
     timings["fit_s"] = time.perf_counter() - t0
     xs, ys = [np.zeros((0, *real.images.shape[1:]), np.uint8)], [np.zeros(0, np.int64)]
@@ -208,7 +198,7 @@ def log_fit_run(tracker: Tracker, fit: Fit, parent: str, info, budgeted, generat
                   for i, row in enumerate(record.get("history", []))]
         tracker.log_metric_rows(run_id, [(0, metrics), *curves])
         if generator.learned and len(images):
-            from benchmark.fidelity_step import log_fidelity
+            from augbench.benchmark.fidelity_step import log_fidelity
 
             t0 = time.perf_counter()
             log_fidelity(tracker, run_id, fit, info, budgeted, train, val, images, labels, minority)
@@ -227,7 +217,7 @@ def train_config(cfg: dict, *, seed: int, device: str, steps_per_epoch: int | No
     Only keys a grid may set are read; ``cpu_bf16`` is opt-in because it is faster on CPUs with
     bf16 units but is not the float32 recipe the published numbers used.
     """
-    from classifiers.training import TrainConfig
+    from augbench.classifiers.training import TrainConfig
 
     return TrainConfig(epochs=int(cfg.get("epochs", 5)), batch_size=int(cfg.get("batch_size", 128)),
                        lr=float(cfg.get("lr", 1e-3)), weight_decay=float(cfg.get("weight_decay", 0.0)),
@@ -245,8 +235,8 @@ def run_cell(cell: Cell, tracker: Tracker, parent: str, fit_run: str | None, dat
     """
     import torch
 
-    from classifiers import create_classifier
-    from classifiers.training import class_weights_from_counts, predict_proba, train_classifier
+    from augbench.classifiers import create_seeded_classifier
+    from augbench.classifiers.training import class_weights_from_counts, predict_proba, train_classifier
 
     spec = cell.fit.spec
     info, real, val, test, minority, budgeted = data.info, data.budgeted.split, data.val, data.test, \
@@ -275,10 +265,9 @@ def run_cell(cell: Cell, tracker: Tracker, parent: str, fit_run: str | None, dat
         train_offset, eval_offset = generator.logit_offsets(train_counts)
         # initial weights from the cell's seed, not from whatever ran before in this process: the
         # same cell gives the same numbers sequentially, in a process pool or on a Ray worker
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(cell.fit.seed)
-            model = create_classifier(cell.classifier, n_classes=info.n_classes, in_channels=real.images.shape[-1],
-                                      image_size=spec.image_size, weights=cfg.get("weights"))
+        model = create_seeded_classifier(cell.classifier, cell.fit.seed, n_classes=info.n_classes,
+                                         in_channels=real.images.shape[-1], image_size=spec.image_size,
+                                         weights=cfg.get("weights"))
         tc = train_config(cfg, seed=cell.fit.seed, device=spec.device, steps_per_epoch=steps)
         result = train_classifier(model, train, val, tc, n_classes=info.n_classes, class_weights=weights,
                                   train_logit_offset=train_offset, eval_logit_offset=eval_offset)
@@ -352,15 +341,6 @@ def _fail(tracker: Tracker, run_id: str, cell: Cell, exc: BaseException, t_start
 
 
 # --- a whole group ------------------------------------------------------------------------------------
-def runtime_device(device: str) -> str:
-    """'auto' is resolved where the work runs (a Ray worker may have a GPU the driver lacks)."""
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def _with_device(fit: Fit, cells: list[Cell]) -> tuple[Fit, list[Cell]]:
     device = runtime_device(fit.spec.device)
     if device == fit.spec.device:

@@ -15,8 +15,8 @@ import os
 import threading
 import time
 
-from benchmark.execute import CellOutcome, run_group
-from datasets import UserError
+from augbench.benchmark.execute import CellOutcome, run_group
+from augbench.datasets import UserError
 
 
 def usable_cpus() -> int:

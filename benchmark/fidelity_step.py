@@ -17,15 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.metrics import metric_key
-from reports.runs import ARTIFACT_FEATURES
+from augbench.benchmark.metrics import metric_key
+from augbench.reports.runs import ARTIFACT_FEATURES
 
 FEATURES_PER_ROLE = 200  # per class and role: enough for the report's t-SNE, small enough to keep per fit
 
 
 def feature_sample(extractor, real_by_class, fake_by_class, heldout_by_class, class_names, seed) -> dict:
     """Domain features of a seeded subset of each role, saved so the report never recomputes features."""
-    from benchmark.fidelity import class_keys
+    from augbench.benchmark.fidelity import class_keys
 
     keys = class_keys(class_names)
     rng = np.random.default_rng(seed)
@@ -43,7 +43,7 @@ def feature_sample(extractor, real_by_class, fake_by_class, heldout_by_class, cl
 
 def heldout_images(train, val, budgeted, minority) -> tuple[dict, str]:
     """Per class: real images the arm never saw, and a sentence saying where they came from."""
-    from datasets.budget import outside_budget
+    from augbench.datasets.budget import outside_budget
 
     out, fallback = {}, []
     for c in minority:
@@ -60,7 +60,7 @@ def heldout_images(train, val, budgeted, minority) -> tuple[dict, str]:
 
 
 def log_fidelity(tracker, run_id, fit, info, budgeted, train, val, images, labels, minority) -> dict:
-    from benchmark.fidelity import (ExtractorUnavailable, domain_extractor, evaluate_fidelity, fidelity_params,
+    from augbench.benchmark.fidelity import (ExtractorUnavailable, domain_extractor, evaluate_fidelity, fidelity_params,
                                     inception_extractor, sample_grid)
 
     spec = fit.spec

@@ -10,7 +10,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
-from datasets.errors import UserError
+from augbench.core.errors import UserError
 
 CACHE_VERSION = 2  # bump when the meaning of cached samples or runs changes (2: budgeted val, equal steps)
 

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import yaml
 
-from benchmark.grid import GridSpec, budget_label, parse_budgets, parse_seeds
-from benchmark.precision_header import describe_precision
-from benchmark.presets import default_preset, load_preset, merged
-from datasets.budget import check_val_budget
-from datasets.errors import UserError
+from augbench.benchmark.grid import GridSpec, budget_label, parse_budgets, parse_seeds
+from augbench.benchmark.precision_header import describe_precision
+from augbench.benchmark.presets import default_preset, load_preset, merged
+from augbench.datasets.budget import check_val_budget
+from augbench.core.device import resolve_device
+from augbench.core.errors import UserError
 
 # grid-file key -> argparse dest (grid files use the flags' long names, with - or _)
 KEYS = {"dataset": "datasets", "datasets": "datasets", "generators": "generators", "classifiers": "classifiers",
@@ -103,8 +104,8 @@ def _example(dest: str) -> str:
 def check_overrides(overrides: dict) -> None:
     """Top-level override keys must be preset settings, and generator blocks must name known arms:
     a misspelt key would otherwise be carried along silently and change nothing."""
-    from benchmark.presets import preset_names
-    from generators import expand_generators
+    from augbench.benchmark.presets import preset_names
+    from augbench.generators import expand_generators
 
     known = {"name", "description"}
     for name in preset_names():
@@ -143,34 +144,29 @@ def _listify(value) -> list[str]:
     return [v.strip() for v in str(value).split(",") if v.strip()]
 
 
-def resolve_device(device: str, *, remote: bool = False) -> tuple[str, str]:
-    """(device the runs use, how it was chosen). With Ray the workers decide: 'auto' stays 'auto'."""
+def choose_device(device: str, *, remote: bool = False) -> tuple[str, str]:
+    """(device the runs use, how it was chosen), checked by core/device.py before the first cell.
+    With Ray the workers decide: 'auto' stays 'auto' and CUDA need not be visible on the driver."""
     import torch
 
     device = device.strip().lower()
-    if device != "auto" and device != "cpu" and not re.fullmatch(r"cuda(:\d+)?", device):
-        raise UserError(f"unknown device {device!r}.", "use auto, cpu or cuda[:N].")
     if remote:
+        if device not in ("auto", "cpu") and not re.fullmatch(r"cuda(:\d+)?", device):
+            raise UserError(f"unknown device {device!r}.", "use auto, cpu or cuda[:N].")
         return device, "resolved on each Ray worker" if device == "auto" else "on the Ray workers"
-    if device == "auto":
-        if torch.cuda.is_available():
-            return "cuda", f"auto: CUDA GPU found ({torch.cuda.get_device_name(0)}); mixed precision, channels-last"
-        return "cpu", "auto: no CUDA GPU found; deterministic for a seed"
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise UserError(f"device {device!r} requested but no CUDA GPU is visible.", "use --device cpu or auto.")
-        index = int(device.partition(":")[2] or 0)
-        if index >= torch.cuda.device_count():
-            raise UserError(f"device {device!r} requested but only {torch.cuda.device_count()} GPU(s) are visible.",
-                            f"use cuda:0 .. cuda:{torch.cuda.device_count() - 1}, or auto.")
-        return device, "mixed precision, channels-last"
-    return device, "deterministic for a seed"
+    chosen = resolve_device(device)
+    if chosen.type == "cuda":
+        how = "mixed precision, channels-last"
+        if device == "auto":
+            return "cuda", f"auto: CUDA GPU found ({torch.cuda.get_device_name(0)}); {how}"
+        return device, how
+    return "cpu", ("auto: no CUDA GPU found; " if device == "auto" else "") + "deterministic for a seed"
 
 
 def spec_from_args(args) -> tuple[GridSpec, dict, dict]:
     """GridSpec + executor options + the resolved settings to print."""
-    from classifiers import expand_classifiers
-    from generators import expand_generators
+    from augbench.classifiers import expand_classifiers
+    from augbench.generators import expand_generators
 
     values = dict(DEFAULTS)
     if getattr(args, "config", None):
@@ -183,7 +179,7 @@ def spec_from_args(args) -> tuple[GridSpec, dict, dict]:
     if values.get("overrides"):
         check_overrides(values["overrides"])
     preset = preset_with_overrides(_load_preset(preset_name), values.get("overrides") or {})
-    device, device_note = resolve_device(str(values["device"]), remote=values["executor"] == "ray")
+    device, device_note = choose_device(str(values["device"]), remote=values["executor"] == "ray")
     image_size = int(values.get("image_size") or preset.get("image_size", 28))
     data_dir = values.get("data_dir") or os.environ.get("BENCHMARK_DATA_DIR")
     if getattr(args, "data_dir", None):
@@ -217,7 +213,7 @@ def spec_from_args(args) -> tuple[GridSpec, dict, dict]:
                 "cpus_per_cell": float(values["cpus_per_cell"]) if values.get("cpus_per_cell") is not None else None,
                 "threads": int(values["threads"]) if values.get("threads") is not None else None}
     validate_run_opts(run_opts)
-    from benchmark.tracking import default_tracking_uri
+    from augbench.benchmark.tracking import default_tracking_uri
 
     shown = {"datasets": ",".join(spec.datasets), "generators": ",".join(spec.generators),
              "classifiers": ",".join(spec.classifiers), "budgets": ",".join(budget_label(b) for b in spec.budgets),
@@ -240,7 +236,7 @@ def preset_with_overrides(preset: dict, overrides: dict) -> dict:
     would let a report pair it with runs of the unmodified preset. The name is
     ``<preset>+<overrides name>``, or ``<preset>+custom-<hash>`` when the overrides carry no name.
     """
-    from benchmark.grid import content_hash
+    from augbench.benchmark.grid import content_hash
 
     if not overrides:
         return preset
@@ -259,7 +255,7 @@ def _hardware() -> str:
 
 
 def describe_executor(opts: dict) -> str:
-    from benchmark.executors import threads_per_job
+    from augbench.benchmark.executors import threads_per_job
 
     if opts["executor"] == "ray":
         return (f"ray at {opts['ray_address'] or 'auto'} (one task per generator fit and its cells; "

@@ -9,8 +9,8 @@ returned as a warning the runner prints before the grid starts.
 """
 from __future__ import annotations
 
-from datasets.budget import default_minority
-from datasets.errors import UserError
+from augbench.datasets.budget import default_minority
+from augbench.core.errors import UserError
 
 
 def _known(names: list[str]) -> str:

@@ -1,13 +1,13 @@
 """The run header's precision line: what every learned arm and the classifier will run in, on this machine.
 
-Precision is chosen at run time from the hardware (datasets/precision.py), so the preset alone does
+Precision is chosen at run time from the hardware (core/precision.py), so the preset alone does
 not say it: ``amp: true`` is bf16 autocast on a CPU with AVX512-BF16/AMX and float32 on one
 without. The header asks each arm and the classifier the same question their fits will ask, so
 what it prints is what runs.
 """
 from __future__ import annotations
 
-from benchmark.grid import GridSpec
+from augbench.benchmark.grid import GridSpec
 
 
 def describe_precision(spec: GridSpec) -> list[str]:
@@ -21,9 +21,9 @@ def describe_precision(spec: GridSpec) -> list[str]:
                 "else float32; classifier: float32 on CPU unless cpu_bf16)"]
     import torch
 
-    from benchmark.execute import train_config
-    from classifiers._device import training_precision
-    from generators import create_generator
+    from augbench.benchmark.execute import train_config
+    from augbench.classifiers._precision import training_precision
+    from augbench.generators import create_generator
 
     device = torch.device(spec.device)
     tc = train_config(dict(spec.preset.get("classifier", {})), seed=0, device=spec.device)

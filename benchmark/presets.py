@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from datasets.errors import UserError
+from augbench.core.errors import UserError
 
 PRESET_DIR = Path(__file__).with_name("presets")
 

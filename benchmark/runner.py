@@ -11,11 +11,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmark.execute import CellOutcome, dataset_cache_dir, load_splits
-from benchmark.grid import Fit, GridSpec, spec_summary
-from benchmark.locks import file_lock, lock_dir
-from benchmark.tracking import Tracker, default_tracking_uri, owner_token, shared_tracker
-from datasets import UserError
+from augbench.benchmark.execute import CellOutcome, dataset_cache_dir, load_splits
+from augbench.benchmark.grid import Fit, GridSpec, spec_summary
+from augbench.benchmark.locks import file_lock, lock_dir
+from augbench.benchmark.tracking import Tracker, default_tracking_uri, owner_token, shared_tracker
+from augbench.datasets import UserError
 
 
 @dataclass
@@ -38,11 +38,11 @@ def validate(spec: GridSpec) -> list[str]:
     """Resolve every name, load every dataset once (which also fills the image cache) and check the
     minority classes against it; returns warnings to print. Raises UserError for anything a user can fix,
     so nothing a user typed can fail a cell later."""
-    from benchmark.minority import check_minority
-    from classifiers import classifier_entry
-    from datasets import DATASETS
-    from datasets.paths import check_data_dir
-    from generators import expand_generators
+    from augbench.benchmark.minority import check_minority
+    from augbench.classifiers import classifier_entry
+    from augbench.datasets import DATASETS
+    from augbench.datasets.paths import check_data_dir
+    from augbench.generators import expand_generators
 
     if spec.image_size < 8:
         raise UserError(f"image size {spec.image_size} is too small.", "use --image-size 28 or larger (at least 8).")
@@ -71,7 +71,7 @@ def validate(spec: GridSpec) -> list[str]:
 
 def disk_error(exc: OSError, what: str, elsewhere: str) -> Exception:
     """The UserError for a full/read-only/forbidden disk, else the OSError itself (a bug: keep its traceback)."""
-    from datasets.errors import disk_problem
+    from augbench.core.errors import disk_problem
 
     return disk_problem(exc, what, elsewhere) or exc
 
@@ -122,7 +122,7 @@ def run_grid(spec: GridSpec, *, executor: str = "local", jobs: int = 1, ray_addr
              force: bool = False, rerun_failed: bool = False, show_progress: bool = True, echo=print) -> GridResult:
     """Run every pending cell of ``spec``; failures are isolated and returned, never raised."""
     if executor == "ray":
-        from benchmark.executors import check_ray_address
+        from augbench.benchmark.executors import check_ray_address
 
         check_ray_address(ray_address or "auto")  # before any work: an unreachable cluster is a typo away
     phases, clock = {}, time.perf_counter()
@@ -139,10 +139,10 @@ def run_grid(spec: GridSpec, *, executor: str = "local", jobs: int = 1, ray_addr
     lap("open_store")
     for warning in validate(spec):
         echo(warning)
-    from benchmark.split_check import attach_fingerprints
+    from augbench.benchmark.split_check import attach_fingerprints
 
     attach_fingerprints(spec)  # before any hash is read: plan() and resume look cells up by hash
-    from benchmark.split_check import split_warnings_and_audit
+    from augbench.benchmark.split_check import split_warnings_and_audit
 
     split_warnings, audit = split_warnings_and_audit(spec)
     for warning in split_warnings:
@@ -177,7 +177,7 @@ def run_grid(spec: GridSpec, *, executor: str = "local", jobs: int = 1, ray_addr
 
     status = "FAILED"
     try:
-        from benchmark.executors import execute
+        from augbench.benchmark.executors import execute
 
         execute(groups, parent, progress, executor=executor, jobs=jobs, ray_address=ray_address,
                 gpus_per_cell=gpus_per_cell, cpus_per_cell=cpus_per_cell, threads=threads, force=force,
@@ -190,7 +190,7 @@ def run_grid(spec: GridSpec, *, executor: str = "local", jobs: int = 1, ray_addr
         lap("execute")
         result.phases = phases
         try:  # an interrupted grid stays RUNNING until its next resume finishes it
-            tracker.log_metrics(parent, phases)  # where the harness's own time goes (bench/harness_overhead.py)
+            tracker.log_metrics(parent, phases)  # where the harness's own time goes (perf/harness_overhead.py)
             if status == "FINISHED" or result.failed:
                 tracker.finish(parent, status)
         except Exception:  # noqa: BLE001 - never hide the grid's own outcome behind a bookkeeping error
@@ -221,9 +221,9 @@ def summarise(result: GridResult, metric: str = "test_balanced_accuracy") -> str
 
 
 def _main_table(result: GridResult, metric: str) -> str:
-    from reports.render import to_markdown
-    from reports.runs import TAG_HASH, load_runs
-    from reports.tables import main_tables
+    from augbench.reports.render import to_markdown
+    from augbench.reports.runs import TAG_HASH, load_runs
+    from augbench.reports.tables import main_tables
 
     try:
         runs = load_runs(result.tracking_uri, result.experiment)

@@ -6,13 +6,13 @@ runner's validation has just loaded (and cached), so it costs one pass of hashin
 """
 from __future__ import annotations
 
-from benchmark.grid import GridSpec
+from augbench.benchmark.grid import GridSpec
 
 
 def attach_fingerprints(spec: GridSpec) -> dict[str, str]:
     """Fill ``spec.split_fingerprints`` for every dataset of the grid; returns it."""
-    from benchmark.execute import dataset_cache_dir, load_splits
-    from datasets.fingerprint import split_fingerprint
+    from augbench.benchmark.execute import dataset_cache_dir, load_splits
+    from augbench.datasets.fingerprint import split_fingerprint
 
     for name in spec.datasets:
         if name not in spec.split_fingerprints:
@@ -28,8 +28,8 @@ def split_warnings_and_audit(spec: GridSpec) -> tuple[list[str], dict]:
     reproductions use the official DermaMNIST split on purpose), but never silently: the loader's
     own warning and the audit's counts are printed before the first cell and kept on the grid run.
     """
-    from benchmark.execute import dataset_cache_dir, load_splits
-    from datasets.audit import audit_splits
+    from augbench.benchmark.execute import dataset_cache_dir, load_splits
+    from augbench.datasets.audit import audit_splits
 
     warnings: list[str] = []
     params: dict = {}

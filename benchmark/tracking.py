@@ -23,9 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmark.locks import file_lock
-from datasets.errors import UserError
-from reports.runs import TAG_FIT, TAG_GRID, TAG_HASH, TAG_KIND, TAG_OWNER, TAG_SUPERSEDED
+from augbench.benchmark.locks import file_lock
+from augbench.core.errors import UserError
+from augbench.reports.runs import TAG_FIT, TAG_GRID, TAG_HASH, TAG_KIND, TAG_OWNER, TAG_SUPERSEDED
 
 PARENT_TAG = "mlflow.parentRunId"
 TAG_DRIVER = "augbench.driver"   # owner token of the `benchmark run` process that planned the run

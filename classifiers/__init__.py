@@ -3,7 +3,7 @@
 ``create_classifier(name, n_classes=, in_channels=, image_size=, weights=None)`` returns an
 ``nn.Module`` mapping float NCHW in [-1, 1] to logits; every entry's meta carries ``min_size``.
 """
-from datasets.registry import Registry
+from augbench.core.registry import Registry
 
 CLASSIFIERS = Registry("classifier")
 
@@ -16,11 +16,11 @@ def _import_backends() -> None:
     import importlib
     import pkgutil
 
-    import classifiers
+    from augbench import classifiers
 
     for info in pkgutil.iter_modules(classifiers.__path__):
         if not info.name.startswith("_"):
-            importlib.import_module(f"classifiers.{info.name}")
+            importlib.import_module(f"augbench.classifiers.{info.name}")
 
 
 def create_classifier(name: str, **kwargs):
@@ -49,8 +49,7 @@ def create_seeded_classifier(name: str, seed: int, **kwargs):
     Initial weights come from torch's global RNG at construction time, so a run is only
     reproducible if that draw is seeded too; the RNG is forked so the caller's state is untouched.
     """
-    import torch
+    from augbench.core.seeding import seeded_global_rng
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(seed))
+    with seeded_global_rng(seed):
         return create_classifier(name, **kwargs)

@@ -6,7 +6,7 @@ which ``--image-size`` or classifier to pick instead.
 """
 from __future__ import annotations
 
-from datasets.errors import UserError
+from augbench.core.errors import UserError
 
 
 def check_inputs(name: str, *, n_classes: int, in_channels: int, image_size: int, min_size: int) -> None:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from torch import nn
 
-from classifiers import register_classifier
-from classifiers._checks import check_inputs
-from classifiers.weights import load_weights
+from augbench.classifiers import register_classifier
+from augbench.classifiers._checks import check_inputs
+from augbench.classifiers.weights import load_weights
 
 MIN_SIZE = 32
 

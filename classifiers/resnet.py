@@ -13,10 +13,10 @@ from __future__ import annotations
 import torchvision
 from torch import nn
 
-from classifiers import register_classifier
-from classifiers._checks import check_inputs
-from classifiers.weights import load_weights
-from datasets.errors import UserError
+from augbench.classifiers import register_classifier
+from augbench.classifiers._checks import check_inputs
+from augbench.classifiers.weights import load_weights
+from augbench.core.errors import UserError
 
 MIN_SIZE = 8
 IMAGENET_STEM_FROM = 112

@@ -27,11 +27,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from classifiers._auc import macro_ovr_auc, scorable_classes
-from classifiers._device import autocast, autocast_dtype, resolve_device, training_precision
-from datasets.errors import UserError
-from datasets.transforms import to_tensor
-from datasets.types import Split
+from augbench.classifiers._auc import macro_ovr_auc, scorable_classes
+from augbench.classifiers._precision import training_precision
+from augbench.core.device import resolve_device
+from augbench.core.seeding import seeded_global_rng, torch_generator
+from augbench.core.errors import UserError
+from augbench.datasets.transforms import to_tensor
+from augbench.datasets.types import Split
 
 RESIDENT_LIMIT_BYTES = 1 << 30  # training splits up to 1 GiB as float32 are converted once and kept on the device
 
@@ -49,7 +51,7 @@ class TrainConfig:
     amp: bool = True  # mixed precision on CUDA only (bfloat16 where supported, else float16 with loss scaling)
     eval_batch_size: int = 512
     # CPU precision: False = float32 (the reference recipe); "auto" = bf16 autocast only where the CPU runs
-    # bf16 natively (~2.4x faster with AMX, ~19x slower without: datasets/precision.py); True = bf16 on any CPU
+    # bf16 natively (~2.4x faster with AMX, ~19x slower without: core/precision.py); True = bf16 on any CPU
     cpu_bf16: bool | str = False
     channels_last: bool = True
     #: None: an epoch is one pass over the training split (the MedMNIST recipe). An int: an epoch is
@@ -70,7 +72,7 @@ class TrainResult:
     train_steps: int = 0  # optimiser steps taken (sum over epochs)
     eval_logit_offset: np.ndarray | None = None  # per-class constant added to logits at prediction (the arm's)
     selected_by: str = "val_auc"  # "val_loss" when no class has a defined AUC on the validation split
-    precision: str = ""  # what training ran in, in words (datasets.precision.Precision.label)
+    precision: str = ""  # what training ran in, in words (core.precision.Precision.label)
 
 
 def class_weights_from_counts(counts) -> np.ndarray:
@@ -101,7 +103,7 @@ def predict_proba(model: nn.Module, images: np.ndarray, *, batch_size: int = 512
     """
     dev = resolve_device(device)
     model.to(device=dev, memory_format=torch.channels_last)
-    logits = _logits(model, images, batch_size, dev, autocast_dtype(dev, amp, False), channels_last=True)
+    logits = _logits(model, images, batch_size, dev, training_precision(dev, amp, False), channels_last=True)
     return torch.softmax(_offset(logits, logit_offset).double(), dim=1).numpy()
 
 
@@ -130,10 +132,7 @@ def train_classifier(model: nn.Module, train: Split, val: Split, config: TrainCo
                             "pass one constant per class (e.g. the log class prior).")
     offsets = (train_logit_offset, eval_logit_offset)
     device = resolve_device(config.device)
-    cuda_devices = [device.index if device.index is not None else torch.cuda.current_device()] \
-        if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=cuda_devices):
-        torch.manual_seed(config.seed)
+    with seeded_global_rng(config.seed, device):
         return _train(model, train, val, config, n_classes, class_weights, offsets, progress, device)
 
 
@@ -141,8 +140,7 @@ def _train(model, train, val, config, n_classes, class_weights, offsets, progres
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
     model.to(device=device, memory_format=memory_format)
     precision = training_precision(device, config.amp, config.cpu_bf16)
-    amp_dtype = precision.dtype
-    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
+    scaler = torch.amp.GradScaler(device.type, enabled=precision.dtype == torch.float16)
     train_images = _TrainImages(train.images, device, memory_format)
     train_labels = torch.as_tensor(train.labels, dtype=torch.long, device=device)
     val_labels_t = torch.as_tensor(val.labels, dtype=torch.long)
@@ -152,7 +150,7 @@ def _train(model, train, val, config, n_classes, class_weights, offsets, progres
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
                                  **_fused_if_supported(device))
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=_milestones(config), gamma=config.gamma)
-    shuffle = torch.Generator().manual_seed(int(config.seed))
+    shuffle = torch_generator(config.seed)
     selected_by = "val_auc" if scorable_classes(val.labels, n_classes) else "val_loss"
 
     stream = None if config.steps_per_epoch is None else _BatchStream(len(train_labels), config.batch_size, shuffle)
@@ -166,11 +164,11 @@ def _train(model, train, val, config, n_classes, class_weights, offsets, progres
         batches = (_one_pass(len(train_labels), config.batch_size, shuffle) if stream is None
                    else stream.take(config.steps_per_epoch))
         train_loss, seen = _train_one_epoch(model, optimizer, scaler, train_images, train_labels, weight,
-                                            train_offset, batches, device, amp_dtype)
+                                            train_offset, batches, device, precision)
         scheduler.step()
         _sync(device)
         trained = time.perf_counter()
-        logits = _offset(_logits(model, val.images, config.eval_batch_size, device, amp_dtype, config.channels_last),
+        logits = _offset(_logits(model, val.images, config.eval_batch_size, device, precision, config.channels_last),
                          eval_offset)
         val_loss = float(F.cross_entropy(logits, val_labels_t))  # unweighted: a monitor, not the objective
         val_auc = macro_ovr_auc(val.labels, torch.softmax(logits.double(), dim=1).numpy())
@@ -225,14 +223,14 @@ class _BatchStream:
         return out
 
 
-def _train_one_epoch(model, optimizer, scaler, images, labels, weight, offset, batches, device, amp_dtype):
+def _train_one_epoch(model, optimizer, scaler, images, labels, weight, offset, batches, device, precision):
     model.train()
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     seen = 0
     for index in batches:
         x = images.take(index)
         y = labels[index.to(device)]
-        with autocast(device, amp_dtype):
+        with precision.autocast():
             logits = model(x)
             loss = F.cross_entropy(logits if offset is None else logits + offset, y, weight=weight)
         optimizer.zero_grad(set_to_none=True)
@@ -267,7 +265,7 @@ class _TrainImages:
 
 
 @torch.inference_mode()
-def _logits(model, images: np.ndarray, batch_size: int, device, amp_dtype, channels_last: bool) -> torch.Tensor:
+def _logits(model, images: np.ndarray, batch_size: int, device, precision, channels_last: bool) -> torch.Tensor:
     """float32 CPU logits (N, K) in eval mode, ``batch_size`` images at a time."""
     was_training = model.training
     model.eval()
@@ -276,7 +274,7 @@ def _logits(model, images: np.ndarray, batch_size: int, device, amp_dtype, chann
     try:
         for start in range(0, len(images), batch_size):
             x = to_tensor(images[start:start + batch_size]).to(device, non_blocking=True)
-            with autocast(device, amp_dtype):
+            with precision.autocast():
                 out.append(model(x.contiguous(memory_format=memory_format)).float().cpu())
     finally:
         model.train(was_training)

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from datasets.errors import UserError
+from augbench.core.errors import UserError
 
 
 def save_weights(model: nn.Module, path: str | Path) -> Path:

@@ -3,20 +3,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from datasets.images import check_image_size
-from datasets.source import Source
-from datasets.types import DatasetInfo, Splits
+from augbench.datasets.images import check_image_size
+from augbench.datasets.source import Source
+from augbench.datasets.types import DatasetInfo, Splits
 
 
 def _source(name: str) -> Source:
-    from datasets import DATASETS
+    from augbench.datasets import DATASETS
 
     return DATASETS.create(name)
 
 
 def dataset_names(pattern: str = "*") -> list[str]:
     """Registered names (parametric ones such as 'folder' and 'medmnist' need ':<arg>')."""
-    from datasets import DATASETS
+    from augbench.datasets import DATASETS
 
     return DATASETS.names(pattern)
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from datasets.types import Split, Splits
+from augbench.datasets.types import Split, Splits
 
 PAIRS = (("train", "val"), ("train", "test"), ("val", "test"))
 NEAR_SIDE = 28  # larger images are block-averaged down to this first (cost, and where the threshold was set)

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from datasets.errors import UserError
-from datasets.splitting import class_rng
-from datasets.types import Split
+from augbench.core.errors import UserError
+from augbench.datasets.splitting import class_rng
+from augbench.datasets.types import Split
 
 BUDGET_SALT = 7  # keeps budget draws independent of split carving, which uses other salts
 VAL_BUDGET_SALT = 11  # the validation budget draws from its own stream: nested across budgets like the train one

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets import DATASETS
-from datasets.folder import scan_class_tree
-from datasets.images import peek_size, read_images
-from datasets.source import Catalog, Source, carved_val_assign
-from datasets.types import DatasetInfo
+from augbench.datasets import DATASETS
+from augbench.datasets.folder import scan_class_tree
+from augbench.datasets.images import peek_size, read_images
+from augbench.datasets.source import Catalog, Source, carved_val_assign
+from augbench.datasets.types import DatasetInfo
 
 CLASSES = ("NORMAL", "PNEUMONIA")
 _PERSON = re.compile(r"^(person\d+)_")

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets import DATASETS
-from datasets.errors import DataError
-from datasets.paths import optional_data_dir
-from datasets.remote import RemoteFile
-from datasets.source import Catalog, Source, array_decode, carved_val_assign
-from datasets.splitting import class_rng
-from datasets.types import DatasetInfo
+from augbench.datasets import DATASETS
+from augbench.core.errors import DataError
+from augbench.datasets.paths import optional_data_dir
+from augbench.datasets.remote import RemoteFile
+from augbench.datasets.source import Catalog, Source, array_decode, carved_val_assign
+from augbench.datasets.splitting import class_rng
+from augbench.datasets.types import DatasetInfo
 
 SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 OFFICIAL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"

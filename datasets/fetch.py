@@ -14,8 +14,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from datasets.errors import DataError
-from datasets.remote import RemoteFile
+from augbench.core.errors import DataError
+from augbench.datasets.remote import RemoteFile
 
 CHUNK = 1 << 20
 
@@ -71,7 +71,7 @@ def fetch_dataset(name: str, data_dir, *, base_url: str | None = None, timeout: 
     ``base_url`` replaces the official host (a mirror, or a local server in tests): files are
     then requested as ``<base_url>/<file name>``.
     """
-    from datasets import DATASETS
+    from augbench.datasets import DATASETS
 
     source = DATASETS.create(name)
     data_dir = Path(data_dir).expanduser()

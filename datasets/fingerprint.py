@@ -12,7 +12,7 @@ import hashlib
 
 import numpy as np
 
-from datasets.types import Split, Splits
+from augbench.datasets.types import Split, Splits
 
 
 def _update(h, split: Split) -> None:

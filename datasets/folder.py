@@ -13,13 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets import DATASETS
-from datasets.errors import DataError
-from datasets.images import IMAGE_SUFFIXES, natural_mode, peek_size, read_images
-from datasets.paths import optional_data_dir
-from datasets.source import Catalog, Source
-from datasets.splitting import describe_fractions, grouped_stratified_split, stratified_split
-from datasets.types import DatasetInfo
+from augbench.datasets import DATASETS
+from augbench.core.errors import DataError
+from augbench.datasets.images import IMAGE_SUFFIXES, natural_mode, peek_size, read_images
+from augbench.datasets.paths import optional_data_dir
+from augbench.datasets.source import Catalog, Source
+from augbench.datasets.splitting import describe_fractions, grouped_stratified_split, stratified_split
+from augbench.datasets.types import DatasetInfo
 
 FRACTIONS = (0.7, 0.1, 0.2)
 SUBJECTS_FILE = "subjects.csv"
@@ -97,7 +97,7 @@ class FolderSource(Source):
         groups, files = None, list(paths)
         subjects = root / SUBJECTS_FILE
         if subjects.is_file():
-            from datasets.isic import read_csv
+            from augbench.datasets.isic import read_csv
 
             table = {r["file"].strip(): r["subject"].strip() for r in read_csv(subjects, ("file", "subject"))}
             absent = [i for i in ids if i not in table]

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from datasets.errors import DataError, UserError
+from augbench.core.errors import DataError, UserError
 
 MIN_IMAGE_SIZE = 8
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")

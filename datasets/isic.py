@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets import DATASETS
-from datasets.errors import DataError
-from datasets.images import peek_size, read_images
-from datasets.source import Catalog, Source, official_assign
-from datasets.splitting import describe_fractions, grouped_stratified_split, stratified_split
-from datasets.types import DatasetInfo
+from augbench.datasets import DATASETS
+from augbench.core.errors import DataError
+from augbench.datasets.images import peek_size, read_images
+from augbench.datasets.source import Catalog, Source, official_assign
+from augbench.datasets.splitting import describe_fractions, grouped_stratified_split, stratified_split
+from augbench.datasets.types import DatasetInfo
 
 FRACTIONS = (0.7, 0.1, 0.2)
 

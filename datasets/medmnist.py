@@ -11,12 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets import DATASETS
-from datasets.errors import DataError
-from datasets.remote import RemoteFile
-from datasets.source import Catalog, Source, array_decode
-from datasets.splitting import SPLIT_NAMES
-from datasets.types import DatasetInfo
+from augbench.datasets import DATASETS
+from augbench.core.errors import DataError
+from augbench.datasets.remote import RemoteFile
+from augbench.datasets.source import Catalog, Source, array_decode
+from augbench.datasets.splitting import SPLIT_NAMES
+from augbench.datasets.types import DatasetInfo
 
 ZENODO = "https://zenodo.org/records/10519652/files/{}?download=1"
 HOME = "https://medmnist.com/ (MedMNIST v2, Zenodo record 10519652)"

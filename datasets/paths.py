@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from datasets.errors import DataError
+from augbench.core.errors import DataError
 
 DATA_ENV = "BENCHMARK_DATA_DIR"
 CACHE_ENV = "AUGBENCH_CACHE"

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets.cache import cache_key, cache_path, fingerprint, load_cached, save_cached
-from datasets.errors import DataError
-from datasets.remote import RemoteFile
-from datasets.images import resize_array
-from datasets.paths import resolve_cache_dir, resolve_data_dir
-from datasets.splitting import SPLIT_NAMES
-from datasets.types import DatasetInfo, Split, Splits
+from augbench.datasets.cache import cache_key, cache_path, fingerprint, load_cached, save_cached
+from augbench.core.errors import DataError
+from augbench.datasets.remote import RemoteFile
+from augbench.datasets.images import resize_array
+from augbench.datasets.paths import resolve_cache_dir, resolve_data_dir
+from augbench.datasets.splitting import SPLIT_NAMES
+from augbench.datasets.types import DatasetInfo, Split, Splits
 
 RESIZE_NOTE = "squashed to square; PIL box filter when shrinking, bicubic when enlarging"
 
@@ -143,7 +143,7 @@ def carved_val_assign(catalog: Catalog, seed: int, fraction: float = 0.1) -> tup
     When the catalog has subject ids (``groups``), whole subjects go to val or stay in train, so no
     patient is in both; the notes say which way it was carved.
     """
-    from datasets.splitting import grouped_stratified_split, stratified_split
+    from augbench.datasets.splitting import grouped_stratified_split, stratified_split
 
     train = np.flatnonzero(catalog.split == "train")
     if catalog.groups is not None:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets import DATASETS
-from datasets.source import Catalog, Source, official_assign
-from datasets.types import DatasetInfo, Split, Splits
+from augbench.datasets import DATASETS
+from augbench.datasets.source import Catalog, Source, official_assign
+from augbench.datasets.types import DatasetInfo, Split, Splits
 
 CLASSES = ("disk", "square", "stripes", "cross")
 COUNTS = {"train": (300, 60, 30, 15), "val": (30, 30, 30, 30), "test": (50, 50, 50, 50)}

@@ -2,8 +2,8 @@
 
 ``create_generator(name, **config)`` and ``GENERATORS.names()`` are the only ways in.
 """
-from datasets.registry import Registry
-from generators.base import DivergenceError, Generator, check_finite, fit_resample
+from augbench.core.registry import Registry
+from augbench.generators.base import DivergenceError, Generator, check_finite, fit_resample
 
 GENERATORS = Registry("generator")
 
@@ -40,11 +40,11 @@ def _import_backends() -> None:
     import importlib
     import pkgutil
 
-    import generators
+    from augbench import generators
 
     for info in pkgutil.iter_modules(generators.__path__):
         if not info.name.startswith("_") and info.name != "base":
-            importlib.import_module(f"generators.{info.name}")
+            importlib.import_module(f"augbench.generators.{info.name}")
 
 
 __all__ = ["DivergenceError", "GENERATORS", "Generator", "check_finite", "create_generator", "fit_resample",

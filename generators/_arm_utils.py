@@ -6,22 +6,32 @@ every arm with an ``amp`` setting (the GANs, ddpm, latent-smote), so ``amp`` mea
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 
 import numpy as np
 import torch
 
-from datasets.errors import UserError
-from datasets.precision import AUTO, Precision, parse_setting, resolve_precision
+from augbench.core.errors import UserError
+from augbench.core.precision import AUTO, Precision, parse_setting, resolve_precision
 
 
-def merge_config(name: str, defaults: dict, config: dict) -> dict:
-    """Defaults overlaid with the user's settings (``None`` = keep the default); unknown keys are errors."""
+def merge_config(name: str, defaults: dict, config: dict, *, positive_ints: tuple[str, ...] = ()) -> dict:
+    """Defaults overlaid with the user's settings (``None`` = keep the default).
+
+    The one place an arm's settings are checked against what it declares: an unknown key is a typo
+    worth stopping for, and each of ``positive_ints`` must be a whole number >= 1 (it sizes a tensor).
+    """
     unknown = sorted(set(config) - set(defaults))
     if unknown:
-        raise UserError(f"generator {name!r} has no setting(s) {', '.join(unknown)}.",
+        raise UserError(f"unknown setting(s) {', '.join(map(repr, unknown))} for generator {name!r}.",
                         f"use only: {', '.join(sorted(defaults))}.")
-    return {**defaults, **{k: v for k, v in config.items() if v is not None}}
+    merged = {**defaults, **{k: v for k, v in config.items() if v is not None}}
+    for key in positive_ints:
+        value = merged.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value < 1:
+            raise UserError(f"{name}: setting {key}={value!r} must be a positive integer.",
+                            f"pass e.g. {key}={defaults[key]}.")
+        merged[key] = int(value)
+    return merged
 
 
 def check_labels(name: str, images: np.ndarray, labels: np.ndarray, n_classes: int) -> None:
@@ -33,24 +43,19 @@ def check_labels(name: str, images: np.ndarray, labels: np.ndarray, n_classes: i
                         "pass labels in 0..n_classes-1 (or the right n_classes).")
 
 
-def device_generator(device: torch.device, seed: int) -> torch.Generator:
-    """A seeded RNG living on ``device``, so training noise is drawn where it is used."""
-    return torch.Generator(device=device).manual_seed(int(seed))
-
-
 def check_amp(name: str, value) -> None:
     """Reject an ``amp`` value that is not a precision setting when the arm is built, not mid-grid."""
     parse_setting(value, key=f"{name}: amp")
 
 
 def arm_precision(device: torch.device | str, amp, *, bf16_helps_on_cpu: bool = True) -> Precision:
-    """What a generator's ``amp`` setting means on ``device`` (datasets/precision.py): ``true``/``auto``
+    """What a generator's ``amp`` setting means on ``device`` (core/precision.py): ``true``/``auto``
     is bf16 autocast where the hardware runs bf16 natively (CUDA, CPUs with AVX512-BF16/AMX) and
     float32 elsewhere; ``bf16`` forces bf16 and ``false``/``float32`` disables autocast. Generators
     have no loss scaler, so a GPU without bf16 trains in float32, never fp16.
 
     ``bf16_helps_on_cpu=False`` is for a network measured slower under bf16 autocast even on a CPU
-    with native bf16 (ddpm's U-Net: 0.52-0.59x, bench/cpu_precision.py): ``auto`` keeps it float32 on CPU.
+    with native bf16 (ddpm's U-Net: 0.52-0.59x, perf/cpu_precision.py): ``auto`` keeps it float32 on CPU.
     """
     if not bf16_helps_on_cpu and torch.device(device).type == "cpu" and parse_setting(amp, key="amp") == AUTO:
         return Precision("cpu", None, "float32 (amp requested, but bf16 autocast is slower for this network on CPU)")
@@ -60,17 +65,3 @@ def arm_precision(device: torch.device | str, amp, *, bf16_helps_on_cpu: bool = 
 def with_precision(described: dict, precision: Precision | None) -> dict:
     """``describe()`` plus what the last fit ran in (MLflow param ``gen.precision``), once known."""
     return {**described, "precision": precision.label} if precision is not None else described
-
-
-@contextmanager
-def private_global_rng(seed: int, device: torch.device):
-    """Seed torch's global RNGs for a fit (weight init, dropout) and restore the caller's state after.
-
-    Modules such as ``nn.Dropout`` can only draw from the global generator; without this a fit's
-    result would depend on whatever ran before it.
-    """
-    devices = [device.index if device.index is not None else torch.cuda.current_device()] \
-        if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(int(seed))
-        yield

@@ -12,7 +12,7 @@ import math
 import torch
 from torch import nn
 
-from generators._padding import crop_to, pad_to_multiple
+from augbench.generators._padding import crop_to, pad_to_multiple
 
 
 class ConvAutoencoder(nn.Module):

@@ -8,30 +8,17 @@ and losses.
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 
 import numpy as np
 import torch
 from torch import nn
 
-from datasets.errors import DataError, UserError
-from generators.base import check_finite
+from augbench.core.errors import DataError, UserError
+from augbench.generators.base import check_finite
 
 SUPPORTED_SIZES = (28, 32, 64)
-
-
-def resolve_config(name: str, defaults: dict, config: dict) -> dict:
-    """Defaults overlaid with the user's settings; an unknown key is a typo worth stopping for."""
-    unknown = sorted(set(config) - set(defaults))
-    if unknown:
-        raise UserError(f"unknown setting(s) {', '.join(map(repr, unknown))} for generator {name!r}.",
-                        f"use only: {', '.join(sorted(defaults))}.")
-    merged = {**defaults, **config}
-    for key in ("batch_size", "latent_dim"):
-        if key in merged and int(merged[key]) < 1:
-            raise UserError(f"{name}: {key} must be >= 1, got {merged[key]!r}.",
-                            f"set {key} to a positive integer.")
-    return merged
+#: settings that size a tensor, checked by merge_config
+BAGAN_POSITIVE_INTS = ("batch_size", "latent_dim")
 
 
 def check_choice(name: str, key: str, value, choices: tuple) -> None:
@@ -68,16 +55,6 @@ def scaled(channels: int, width: float) -> int:
 
 def steps_per_epoch(n_images: int, batch_size: int) -> int:
     return max(1, math.ceil(n_images / batch_size))
-
-
-@contextmanager
-def seeded_torch(seed: int, device: torch.device):
-    """Weight init and dropout draw from torch's global RNG; fork it so a fit is reproducible from
-    its seed without disturbing the caller's random state."""
-    devices = [device] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(int(seed))
-        yield
 
 
 def adam(params, lr: float, betas: tuple[float, float], eps: float, device: torch.device) -> torch.optim.Adam:

@@ -13,12 +13,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from datasets.errors import UserError
-from datasets.transforms import to_uint8
-from generators._arm_utils import arm_precision, check_amp, with_precision
-from generators._conditional_nets import ConditionalGenerator, check_image_shape
-from generators._gan_utils import BatchStream, balanced_labels, dcgan_init, resolve_device, seeded
-from generators.base import DivergenceError, Generator, check_finite
+from augbench.core.seeding import seeded_global_rng, torch_generator
+from augbench.core.device import resolve_device
+from augbench.core.errors import UserError
+from augbench.datasets.transforms import to_uint8
+from augbench.generators._arm_utils import arm_precision, check_amp, check_labels, merge_config, with_precision
+from augbench.generators._conditional_nets import ConditionalGenerator, check_image_shape
+from augbench.generators._gan_utils import BatchStream, balanced_labels, dcgan_init
+from augbench.generators.base import DivergenceError, Generator, check_finite
 
 #: settings every conditional GAN accepts; backends add their own on top
 COMMON_DEFAULTS = {
@@ -48,17 +50,8 @@ class ConditionalGAN(Generator):
     positive_ints: tuple[str, ...] = ()
 
     def __init__(self, **config):
-        known = {**COMMON_DEFAULTS, **self.defaults}
-        unknown = sorted(set(config) - set(known))
-        if unknown:
-            raise UserError(f"{type(self).__name__} got unknown setting(s) {', '.join(unknown)}.",
-                            f"use only: {', '.join(sorted(known))}.")
-        merged = {**known, **{k: v for k, v in config.items() if v is not None}}
-        for key in _POSITIVE_INTS + self.positive_ints:
-            if not isinstance(merged[key], (int, float)) or int(merged[key]) != merged[key] or merged[key] < 1:
-                raise UserError(f"setting {key}={merged[key]!r} must be a positive integer.",
-                                f"pass e.g. {key}={known[key]}.")
-            merged[key] = int(merged[key])
+        merged = merge_config(self.name, {**COMMON_DEFAULTS, **self.defaults}, config,
+                              positive_ints=_POSITIVE_INTS + self.positive_ints)
         check_amp(self.name, merged["amp"])
         if merged["batch_size"] < 2:
             raise UserError("batch_size=1 leaves batch norm without statistics.", "use batch_size >= 2.")
@@ -69,7 +62,7 @@ class ConditionalGAN(Generator):
         self.G: nn.Module | None = None
         self.D: nn.Module | None = None
         self.device = torch.device("cpu")
-        self.precision = None  # datasets.precision.Precision of the last fit
+        self.precision = None  # core.precision.Precision of the last fit
 
     # --- what a backend provides --------------------------------------------------------------
     @abstractmethod
@@ -114,7 +107,7 @@ class ConditionalGAN(Generator):
         return with_precision(out, self.precision)
 
     def precision_for(self, device: torch.device | str):
-        """What ``amp`` resolves to on ``device`` (datasets/precision.py); the run header asks too."""
+        """What ``amp`` resolves to on ``device`` (core/precision.py); the run header asks too."""
         return arm_precision(device, self.config["amp"])
 
     def _autocast(self):
@@ -135,20 +128,14 @@ class ConditionalGAN(Generator):
 
     def _build_seeded(self, seed: int) -> None:
         # network init draws from its own seed without disturbing the caller's global RNG
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(seed))
+        with seeded_global_rng(seed):
             self._build()
             dcgan_init(self.G)
             dcgan_init(self.D)
 
     def _fit(self, images: np.ndarray, labels: np.ndarray, *, seed: int, device: str, progress) -> None:
         check_image_shape(self.image_shape)
-        if len(labels) != len(images) or len(images) == 0:
-            raise UserError(f"got {len(images)} images and {len(labels)} labels.",
-                            "pass one label per image and at least one image.")
-        if labels.min() < 0 or labels.max() >= self.n_classes:
-            raise UserError(f"labels span {labels.min()}..{labels.max()} but n_classes={self.n_classes}.",
-                            "pass labels in 0..n_classes-1 (or the right n_classes).")
+        check_labels(self.name, images, labels, self.n_classes)
         self.device = resolve_device(device)
         self.precision = self.precision_for(self.device)
         self._build_seeded(seed)
@@ -157,7 +144,7 @@ class ConditionalGAN(Generator):
         self.history = []
         stream = BatchStream(images, labels, self.config["batch_size"], seed, device=self.device)
         try:
-            self._train(stream, seeded(seed + 1), progress)
+            self._train(stream, torch_generator(seed + 1), progress)
         except DivergenceError:
             self.G = self.D = None  # never sample from a diverged generator
             raise
@@ -184,7 +171,7 @@ class ConditionalGAN(Generator):
         if not 0 <= label < self.n_classes:
             raise UserError(f"class {label} does not exist (the generator knows 0..{self.n_classes - 1}).",
                             "ask for a class the generator was fitted on.")
-        rng = seeded(seed)
+        rng = torch_generator(seed)
         y = torch.full((n,), label, dtype=torch.long, device=self.device)
         z = self._latent(y, rng)  # all noise drawn up front: chunking never changes the images
         self.G.eval()

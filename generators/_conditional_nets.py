@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from datasets.errors import UserError
+from augbench.core.errors import UserError
 
 NORMS = ("batch", "layer", "none")
 

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from datasets.transforms import to_tensor
+from augbench.datasets.transforms import to_tensor
 
 
 def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, *critic_args, alpha: str = "uniform",
@@ -42,10 +42,6 @@ def dcgan_init(module: nn.Module) -> None:
         elif isinstance(m, (nn.BatchNorm2d,)):
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)
-
-
-def seeded(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(int(seed))
 
 
 class BatchStream:
@@ -81,9 +77,3 @@ class BatchStream:
 def balanced_labels(n: int, n_classes: int, generator: torch.Generator, device="cpu") -> torch.Tensor:
     """Uniform class labels for fake samples: the rebalancing draw BAGAN-style GANs rely on."""
     return torch.randint(0, n_classes, (n,), generator=generator).to(device)
-
-
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from generators._padding import crop_to, pad_to_multiple
+from augbench.generators._padding import crop_to, pad_to_multiple
 
 
 def auto_channel_mults(height: int, width: int) -> tuple[int, ...]:

@@ -22,14 +22,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from datasets.transforms import to_uint8
-from generators import register_generator
-from generators._arm_utils import arm_precision, check_amp, with_precision
-from generators._bagan_common import (adam, check_choice, check_image_shape, check_sample_label,
-                                      class_counts, log_losses, requires_grad, resolve_config, scaled,
-                                      seeded_torch, steps_per_epoch)
-from generators._gan_utils import BatchStream, balanced_labels, resolve_device, seeded
-from generators.base import Generator
+from augbench.core.seeding import seeded_global_rng, torch_generator
+from augbench.core.device import resolve_device
+from augbench.datasets.transforms import to_uint8
+from augbench.generators import register_generator
+from augbench.generators._arm_utils import arm_precision, check_amp, merge_config, with_precision
+from augbench.generators._bagan_common import BAGAN_POSITIVE_INTS, adam, check_choice, check_image_shape, check_sample_label, class_counts, log_losses, requires_grad, scaled, steps_per_epoch
+from augbench.generators._gan_utils import BatchStream, balanced_labels
+from augbench.generators.base import Generator
 
 RIDGE = 1e-3
 
@@ -158,9 +158,9 @@ class Bagan(Generator):
 
     def __init__(self, **config):
         super().__init__(**config)
-        self.cfg = resolve_config("bagan", self.DEFAULTS, config)
+        self.cfg = merge_config("bagan", self.DEFAULTS, config, positive_ints=BAGAN_POSITIVE_INTS)
         check_amp(self.name, self.cfg["amp"])
-        self.precision = None  # datasets.precision.Precision of the last fit
+        self.precision = None  # core.precision.Precision of the last fit
         check_choice(self.name, "fake_labels", self.cfg["fake_labels"], ("uniform", "rebalance"))
         self.nets: dict[str, nn.Module] = {}
         self.class_counts: list[int] = []
@@ -172,7 +172,7 @@ class Bagan(Generator):
                               self.precision)
 
     def precision_for(self, device: torch.device | str):
-        """What ``amp`` resolves to on ``device`` (datasets/precision.py); the run header asks too."""
+        """What ``amp`` resolves to on ``device`` (core/precision.py); the run header asks too."""
         return arm_precision(device, self.cfg["amp"])
 
     def _build_networks(self, device: torch.device) -> None:
@@ -205,14 +205,14 @@ class Bagan(Generator):
         ae_steps = int(self.cfg["ae_epochs"]) * per_epoch
         gan_steps = int(self.cfg["gan_steps"]) or int(self.cfg["gan_epochs"]) * per_epoch
         total = ae_steps + gan_steps
-        with seeded_torch(seed, dev):
+        with seeded_global_rng(seed, dev):
             self._build_networks(dev)
             stream = BatchStream(images, labels, batch, seed, device=dev)
             self._train_autoencoder(stream, ae_steps, per_epoch, progress, total)
             # the discriminator starts from the trained encoder's trunk (its head is new: n + 1 outputs)
             self.nets["discriminator"].trunk.load_state_dict(self.nets["encoder"].trunk.state_dict())
             self._fit_class_latents(stream.x, stream.y)
-            self._train_gan(stream, seeded(seed + 1), gan_steps, progress, ae_steps, total)
+            self._train_gan(stream, torch_generator(seed + 1), gan_steps, progress, ae_steps, total)
         self.nets["generator"].eval()
 
     def _train_autoencoder(self, stream, steps, per_epoch, progress, total) -> None:
@@ -301,7 +301,7 @@ class Bagan(Generator):
     def _sample(self, label: int, n: int, *, seed: int) -> np.ndarray:
         check_sample_label(self.name, label, self.class_counts)
         gen = self.nets["generator"].eval()
-        z = self._class_latents(torch.full((n,), label, dtype=torch.long, device=self.device), seeded(seed))
+        z = self._class_latents(torch.full((n,), label, dtype=torch.long, device=self.device), torch_generator(seed))
         return np.concatenate([to_uint8(gen(chunk)) for chunk in z.split(512)])
 
     def state_dict(self) -> dict:
@@ -311,7 +311,7 @@ class Bagan(Generator):
                 "generator": {k: t.detach().cpu() for k, t in self.nets["generator"].state_dict().items()}}
 
     def load_state_dict(self, state: dict) -> None:
-        self.cfg = resolve_config(self.name, self.DEFAULTS, state["config"])
+        self.cfg = merge_config(self.name, self.DEFAULTS, state["config"], positive_ints=BAGAN_POSITIVE_INTS)
         self.config = dict(self.cfg)
         self.class_counts = list(state["class_counts"])
         self.device = torch.device("cpu")

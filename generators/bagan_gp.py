@@ -23,15 +23,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from datasets.transforms import to_uint8
-from generators import register_generator
-from generators._arm_utils import arm_precision, check_amp, with_precision
-from generators._bagan_common import (adam, check_choice, check_image_shape, check_sample_label,
-                                      class_counts, log_losses, requires_grad, resolve_config, scaled,
-                                      seeded_torch, steps_per_epoch)
-from generators._gan_utils import (BatchStream, balanced_labels, dcgan_init, gradient_penalty,
-                                   resolve_device, seeded)
-from generators.base import Generator
+from augbench.core.seeding import seeded_global_rng, torch_generator
+from augbench.core.device import resolve_device
+from augbench.datasets.transforms import to_uint8
+from augbench.generators import register_generator
+from augbench.generators._arm_utils import arm_precision, check_amp, merge_config, with_precision
+from augbench.generators._bagan_common import BAGAN_POSITIVE_INTS, adam, check_choice, check_image_shape, check_sample_label, class_counts, log_losses, requires_grad, scaled, steps_per_epoch
+from augbench.generators._gan_utils import BatchStream, balanced_labels, dcgan_init, gradient_penalty
+from augbench.generators.base import Generator
 
 LEAK = 0.2  # in-place everywhere: it saves a copy per layer and is exact (autograd keeps the sign)
 BOTTLENECK = 4  # spatial side of the encoder output / decoder input at every resolution
@@ -238,9 +237,9 @@ class BaganGP(Generator):
 
     def __init__(self, **config):
         super().__init__(**config)
-        self.cfg = resolve_config("bagan-gp", self.DEFAULTS, config)
+        self.cfg = merge_config("bagan-gp", self.DEFAULTS, config, positive_ints=BAGAN_POSITIVE_INTS)
         check_amp(self.name, self.cfg["amp"])
-        self.precision = None  # datasets.precision.Precision of the last fit
+        self.precision = None  # core.precision.Precision of the last fit
         check_choice(self.name, "alpha", self.cfg["alpha"], ("uniform", "normal"))
         check_choice(self.name, "critic_batches", self.cfg["critic_batches"], ("fresh", "reuse"))
         self.nets: dict[str, nn.Module] = {}
@@ -251,7 +250,7 @@ class BaganGP(Generator):
         return with_precision(dict(self.cfg), self.precision)
 
     def precision_for(self, device: torch.device | str):
-        """What ``amp`` resolves to on ``device`` (datasets/precision.py); the run header asks too."""
+        """What ``amp`` resolves to on ``device`` (core/precision.py); the run header asks too."""
         return arm_precision(device, self.cfg["amp"])
 
     # --- image-size adaptation ------------------------------------------------------------------
@@ -292,10 +291,10 @@ class BaganGP(Generator):
         ae_steps = int(self.cfg["ae_epochs"]) * per_epoch
         gan_steps = int(self.cfg["gan_steps"]) or int(self.cfg["gan_epochs"]) * per_epoch
         total = ae_steps + gan_steps
-        with seeded_torch(seed, dev):
+        with seeded_global_rng(seed, dev):
             self._build_networks(dev)
             stream = BatchStream(images, labels, batch, seed, device=dev)
-            rng = seeded(seed + 1)
+            rng = torch_generator(seed + 1)
             self._train_autoencoder(stream, ae_steps, per_epoch, progress, total)
             self._train_gan(stream, rng, gan_steps, progress, ae_steps, total)
             self._recalibrate_batchnorm(rng)
@@ -411,7 +410,7 @@ class BaganGP(Generator):
         check_sample_label(self.name, label, self.class_counts)
         for net in self.nets.values():
             net.eval()
-        z = torch.randn(n, int(self.cfg["latent_dim"]), generator=seeded(seed))
+        z = torch.randn(n, int(self.cfg["latent_dim"]), generator=torch_generator(seed))
         out = []
         for chunk in z.split(512):
             chunk = chunk.to(self.device)
@@ -426,7 +425,7 @@ class BaganGP(Generator):
                    for k in ("embedding", "decoder")}}
 
     def load_state_dict(self, state: dict) -> None:
-        self.cfg = resolve_config(self.name, self.DEFAULTS, state["config"])
+        self.cfg = merge_config(self.name, self.DEFAULTS, state["config"], positive_ints=BAGAN_POSITIVE_INTS)
         self.config = dict(self.cfg)
         self.class_counts = list(state["class_counts"])
         self.device = torch.device("cpu")

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from datasets.errors import UserError
+from augbench.core.errors import UserError
 
 
 class DivergenceError(UserError):
@@ -104,7 +104,8 @@ def check_finite(name: str, step: int, **losses: float) -> None:
     if bad:
         raise DivergenceError(
             f"generator {name!r} diverged at step {step}: {', '.join(f'{k}={v}' for k, v in bad.items())}.",
-            "lower its learning rate (e.g. --gen-lr 1e-4) or batch size, or try another seed; "
+            f"lower its learning rate (a grid file's `overrides: generators: {name}:` block, e.g. lr: 1e-4; "
+            "`benchmark presets` lists its settings) or batch size, or try another seed; "
             "no synthetic images were produced for this cell.",
         )
 

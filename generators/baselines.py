@@ -10,9 +10,9 @@ import albumentations as A
 import cv2
 import numpy as np
 
-from datasets.errors import UserError
-from generators import register_generator
-from generators.base import Generator
+from augbench.core.errors import UserError
+from augbench.generators import register_generator
+from augbench.generators.base import Generator
 
 
 @register_generator("none", order=0)

@@ -7,11 +7,11 @@ See docs/generators.md (section cwgan-gp).
 """
 from __future__ import annotations
 
-from datasets.errors import UserError
-from generators import register_generator
-from generators._conditional_gan import ConditionalGAN
-from generators._conditional_nets import ConditionalCritic
-from generators._gan_utils import gradient_penalty
+from augbench.core.errors import UserError
+from augbench.generators import register_generator
+from augbench.generators._conditional_gan import ConditionalGAN
+from augbench.generators._conditional_nets import ConditionalCritic
+from augbench.generators._gan_utils import gradient_penalty
 
 
 @register_generator("cwgan-gp", order=21, learned=True)

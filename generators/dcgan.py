@@ -9,9 +9,9 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from generators import register_generator
-from generators._conditional_gan import ConditionalGAN
-from generators._conditional_nets import ConditionalCritic
+from augbench.generators import register_generator
+from augbench.generators._conditional_gan import ConditionalGAN
+from augbench.generators._conditional_nets import ConditionalCritic
 
 
 @register_generator("dcgan", order=20, learned=True)

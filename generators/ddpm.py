@@ -18,16 +18,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from datasets.errors import UserError
-from datasets.transforms import to_uint8
-from generators import register_generator
-from generators._arm_utils import (arm_precision, check_amp, check_labels, device_generator, merge_config,
-                                   private_global_rng, with_precision)
-from generators._diffusion import (PREDICTIONS, SCHEDULES, alphas_cumprod, ddim_sample, predicted_x0, q_sample,
+from augbench.core.seeding import seeded_global_rng, torch_generator
+from augbench.core.device import resolve_device
+from augbench.core.errors import UserError
+from augbench.datasets.transforms import to_uint8
+from augbench.generators import register_generator
+from augbench.generators._arm_utils import arm_precision, check_amp, check_labels, merge_config, with_precision
+from augbench.generators._diffusion import (PREDICTIONS, SCHEDULES, alphas_cumprod, ddim_sample, predicted_x0, q_sample,
                                   training_target)
-from generators._gan_utils import BatchStream, resolve_device, seeded
-from generators._unet import ConditionalUNet, parse_channel_mults
-from generators.base import Generator, check_finite
+from augbench.generators._gan_utils import BatchStream
+from augbench.generators._unet import ConditionalUNet, parse_channel_mults
+from augbench.generators.base import Generator, check_finite
 
 DEFAULTS = {
     "steps": 10000,           # optimiser steps (not epochs: budgets range from 10 to 1000s of images)
@@ -79,7 +80,7 @@ class DDPM(Generator):
         if problems:
             raise UserError(f"invalid ddpm settings: {'; '.join(problems)}.", "change the settings named above.")
         check_amp(self.name, c["amp"])
-        self.precision = None  # datasets.precision.Precision of the last fit
+        self.precision = None  # core.precision.Precision of the last fit
         self._model: ConditionalUNet | None = None  # EMA weights: the network used for sampling
         self._arch: dict | None = None
         self.device = torch.device("cpu")
@@ -88,7 +89,7 @@ class DDPM(Generator):
         return with_precision(super().describe(), self.precision)
 
     def precision_for(self, device: torch.device | str):
-        """What ``amp`` resolves to on ``device`` (datasets/precision.py); the run header asks too."""
+        """What ``amp`` resolves to on ``device`` (core/precision.py); the run header asks too."""
         return arm_precision(device, self.config["amp"], bf16_helps_on_cpu=False)  # U-Net: ~0.5x in bf16 on CPU
 
     # --- building ------------------------------------------------------------------------------
@@ -111,7 +112,7 @@ class DDPM(Generator):
         dev = resolve_device(device)
         self.precision = self.precision_for(dev)
         self.history, self._model = [], None  # a failed refit must not leave the old network behind
-        with private_global_rng(seed, dev):  # init and dropout reproducible for a seed
+        with seeded_global_rng(seed, dev):  # init and dropout reproducible for a seed
             self._model = self._train(images, labels, seed, dev, progress)
         self.device = dev
 
@@ -125,7 +126,7 @@ class DDPM(Generator):
         opt = torch.optim.Adam(model.parameters(), lr=float(c["lr"]))
         abar = alphas_cumprod(c["schedule"], int(c["timesteps"])).to(dev, torch.float32)
         stream = BatchStream(images, labels, int(c["batch_size"]), seed, device=dev)
-        gen = device_generator(dev, seed + 1)
+        gen = torch_generator(seed + 1, dev)
         total, log_every = int(c["steps"]), max(1, int(c["log_every"]))
         null = self.n_classes
         running, n_running = 0.0, 0
@@ -175,7 +176,7 @@ class DDPM(Generator):
                             "ask for a class the generator was fitted on.")
         c, dev = self.config, self.device
         h, w, ch = self.image_shape
-        gen = seeded(seed)
+        gen = torch_generator(seed)
         # all starting noise is drawn up front on the CPU: images depend on the seed only, not on
         # the device or on how the n images are chunked
         noise = torch.randn((n, ch, h, w), generator=gen)

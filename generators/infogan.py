@@ -15,10 +15,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from datasets.errors import UserError
-from generators import register_generator
-from generators._conditional_gan import ConditionalGAN
-from generators._conditional_nets import ConvTrunk
+from augbench.core.errors import UserError
+from augbench.generators import register_generator
+from augbench.generators._conditional_gan import ConditionalGAN
+from augbench.generators._conditional_nets import ConvTrunk
 
 
 class InfoDiscriminator(nn.Module):

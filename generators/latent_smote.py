@@ -19,13 +19,15 @@ import torch
 import torch.nn.functional as F
 from sklearn.neighbors import NearestNeighbors
 
-from datasets.errors import UserError
-from datasets.transforms import to_uint8
-from generators import register_generator
-from generators._arm_utils import arm_precision, check_amp, check_labels, merge_config, with_precision
-from generators._autoencoder import ConvAutoencoder
-from generators._gan_utils import BatchStream, resolve_device
-from generators.base import Generator, check_finite
+from augbench.core.device import resolve_device
+from augbench.core.seeding import seeded_global_rng
+from augbench.core.errors import UserError
+from augbench.datasets.transforms import to_uint8
+from augbench.generators import register_generator
+from augbench.generators._arm_utils import arm_precision, check_amp, check_labels, merge_config, with_precision
+from augbench.generators._autoencoder import ConvAutoencoder
+from augbench.generators._gan_utils import BatchStream
+from augbench.generators.base import Generator, check_finite
 
 PENALTIES = ("reference", "permuted", "none")
 
@@ -85,7 +87,7 @@ class LatentSMOTE(Generator):
             raise UserError(f"invalid latent-smote settings: {'; '.join(problems)}.",
                             "change the settings named above.")
         check_amp(self.name, c["amp"])
-        self.precision = None  # datasets.precision.Precision of the last fit
+        self.precision = None  # core.precision.Precision of the last fit
         self._ae: ConvAutoencoder | None = None
         self._arch: dict | None = None
         self._latents: np.ndarray | None = None  # (N, latent_dim) codes of the training images
@@ -97,7 +99,7 @@ class LatentSMOTE(Generator):
         return with_precision(super().describe(), self.precision)
 
     def precision_for(self, device: torch.device | str):
-        """What ``amp`` resolves to on ``device`` (datasets/precision.py); the run header asks too."""
+        """What ``amp`` resolves to on ``device`` (core/precision.py); the run header asks too."""
         return arm_precision(device, self.config["amp"])
 
     def _build(self, arch: dict) -> ConvAutoencoder:
@@ -114,8 +116,7 @@ class LatentSMOTE(Generator):
         self.history, self._ae = [], None  # a failed refit must not leave the old network behind
         self._arch = {"in_channels": ch, "height": h, "width": w, "latent_dim": int(c["latent_dim"]),
                       "base_channels": int(c["base_channels"])}
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with seeded_global_rng(seed):
             ae = self._build(self._arch).to(dev)
         opt = torch.optim.Adam(ae.parameters(), lr=float(c["lr"]))
         stream = BatchStream(images, labels, int(c["batch_size"]), seed, device=dev)

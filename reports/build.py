@@ -9,15 +9,15 @@ import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from datasets.errors import UserError
-from reports.fidelity_tables import fidelity_tables
-from reports.plots import (Figure, metric_vs_budget, recall_heatmap, sample_grids, training_curves,
+from augbench.core.errors import UserError
+from augbench.reports.fidelity_tables import fidelity_tables
+from augbench.reports.plots import (Figure, metric_vs_budget, recall_heatmap, sample_grids, training_curves,
                            tsne_panels)
-from reports.render import Table, to_csv, to_latex, to_markdown
-from reports.runs import RunSet, budget_sort_key, load_runs, metric_names
-from reports.compare import Comparer
-from reports.predictions import PredictionSource
-from reports.tables import (DEFAULT_METRICS, ONE_SEED_NOTE, default_budget, left_out_table, main_tables,
+from augbench.reports.render import Table, to_csv, to_latex, to_markdown
+from augbench.reports.runs import RunSet, budget_sort_key, load_runs, metric_names
+from augbench.reports.compare import Comparer
+from augbench.reports.predictions import PredictionSource
+from augbench.reports.tables import (DEFAULT_METRICS, ONE_SEED_NOTE, default_budget, left_out_table, main_tables,
                             pairwise_tables, per_class_tables, stats_tables)
 
 FORMATS = ("md", "csv", "latex", "html", "png")
@@ -113,7 +113,7 @@ def build_report(tracking_uri: str, experiment: str = "augbench", *, grid_id: st
 
 
 def _add_figures(report: Report, keys: list[str]) -> None:
-    from reports.artifacts import RunFiles
+    from augbench.reports.artifacts import RunFiles
 
     runs = report.runs
     for metric in report.metrics:
@@ -155,7 +155,7 @@ def report_latex(report: Report) -> str:
 
 
 def report_html(report: Report) -> str:
-    from reports.html import render_page
+    from augbench.reports.html import render_page
 
     return render_page(report.title, report.meta(), report.warnings(), report.tables, report.figures,
                        report.figure_notes)
@@ -202,7 +202,7 @@ def attach_report(report: Report, paths) -> str:
     MLflow UI shows the report next to the runs it summarises. Needs a selection of exactly one grid."""
     from mlflow import MlflowClient
 
-    from reports.runs import TAG_GRID, TAG_KIND
+    from augbench.reports.runs import TAG_GRID, TAG_KIND
 
     grids = report.runs.grid_ids
     if len(grids) != 1:

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from reports.predictions import PredictionSource, recomputable, reproduces, stat_name
-from reports.runs import ARTIFACT_PREDICTIONS
-from reports.stats import N_BOOT, PairedDifference, paired_differences, seed_difference
+from augbench.reports.predictions import PredictionSource, recomputable, reproduces, stat_name
+from augbench.reports.runs import ARTIFACT_PREDICTIONS
+from augbench.reports.stats import N_BOOT, PairedDifference, paired_differences, seed_difference
 
 BOOT_SEED = 0
 

@@ -11,9 +11,9 @@ import math
 
 import pandas as pd
 
-from reports.render import Cell, Table
-from reports.runs import budget_sort_key
-from reports.tables import arm_order, format_cell, is_best, summary
+from augbench.reports.render import Cell, Table
+from augbench.reports.runs import budget_sort_key
+from augbench.reports.tables import arm_order, format_cell, is_best, summary
 
 #: (metric key prefix, column header, better: "low" | "high" | "")
 COLUMNS = (("fid", "FID", "low"), ("fid_heldout", "FID vs held-out", "low"), ("kid", "KID", "low"), ("precision", "precision", "high"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import html
 
-from reports.render import to_html
+from augbench.reports.render import to_html
 
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:1200px;color:#222;

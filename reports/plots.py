@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from reports.runs import ARTIFACT_FEATURES, ARTIFACT_REAL, ARTIFACT_SAMPLES, budget_sort_key, class_keys
-from reports.stats import CI_LEVEL, bootstrap_ci
-from reports.tables import arm_order, iter_groups, slug, summary, values_by_seed
+from augbench.reports.runs import ARTIFACT_FEATURES, ARTIFACT_REAL, ARTIFACT_SAMPLES, budget_sort_key, class_keys
+from augbench.reports.stats import CI_LEVEL, bootstrap_ci
+from augbench.reports.tables import arm_order, iter_groups, slug, summary, values_by_seed
 
 DPI = 100
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reports.runs import ARTIFACT_PREDICTIONS
-from reports.stats import GLOBAL_METRICS, metric_values
+from augbench.reports.runs import ARTIFACT_PREDICTIONS
+from augbench.reports.stats import GLOBAL_METRICS, metric_values
 
 #: logged per-class metric names: test_<base>_<class key>
 _LOGGED_CLASS = re.compile(r"^test_(recall|precision|f1|auc)_(.+)$")
@@ -42,7 +42,7 @@ class PredictionSource:
     """Reads (and caches) the predictions artifact of cell runs from one tracking store."""
 
     def __init__(self, tracking_uri: str):
-        from reports.artifacts import RunFiles
+        from augbench.reports.artifacts import RunFiles
 
         self.files = RunFiles(tracking_uri)
         self._cache: dict[str, Predictions | None] = {}

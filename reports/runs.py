@@ -173,7 +173,7 @@ def _config_labels(frame: pd.DataFrame) -> pd.Series:
 def load_runs(tracking_uri: str, experiment: str = "augbench", *, grid_id: str | None = None,
               dataset: str | None = None) -> RunSet:
     """Every FINISHED cell and generator-fit run of a selection; a clear error when there are none."""
-    from datasets.errors import UserError
+    from augbench.core.errors import UserError
 
     filters = []
     if grid_id:

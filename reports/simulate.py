@@ -8,7 +8,7 @@ vector (moves the argmax thresholds, so balanced accuracy and recall vary from s
 a quality factor (moves AUC). Runs of both arms at one seed share part of their class bias, as
 two runs drawing the same budget images do. With ``effect = 0`` the two arms have the same
 distribution, so any "significant" difference is a false positive. Used by
-bench/stats_calibration.py and tests/reports/test_calibration.py.
+perf/stats_calibration.py and tests/reports/test_calibration.py.
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ and within them the test images, the same image indices for both arms.
 
 Why the interval is not a plain bootstrap percentile interval: with 3 seeds, resampling the seeds
 sees at most the 3 observed differences, so it underestimates the between-seed variance and a
-null difference is "significant" in about 1 trial of 4 (measured by bench/stats_calibration.py).
+null difference is "significant" in about 1 trial of 4 (measured by perf/stats_calibration.py).
 The interval therefore combines the two variance components explicitly (docs/statistics.md):
 
     Var(estimate) = s^2_seeds / n_seeds  +  C_images

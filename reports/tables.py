@@ -13,10 +13,10 @@ import math
 import numpy as np
 import pandas as pd
 
-from reports.render import Cell, Table, to_markdown
-from reports.runs import TAG_GRID, budget_sort_key, class_keys, load_runs, minority_keys, search_runs
-from reports.compare import Comparer
-from reports.stats import CI_LEVEL, KIND_BOTH, KIND_IMAGES, KIND_SEEDS, holm, holm_levels
+from augbench.reports.render import Cell, Table, to_markdown
+from augbench.reports.runs import TAG_GRID, budget_sort_key, class_keys, load_runs, minority_keys, search_runs
+from augbench.reports.compare import Comparer
+from augbench.reports.stats import CI_LEVEL, KIND_BOTH, KIND_IMAGES, KIND_SEEDS, holm, holm_levels
 
 BUDGET_ORDER_LAST = "all"
 BASELINE = "none"
@@ -492,7 +492,7 @@ def left_out_table(cells: pd.DataFrame, keys: list[str], left_out: list[dict]) -
 def main_table(tracking_uri: str, experiment: str, *, metric: str = "test_balanced_accuracy",
                grid_id: str | None = None, dataset: str | None = None) -> str:
     """Markdown, one block per (dataset, classifier): rows = arms, columns = budgets ("" when no runs)."""
-    from datasets.errors import UserError
+    from augbench.core.errors import UserError
 
     try:
         runs = load_runs(tracking_uri, experiment, grid_id=grid_id, dataset=dataset)

@@ -4,16 +4,16 @@ Every metric is computed on features from a named extractor (pytorch-fid's Incep
 weights file is present, otherwise skipped with the reason; a classifier trained on the dataset's
 own training split always), and logged with the sample counts it rests on. See docs/fidelity.md.
 """
-from benchmark.fidelity.domain import DomainExtractor, domain_extractor
-from benchmark.fidelity.evaluate import class_keys, evaluate_fidelity, fidelity_params
-from benchmark.fidelity.extractor import ExtractorUnavailable, FeatureExtractor
-from benchmark.fidelity.frechet import fid_from_features, frechet_distance
-from benchmark.fidelity.grid import sample_grid
-from benchmark.fidelity.inception import InceptionExtractor, default_weights_path, inception_extractor
-from benchmark.fidelity.kid import kid_from_features
-from benchmark.fidelity.memorisation import memorisation_score
-from benchmark.fidelity.msssim import ms_ssim, ms_ssim_diversity, ms_ssim_scales
-from benchmark.fidelity.prdc import prdc
+from augbench.benchmark.fidelity.domain import DomainExtractor, domain_extractor
+from augbench.benchmark.fidelity.evaluate import class_keys, evaluate_fidelity, fidelity_params
+from augbench.benchmark.fidelity.extractor import ExtractorUnavailable, FeatureExtractor
+from augbench.benchmark.fidelity.frechet import fid_from_features, frechet_distance
+from augbench.benchmark.fidelity.grid import sample_grid
+from augbench.benchmark.fidelity.inception import InceptionExtractor, default_weights_path, inception_extractor
+from augbench.benchmark.fidelity.kid import kid_from_features
+from augbench.benchmark.fidelity.memorisation import memorisation_score
+from augbench.benchmark.fidelity.msssim import ms_ssim, ms_ssim_diversity, ms_ssim_scales
+from augbench.benchmark.fidelity.prdc import prdc
 
 __all__ = [
     "DomainExtractor", "ExtractorUnavailable", "FeatureExtractor", "InceptionExtractor", "class_keys",

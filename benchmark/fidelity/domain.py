@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from benchmark.fidelity.extractor import FeatureExtractor
-from datasets.types import Split
+from augbench.benchmark.fidelity.extractor import FeatureExtractor
+from augbench.datasets.types import Split
 
 CACHE_VERSION = 1  # bump when the training recipe changes in a way the config does not show
 
@@ -57,8 +57,8 @@ def _train(train: Split, n_classes: int, config: dict) -> tuple[nn.Module, dict]
 
     Returns the model and how good it is (val AUC), which is logged: features of a classifier that
     cannot separate the classes are a poor ruler."""
-    from classifiers import create_classifier
-    from classifiers.training import TrainConfig, train_classifier
+    from augbench.classifiers import create_classifier
+    from augbench.classifiers.training import TrainConfig, train_classifier
 
     train_idx, val_idx = carve_val(train.labels, config["val_fraction"], config["seed"])
     model = create_classifier(config["arch"], n_classes=n_classes, in_channels=config["channels"],
@@ -125,7 +125,7 @@ def domain_extractor(train: Split, n_classes: int, *, dataset_key: str, cache_di
                      epochs: int = 10, seed: int = 0, arch: str = "small-cnn", batch_size: int = 128,
                      lr: float = 1e-3, val_fraction: float = 0.1) -> DomainExtractor:
     """Load the cached classifier for this (dataset, size, split, config) or train and cache it."""
-    from classifiers import create_classifier
+    from augbench.classifiers import create_classifier
 
     config = {
         "version": CACHE_VERSION, "dataset_key": str(dataset_key), "arch": arch,

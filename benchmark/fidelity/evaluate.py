@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.fidelity.extractor import FeatureExtractor
-from benchmark.fidelity.frechet import fid_from_features
-from benchmark.fidelity.kid import kid_from_features
-from benchmark.fidelity.memorisation import memorisation_score
-from benchmark.fidelity.msssim import ms_ssim_diversity, ms_ssim_scales
-from benchmark.fidelity.prdc import capped_k, prdc
-from benchmark.metrics import metric_key
-from datasets.errors import UserError
+from augbench.benchmark.fidelity.extractor import FeatureExtractor
+from augbench.benchmark.fidelity.frechet import fid_from_features
+from augbench.benchmark.fidelity.kid import kid_from_features
+from augbench.benchmark.fidelity.memorisation import memorisation_score
+from augbench.benchmark.fidelity.msssim import ms_ssim_diversity, ms_ssim_scales
+from augbench.benchmark.fidelity.prdc import capped_k, prdc
+from augbench.benchmark.metrics import metric_key
+from augbench.core.errors import UserError
 
 NAN = float("nan")
 

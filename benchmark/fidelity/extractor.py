@@ -12,9 +12,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from classifiers._device import resolve_device  # 'auto' and a clear message for missing CUDA
-from datasets.errors import UserError
-from datasets.transforms import to_tensor
+from augbench.core.device import resolve_device  # 'auto' and a clear message for missing CUDA
+from augbench.core.errors import UserError
+from augbench.datasets.transforms import to_tensor
 
 
 class ExtractorUnavailable(UserError):

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import torch
 
-from datasets.errors import UserError
-from benchmark.fidelity.extractor import ExtractorUnavailable, FeatureExtractor
+from augbench.core.errors import UserError
+from augbench.benchmark.fidelity.extractor import ExtractorUnavailable, FeatureExtractor
 
 WEIGHTS_FILENAME = "pt_inception-2015-12-05-6726825d.pth"
 STANDARD_SIZE = 299  # the input size FID values in the literature are computed at

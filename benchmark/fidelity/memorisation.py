@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.fidelity._distances import pairwise_distances
+from augbench.benchmark.fidelity._distances import pairwise_distances
 
 
 def _median_nn(queries: np.ndarray, references: np.ndarray) -> float:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.fidelity._distances import kth_neighbour_radii, pairwise_distances
+from augbench.benchmark.fidelity._distances import kth_neighbour_radii, pairwise_distances
 
 
 def capped_k(k: int, n: int) -> int:

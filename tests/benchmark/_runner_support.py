@@ -47,7 +47,7 @@ def env(threads: int = 1) -> dict:
 def start_cli(argv: list[str], log: Path, threads: int = 1) -> subprocess.Popen:
     """`python -m benchmark.cli ...` in its own session (so a kill reaches nothing else), output to ``log``."""
     handle = open(log, "ab")
-    return subprocess.Popen([sys.executable, "-m", "benchmark.cli", *argv], cwd=REPO, env=env(threads),
+    return subprocess.Popen([sys.executable, "-m", "augbench.benchmark.cli", *argv], cwd=REPO, env=env(threads),
                             stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
 
 
@@ -107,10 +107,10 @@ def store_runs(out: Path, kind: str = "cell") -> list[dict]:
 
 def spec_for(argv: list[str]):
     """The GridSpec the CLI builds for ``argv`` (to know the expected cell and fit hashes)."""
-    from benchmark.cli import build_parser
-    from benchmark.gridfile import spec_from_args
+    from augbench.benchmark.cli import build_parser
+    from augbench.benchmark.gridfile import spec_from_args
 
-    from benchmark.split_check import attach_fingerprints
+    from augbench.benchmark.split_check import attach_fingerprints
 
     spec = spec_from_args(build_parser().parse_args(argv))[0]
     attach_fingerprints(spec)  # as the runner does before hashing

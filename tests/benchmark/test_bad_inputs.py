@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark.cli import main
+from augbench.benchmark.cli import main
 from tests.benchmark._runner_support import REPO, env
 
 DATA = Path(os.environ.get("BENCHMARK_DATA_DIR", "/work/shared/data"))
@@ -238,17 +238,17 @@ def test_the_good_tree_loads(work):
     """Control: the trees above fail only because of what was planted in them."""
     code, out, err = _main(_run(work, "--dry-run", dataset=f"folder:{work['good']}"))
     assert code == 0, err
-    from benchmark.gridfile import spec_from_args
-    from benchmark.cli import build_parser
-    from benchmark.runner import validate
+    from augbench.benchmark.gridfile import spec_from_args
+    from augbench.benchmark.cli import build_parser
+    from augbench.benchmark.runner import validate
 
     spec = spec_from_args(build_parser().parse_args(_run(work, dataset=f"folder:{work['good']}")))[0]
     assert validate(spec) == []
 
 
 def test_minority_warnings_and_errors_unit():
-    from benchmark.minority import check_minority
-    from datasets.errors import UserError
+    from augbench.benchmark.minority import check_minority
+    from augbench.core.errors import UserError
 
     assert check_minority("d", None, ["a", "b", "c"], [10, 50, 50]) == ([0], "")
     assert check_minority("d", ["b"], ["a", "b"], [50, 50]) == ([1], "")  # balanced: naming one class is fine
@@ -273,7 +273,7 @@ def _can_mount() -> bool:
 
 def _cli_in_namespace(mount_cmd: str, mountpoint: Path, argv: list[str]) -> tuple[int, str, str]:
     script = f'{mount_cmd} && exec "$@"'
-    proc = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", sys.executable, "-m", "benchmark.cli", *argv],
+    proc = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", sys.executable, "-m", "augbench.benchmark.cli", *argv],
                           cwd=REPO, env=env(1), capture_output=True, text=True, timeout=300)
     return proc.returncode, proc.stdout, proc.stderr
 
@@ -320,7 +320,7 @@ def test_two_grids_on_one_store(work, tmp_path):
     before = _finished(store)
     argv_a = ["run", "--dataset", "breast", *SMOKE, "--generators", "none,oversample", "--out", str(store)]
     argv_b = ["run", "--dataset", "breast", *SMOKE, "--generators", "oversample", "--out", str(store)]
-    procs = [subprocess.Popen([sys.executable, "-m", "benchmark.cli", *argv], cwd=REPO, env=env(1),
+    procs = [subprocess.Popen([sys.executable, "-m", "augbench.benchmark.cli", *argv], cwd=REPO, env=env(1),
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
              for argv in (argv_a, argv_b)]
     logs = [p.communicate(timeout=300)[0] for p in procs]

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from benchmark.cli import main
+from augbench.benchmark.cli import main
 
 GRID = {"datasets": ["pneumonia"], "generators": ["none", "classic"], "classifiers": ["small-cnn"],
         "budgets": [10], "seeds": [0], "preset": "smoke"}
@@ -31,7 +31,7 @@ def test_check_holds_then_catches_a_generator_returning_noise(baseline, data_dir
 
     # plant the regression: the classic arm now emits uniform noise instead of augmented images
     # (at budget 10 it lifts minority recall far above `none` on this split, so losing it shows)
-    from generators.baselines import ClassicAugmentation
+    from augbench.generators.baselines import ClassicAugmentation
 
     def noise(self, label, n, *, seed):
         rng = np.random.default_rng(seed)

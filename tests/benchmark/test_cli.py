@@ -3,7 +3,7 @@ import socket
 
 import pytest
 
-from benchmark.cli import main
+from augbench.benchmark.cli import main
 
 
 def _run(capsys, *argv):

@@ -1,8 +1,8 @@
 """`benchmark run --dry-run`: the expanded grid, what is finished or cached, an estimate; trains nothing."""
 import re
 
-from benchmark.cli import main
-from benchmark.dryrun import estimate_seconds
+from augbench.benchmark.cli import main
+from augbench.benchmark.dryrun import estimate_seconds
 from tests.benchmark._runner_support import run_argv, spec_for, tiny_preset
 
 

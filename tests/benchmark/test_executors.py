@@ -6,9 +6,9 @@ from collections import Counter
 import mlflow
 import pytest
 
-from benchmark.cli import main
-from benchmark.execute import run_group
-from benchmark.tracking import default_tracking_uri
+from augbench.benchmark.cli import main
+from augbench.benchmark.execute import run_group
+from augbench.benchmark.tracking import default_tracking_uri
 from tests.benchmark._runner_support import run_argv, spec_for, store_runs, tiny_preset
 
 ARMS = "none,oversample,classic"
@@ -48,7 +48,7 @@ def dying_group(fit, cells, parent, force, driver):
 
 @pytest.mark.slow
 def test_dead_worker_fails_its_group_only(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr("benchmark.executors._group_in_pool", dying_group)
+    monkeypatch.setattr("augbench.benchmark.executors._group_in_pool", dying_group)
     preset = tiny_preset(tmp_path)
     out = tmp_path / "out"
     argv = run_argv(out, preset, "--jobs", "2", generators=ARMS)

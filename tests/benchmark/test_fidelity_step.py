@@ -1,9 +1,9 @@
 """Which real images the fidelity step holds out: the class's training images beyond the budget."""
 import numpy as np
 
-from benchmark.fidelity_step import heldout_images
-from datasets.budget import apply_budget
-from datasets.types import Split
+from augbench.benchmark.fidelity_step import heldout_images
+from augbench.datasets.budget import apply_budget
+from augbench.datasets.types import Split
 
 
 def _split(counts, prefix):

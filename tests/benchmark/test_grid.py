@@ -1,7 +1,7 @@
 import pytest
 
-from benchmark.grid import GridSpec, content_hash, parse_budgets, parse_seeds
-from datasets.errors import UserError
+from augbench.benchmark.grid import GridSpec, content_hash, parse_budgets, parse_seeds
+from augbench.core.errors import UserError
 
 
 def _spec(**kw):

@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from benchmark.cli import build_parser, main
-from benchmark.execute import train_config
-from benchmark.gridfile import read_grid_file, resolve_device, spec_from_args
-from datasets import DATASETS, UserError
+from augbench.benchmark.cli import build_parser, main
+from augbench.benchmark.execute import train_config
+from augbench.benchmark.gridfile import read_grid_file, choose_device, spec_from_args
+from augbench.datasets import DATASETS, UserError
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = ("isic", "pneumonia", "breast", "chestxray", "fashion-mnist-imbalanced")
@@ -78,16 +78,16 @@ def test_shipped_grids_resolve(name):
 def test_device_resolution():
     import torch
 
-    device, note = resolve_device("auto")
+    device, note = choose_device("auto")
     assert device == ("cuda" if torch.cuda.is_available() else "cpu") and note.startswith("auto")
-    assert resolve_device("cpu")[0] == "cpu"
-    assert resolve_device("auto", remote=True)[0] == "auto"  # Ray workers decide for themselves
+    assert choose_device("cpu")[0] == "cpu"
+    assert choose_device("auto", remote=True)[0] == "auto"  # Ray workers decide for themselves
     with pytest.raises(UserError, match="unknown device"):
-        resolve_device("tpu")
+        choose_device("tpu")
     if not torch.cuda.is_available():
         with pytest.raises(UserError, match="no CUDA GPU"):
-            resolve_device("cuda:1")
-        assert resolve_device("cuda:1", remote=True)[0] == "cuda:1"
+            choose_device("cuda:1")
+        assert choose_device("cuda:1", remote=True)[0] == "cuda:1"
 
 
 @pytest.mark.parametrize("argv, needle", [

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from benchmark.metrics import classification_metrics, confusion, metric_key
+from augbench.benchmark.metrics import classification_metrics, confusion, metric_key
 
 Y = np.array([0, 0, 1, 1, 2, 2])
 P = np.array([[0.7, 0.2, 0.1],   # y0 -> 0

@@ -1,10 +1,10 @@
 """The run header names the precision every learned arm and the classifier will run in."""
 import dataclasses
 
-from benchmark.cli import build_parser
-from benchmark.gridfile import spec_from_args
-from benchmark.precision_header import describe_precision
-from datasets.precision import ENV_VAR
+from augbench.benchmark.cli import build_parser
+from augbench.benchmark.gridfile import spec_from_args
+from augbench.benchmark.precision_header import describe_precision
+from augbench.core.precision import ENV_VAR
 
 
 def _header(*argv):

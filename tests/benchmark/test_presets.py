@@ -1,9 +1,9 @@
 """Presets must be usable as shipped: every per-arm setting is accepted by that arm."""
 import pytest
 
-from benchmark.presets import load_preset, merged, preset_names
-from datasets.errors import UserError
-from generators import create_generator, generator_names
+from augbench.benchmark.presets import load_preset, merged, preset_names
+from augbench.core.errors import UserError
+from augbench.generators import create_generator, generator_names
 
 
 @pytest.mark.parametrize("name", ["smoke", "quick", "paper"])

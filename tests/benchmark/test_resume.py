@@ -5,9 +5,9 @@ from collections import Counter
 
 import pytest
 
-from benchmark.cli import main
-from benchmark.execute import fit_dir
-from benchmark.tracking import default_tracking_uri
+from augbench.benchmark.cli import main
+from augbench.benchmark.execute import fit_dir
+from augbench.benchmark.tracking import default_tracking_uri
 from tests.benchmark._runner_support import kill, run_argv, spec_for, start_cli, store_runs, tiny_preset, wait_for
 
 
@@ -63,8 +63,8 @@ def test_sigkill_during_fit_and_training_then_resume(tmp_path, capsys):
 def test_planted_failures_are_isolated_and_rerun(tmp_path, monkeypatch, capsys):
     import mlflow
 
-    from generators import GENERATORS, register_generator
-    from generators.baselines import RandomOversampling
+    from augbench.generators import GENERATORS, register_generator
+    from augbench.generators.baselines import RandomOversampling
 
     class BrokenFit(RandomOversampling):
         def _fit(self, images, labels, *, seed, device, progress):
@@ -124,7 +124,7 @@ def test_planted_failures_are_isolated_and_rerun(tmp_path, monkeypatch, capsys):
 
 
 def _count_fits(monkeypatch):
-    from generators.base import Generator
+    from augbench.generators.base import Generator
 
     calls = []
     original = Generator.fit

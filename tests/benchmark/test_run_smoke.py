@@ -3,9 +3,9 @@ import mlflow
 import numpy as np
 import pytest
 
-from benchmark.cli import main
-from benchmark.tracking import default_tracking_uri
-from reports.runs import TAG_HASH, search_runs
+from augbench.benchmark.cli import main
+from augbench.benchmark.tracking import default_tracking_uri
+from augbench.reports.runs import TAG_HASH, search_runs
 
 ARMS = "none,class-weighted,oversample,classic"
 

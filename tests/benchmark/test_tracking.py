@@ -8,9 +8,9 @@ from collections import Counter
 
 import pytest
 
-from benchmark import tracking
-from benchmark.tracking import TAG_DRIVER, Tracker, default_tracking_uri, owner_alive, owner_token, retrying
-from reports.runs import TAG_OWNER, TAG_SUPERSEDED
+from augbench.benchmark import tracking
+from augbench.benchmark.tracking import TAG_DRIVER, Tracker, default_tracking_uri, owner_alive, owner_token, retrying
+from augbench.reports.runs import TAG_OWNER, TAG_SUPERSEDED
 from tests.benchmark._runner_support import run_argv, spec_for, start_cli, store_runs, tiny_preset
 
 

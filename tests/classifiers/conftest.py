@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from datasets.types import Split
+from augbench.datasets.types import Split
 
 
 def quadrant_split(n: int, size: int = 16, channels: int = 1, seed: int = 0, flip: bool = False,

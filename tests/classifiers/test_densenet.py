@@ -3,10 +3,10 @@ import pytest
 import torch
 from monai.networks.nets import DenseNet121
 
-from classifiers import classifier_entry, create_classifier
-from classifiers.training import TrainConfig, train_classifier
-from datasets.errors import UserError
-from datasets.types import Split
+from augbench.classifiers import classifier_entry, create_classifier
+from augbench.classifiers.training import TrainConfig, train_classifier
+from augbench.core.errors import UserError
+from augbench.datasets.types import Split
 
 
 @pytest.mark.parametrize("size", [32, 64])

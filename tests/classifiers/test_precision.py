@@ -4,10 +4,10 @@ import pytest
 import torch
 from torch import nn
 
-from classifiers._device import training_precision
-from classifiers.training import TrainConfig, train_classifier
-from datasets.errors import UserError
-from datasets.precision import ENV_VAR
+from augbench.classifiers._precision import training_precision
+from augbench.classifiers.training import TrainConfig, train_classifier
+from augbench.core.errors import UserError
+from augbench.core.precision import ENV_VAR
 
 CPU = torch.device("cpu")
 

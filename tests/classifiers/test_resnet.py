@@ -2,9 +2,9 @@ import pytest
 import torch
 from torch import nn
 
-from classifiers import create_classifier, create_seeded_classifier
-from classifiers.weights import save_weights
-from datasets.errors import UserError
+from augbench.classifiers import create_classifier, create_seeded_classifier
+from augbench.classifiers.weights import save_weights
+from augbench.core.errors import UserError
 
 # torchvision's documented parameter count for resnet18 (ImageNet: 3 channels, 7x7 stem, 1000 classes).
 TORCHVISION_RESNET18_PARAMS = 11_689_512

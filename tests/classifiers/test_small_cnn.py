@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from classifiers import classifier_entry, create_classifier
-from datasets.errors import UserError
+from augbench.classifiers import classifier_entry, create_classifier
+from augbench.core.errors import UserError
 
 
 @pytest.mark.parametrize("size", [28, 32, 64])

@@ -4,12 +4,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import classifiers.training as training
-from classifiers import create_seeded_classifier
-from classifiers._auc import macro_ovr_auc
-from classifiers.training import TrainConfig, class_weights_from_counts, predict_proba, train_classifier
-from datasets.errors import UserError
-from datasets.types import Split
+import augbench.classifiers.training as training
+from augbench.classifiers import create_seeded_classifier
+from augbench.classifiers._auc import macro_ovr_auc
+from augbench.classifiers.training import TrainConfig, class_weights_from_counts, predict_proba, train_classifier
+from augbench.core.errors import UserError
+from augbench.datasets.types import Split
 
 
 def linear_model(size=16, channels=1, n_classes=2, seed=0):

@@ -2,8 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from classifiers import classifier_entry, create_classifier
-from datasets.errors import UserError
+from augbench.classifiers import classifier_entry, create_classifier
+from augbench.core.errors import UserError
 
 TORCHVISION_VGG16_PARAMS = 138_357_544  # torchvision's documented count (3 channels, 1000 classes)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-import datasets
+from augbench import datasets
 
 
 @pytest.fixture(scope="session")

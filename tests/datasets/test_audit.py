@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageEnhance
 
-import datasets
-from datasets.audit import NEAR_THRESHOLD, audit_splits, nearest, pixel_vectors
-from datasets.types import DatasetInfo, Split, Splits
+from augbench import datasets
+from augbench.datasets.audit import NEAR_THRESHOLD, audit_splits, nearest, pixel_vectors
+from augbench.datasets.types import DatasetInfo, Split, Splits
 
 INFO = DatasetInfo("toy", "binary", ("a", "b"), 1, {}, "", "")
 
@@ -95,7 +95,7 @@ def test_near_duplicates_on_real_photos_are_one_lesion(ham28, data_dir, cache_di
 
 
 def test_cli_audit_reports_the_official_dermamnist_overlap(capsys, data_dir):
-    from benchmark.cli import main
+    from augbench.benchmark.cli import main
 
     if not (data_dir / "ham10000" / "dermamnist_split_info.csv").is_file():
         pytest.skip("dermamnist_split_info.csv not present")

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import datasets
-from datasets import Split, UserError
-from datasets.budget import apply_budget, default_minority, target_counts
+from augbench import datasets
+from augbench.datasets import Split, UserError
+from augbench.datasets.budget import apply_budget, default_minority, target_counts
 
 COUNTS = [200, 40, 25, 7]
 
@@ -113,7 +113,7 @@ def test_target_counts_modes():
 
 
 # --- budget-true validation -----------------------------------------------------------------------------
-from datasets.budget import apply_val_budget, outside_budget  # noqa: E402
+from augbench.datasets.budget import apply_val_budget, outside_budget  # noqa: E402
 
 VAL_COUNTS = [60, 12, 9, 3]
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import datasets
+from augbench import datasets
 
 
 @pytest.fixture

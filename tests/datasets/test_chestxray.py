@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import datasets
-from datasets import DataError
+from augbench import datasets
+from augbench.datasets import DataError
 
 # Expected values from /work/shared/data/README.md.
 TRAIN = [1341, 3875]
@@ -85,7 +85,7 @@ def test_carved_val_shares_no_patient_with_train(data_dir):
 
 
 def test_patient_id_groups_the_extra_views_of_one_patient():
-    from datasets.chestxray import patient_id
+    from augbench.datasets.chestxray import patient_id
 
     # the real train folder holds IM-0439-0001.jpeg beside IM-0439-0001-0001/-0002.jpeg
     assert {patient_id(n) for n in ("IM-0439-0001.jpeg", "IM-0439-0001-0001.jpeg", "IM-0439-0001-0002.jpeg")} \

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import datasets
-from datasets import DataError
+from augbench import datasets
+from augbench.datasets import DataError
 
 SYSTEM = Path("/usr/share/datasets/fashion-mnist")
 FILES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
@@ -72,7 +72,7 @@ def test_corrupt_idx_file_is_named(tmp_path):
 
 
 def test_missing_files_mention_the_debian_package(tmp_path, monkeypatch):
-    from datasets import fashion_mnist
+    from augbench.datasets import fashion_mnist
 
     monkeypatch.setattr(fashion_mnist, "SYSTEM_DIR", tmp_path / "nowhere")
     with pytest.raises(DataError) as err:

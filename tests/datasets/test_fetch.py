@@ -9,9 +9,9 @@ import threading
 
 import pytest
 
-import datasets
-from datasets import DataError
-from datasets.fetch import fetch_dataset
+from augbench import datasets
+from augbench.datasets import DataError
+from augbench.datasets.fetch import fetch_dataset
 
 BREAST_MD5 = "750601b1f35ba3300ea97c75c52ff8f6"  # /work/shared/data/README.md
 

@@ -1,8 +1,8 @@
 """The split fingerprint changes with anything that changes what a cell trains or is tested on."""
 import numpy as np
 
-from datasets.fingerprint import split_fingerprint
-from datasets.types import DatasetInfo, Split, Splits
+from augbench.datasets.fingerprint import split_fingerprint
+from augbench.datasets.types import DatasetInfo, Split, Splits
 
 INFO = DatasetInfo("toy", "binary", ("a", "b"), 1, {}, "", "")
 

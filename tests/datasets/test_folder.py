@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import datasets
-from datasets import DataError
+from augbench import datasets
+from augbench.datasets import DataError
 
 
 def write_tree(root, spec, size=(20, 20)):

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from datasets import UserError
-from datasets.images import check_image_size, read_image, resize_array
+from augbench.datasets import UserError
+from augbench.datasets.images import check_image_size, read_image, resize_array
 
 
 @pytest.mark.parametrize("bad", [4, 7, 0, -1, "big", True])

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import datasets
-from datasets import DataError
+from augbench import datasets
+from augbench.datasets import DataError
 
 # Expected values from /work/shared/data/README.md (DermaMNIST official split).
 HAM_COUNTS = {

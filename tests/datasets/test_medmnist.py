@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import datasets
-from datasets import DataError
+from augbench import datasets
+from augbench.datasets import DataError
 
 # Expected values from /work/shared/data/README.md.
 PUBLISHED = {

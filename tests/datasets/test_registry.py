@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-import datasets
-from datasets import DataError, UnknownNameError, dataset_info, dataset_names, resolve_data_dir
+from augbench import datasets
+from augbench.datasets import DataError, UnknownNameError, dataset_info, dataset_names, resolve_data_dir
 
 REPO = Path(__file__).resolve().parents[2]
 

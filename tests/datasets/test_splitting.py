@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from datasets.splitting import grouped_stratified_split, stratified_split
+from augbench.datasets.splitting import grouped_stratified_split, stratified_split
 
 
 def test_stratified_split_partitions_each_class_by_fraction():

@@ -5,8 +5,8 @@ import numpy as np
 import torch
 from torch import nn
 
-import datasets
-from datasets.transforms import to_tensor
+from augbench import datasets
+from augbench.datasets.transforms import to_tensor
 
 
 def test_counts_are_imbalanced_train_balanced_eval():

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from datasets.errors import UserError
-from generators import DivergenceError, create_generator
+from augbench.core.errors import UserError
+from augbench.generators import DivergenceError, create_generator
 
 TINY = {"base_channels": 4, "batch_size": 8}
 

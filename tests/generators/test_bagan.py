@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from datasets.errors import DataError, UserError
-from generators import DivergenceError, GENERATORS, create_generator
-from generators.bagan import fit_class_gaussians, latent_grid
+from augbench.core.errors import DataError, UserError
+from augbench.generators import DivergenceError, GENERATORS, create_generator
+from augbench.generators.bagan import fit_class_gaussians, latent_grid
 from tests.generators._bars import bars_dataset, label_accuracy, real_pixel_classifier
 
 TINY = dict(ae_epochs=1, gan_steps=1, batch_size=4, width=0.125)

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-import generators._gan_utils as gan_utils
-from datasets.errors import DataError, UserError
-from generators import DivergenceError, GENERATORS, create_generator
-from generators import bagan_gp
-from generators._gan_utils import gradient_penalty
+import augbench.generators._gan_utils as gan_utils
+from augbench.core.errors import DataError, UserError
+from augbench.generators import DivergenceError, GENERATORS, create_generator
+from augbench.generators import bagan_gp
+from augbench.generators._gan_utils import gradient_penalty
 from tests.generators._bars import bars_dataset, label_accuracy, real_pixel_classifier
 
 TINY = dict(ae_epochs=1, gan_steps=1, batch_size=4, width=0.125)

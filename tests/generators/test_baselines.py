@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from generators import create_generator, fit_resample, generator_names
+from augbench.generators import create_generator, fit_resample, generator_names
 
 
 def _data(seed=0):
@@ -59,7 +59,7 @@ def test_fit_resample_tops_up_to_targets():
 
 
 def test_prior_correcting_arms_offset_the_logits_by_the_log_prior():
-    from generators import create_generator
+    from augbench.generators import create_generator
 
     counts = [90, 10]
     prior = np.log(np.array(counts) / 100)

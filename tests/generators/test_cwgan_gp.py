@@ -5,9 +5,9 @@ pytest.register_assert_rewrite("tests.generators.gan_checks")
 
 from torch import nn  # noqa: E402
 
-from datasets.errors import UserError  # noqa: E402
-from generators import GENERATORS, create_generator, generator_names  # noqa: E402
-from generators._gan_utils import BatchStream  # noqa: E402
+from augbench.core.errors import UserError  # noqa: E402
+from augbench.generators import GENERATORS, create_generator, generator_names  # noqa: E402
+from augbench.generators._gan_utils import BatchStream  # noqa: E402
 from tests.generators import gan_checks as checks  # noqa: E402
 
 NAME = "cwgan-gp"

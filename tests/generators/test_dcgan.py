@@ -3,7 +3,7 @@ import pytest
 
 pytest.register_assert_rewrite("tests.generators.gan_checks")
 
-from generators import GENERATORS, create_generator, generator_names  # noqa: E402
+from augbench.generators import GENERATORS, create_generator, generator_names  # noqa: E402
 from tests.generators import gan_checks as checks  # noqa: E402
 
 NAME = "dcgan"

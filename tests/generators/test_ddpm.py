@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from datasets.errors import UserError
-from generators import GENERATORS, DivergenceError, create_generator, expand_generators, generator_names
-from generators._diffusion import alphas_cumprod, ddim_sample, predicted_x0, q_sample, training_target
+from augbench.core.errors import UserError
+from augbench.generators import GENERATORS, DivergenceError, create_generator, expand_generators, generator_names
+from augbench.generators._diffusion import alphas_cumprod, ddim_sample, predicted_x0, q_sample, training_target
 from tests.generators.gan_checks import bars, bars_classifier, random_images
 
 NAME = "ddpm"

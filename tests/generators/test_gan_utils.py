@@ -9,7 +9,8 @@ import math
 import pytest
 import torch
 
-from generators._gan_utils import gradient_penalty, seeded
+from augbench.core.seeding import torch_generator
+from augbench.generators._gan_utils import gradient_penalty
 
 
 def _linear_critic(weight):
@@ -22,7 +23,7 @@ def test_linear_critic_penalty_is_norm_of_w_minus_one_squared_for_any_alpha():
     expected = (0.5 * math.sqrt(18) - 1.0) ** 2
     for alpha in ("uniform", "normal"):
         for seed in (0, 1):
-            gp = gradient_penalty(_linear_critic(weight), real, fake, alpha=alpha, generator=seeded(seed))
+            gp = gradient_penalty(_linear_critic(weight), real, fake, alpha=alpha, generator=torch_generator(seed))
             assert gp.item() == pytest.approx(expected, rel=1e-5)
 
 
@@ -39,13 +40,13 @@ def test_quadratic_critic_penalty_with_fixed_alpha():
     real = torch.tensor([[[[1.0, 0.0]]], [[[0.0, 2.0]]], [[[3.0, 4.0]]]])  # (3, 1, 1, 2)
     fake = torch.tensor([[[[0.0, 0.0]]], [[[2.0, 0.0]]], [[[0.0, 0.0]]]])
     # the alphas a seeded U(0, 1) draw gives for 3 samples
-    a = torch.rand(3, generator=seeded(5)).tolist()
+    a = torch.rand(3, generator=torch_generator(5)).tolist()
     by_hand = []
     for i, (r, f) in enumerate([((1, 0), (0, 0)), ((0, 2), (2, 0)), ((3, 4), (0, 0))]):
         x_hat = [r[j] + a[i] * (f[j] - r[j]) for j in range(2)]
         by_hand.append((math.hypot(*x_hat) - 1.0) ** 2)  # grad of ||x||^2 / 2 is x itself
     gp = gradient_penalty(lambda x: 0.5 * (x ** 2).flatten(1).sum(1), real, fake, alpha="uniform",
-                          generator=seeded(5))
+                          generator=torch_generator(5))
     assert gp.item() == pytest.approx(sum(by_hand) / 3, rel=1e-5)
 
 
@@ -68,7 +69,7 @@ def _alphas(alpha, n=2000):
         return x.flatten(1).sum(1)
 
     real, fake = torch.zeros(n, 1, 2, 2), torch.ones(n, 1, 2, 2)
-    gradient_penalty(critic, real, fake, alpha=alpha, generator=seeded(0))
+    gradient_penalty(critic, real, fake, alpha=alpha, generator=torch_generator(0))
     x_hat = seen["x_hat"]
     assert torch.allclose(x_hat, x_hat[:, :1, :1, :1].expand_as(x_hat))  # one alpha per sample
     return x_hat[:, 0, 0, 0]

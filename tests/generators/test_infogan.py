@@ -5,7 +5,7 @@ import torch
 
 pytest.register_assert_rewrite("tests.generators.gan_checks")
 
-from generators import GENERATORS, create_generator, generator_names  # noqa: E402
+from augbench.generators import GENERATORS, create_generator, generator_names  # noqa: E402
 from tests.generators import gan_checks as checks  # noqa: E402
 
 NAME = "infogan"

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from datasets.errors import UserError
-from generators import GENERATORS, DivergenceError, create_generator, expand_generators, generator_names
-from generators.latent_smote import smote_latents
+from augbench.core.errors import UserError
+from augbench.generators import GENERATORS, DivergenceError, create_generator, expand_generators, generator_names
+from augbench.generators.latent_smote import smote_latents
 from tests.generators.gan_checks import bars, bars_classifier, random_images
 
 NAME = "latent-smote"

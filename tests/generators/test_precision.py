@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from benchmark.presets import load_preset
-from datasets.errors import UserError
-from datasets.precision import ENV_VAR
-from generators import create_generator, generator_names
+from augbench.benchmark.presets import load_preset
+from augbench.core.errors import UserError
+from augbench.core.precision import ENV_VAR
+from augbench.generators import create_generator, generator_names
 
 TINY = {"bagan": dict(ae_epochs=1, gan_steps=1, batch_size=4, width=0.125),
         "bagan-gp": dict(ae_epochs=1, gan_steps=1, batch_size=4, width=0.125, bn_recalibration=0),
@@ -101,7 +101,7 @@ def test_no_learned_arm_defaults_to_bf16_on_a_cpu_without_native_bf16(monkeypatc
 
 
 def test_ddpm_stays_float32_on_cpu_unless_bf16_is_forced(monkeypatch):
-    """Its U-Net measured slower in bf16 even on a CPU with AMX (bench/cpu_precision.py)."""
+    """Its U-Net measured slower in bf16 even on a CPU with AMX (perf/cpu_precision.py)."""
     monkeypatch.setenv(ENV_VAR, "1")
     assert create_generator("ddpm").precision_for("cpu").dtype is None
     assert create_generator("ddpm", amp="bf16").precision_for("cpu").dtype is torch.bfloat16

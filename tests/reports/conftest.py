@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from reports.runs import TAG_FIT, TAG_GRID, TAG_HASH, TAG_KIND
+from augbench.reports.runs import TAG_FIT, TAG_GRID, TAG_HASH, TAG_KIND
 
 EXPERIMENT = "augbench"
 GRID = "gridfixture01"

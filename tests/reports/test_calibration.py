@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, balanced_accuracy_score, f1_score, roc_auc_score
 
-from reports.simulate import Scenario, simulate
-from reports.stats import (KIND_BOTH, KIND_IMAGES, holm_levels, metric_values, paired_difference,
+from augbench.reports.simulate import Scenario, simulate
+from augbench.reports.stats import (KIND_BOTH, KIND_IMAGES, holm_levels, metric_values, paired_difference,
                            paired_differences, resample_weights, seed_difference)
 
 SMALL = Scenario(class_counts=(150, 60, 20))

@@ -4,7 +4,7 @@ import socket
 from mlflow import MlflowClient
 from PIL import Image
 
-from benchmark.cli import main
+from augbench.benchmark.cli import main
 
 
 def test_report_prints_markdown_by_default(store, capsys):

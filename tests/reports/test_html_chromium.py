@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from reports.build import build_report, report_html
-from reports.html import PROBE
+from augbench.reports.build import build_report, report_html
+from augbench.reports.html import PROBE
 
 HEADER_RGB = (0xEE, 0xF2, 0xF7)     # table.report thead th background
 FAKE_RGB, REAL_RGB = (200, 40, 40), (40, 40, 200)  # the fixture's samples.png / real.png

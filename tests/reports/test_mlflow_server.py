@@ -11,9 +11,9 @@ import urllib.request
 
 import pytest
 
-from benchmark.tracking import PARENT_TAG, Tracker
-from reports.runs import TAG_GRID, TAG_KIND
-from reports.server import HOST, free_port, server_command, wait_healthy
+from augbench.benchmark.tracking import PARENT_TAG, Tracker
+from augbench.reports.runs import TAG_GRID, TAG_KIND
+from augbench.reports.server import HOST, free_port, server_command, wait_healthy
 
 
 @pytest.fixture()

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import balanced_accuracy_score, precision_recall_fscore_support, roc_auc_score
 
-from reports.build import build_report, report_html, report_markdown
-from reports.runs import ARTIFACT_PREDICTIONS, TAG_GRID, TAG_HASH, TAG_KIND, TAG_PAIR_KEY
+from augbench.reports.build import build_report, report_html, report_markdown
+from augbench.reports.runs import ARTIFACT_PREDICTIONS, TAG_GRID, TAG_HASH, TAG_KIND, TAG_PAIR_KEY
 
 N, CLASSES = 80, ["healthy", "lesion"]
 LABELS = np.r_[np.zeros(60, int), np.ones(20, int)]

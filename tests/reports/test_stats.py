@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from reports.stats import bootstrap_ci, holm
+from augbench.reports.stats import bootstrap_ci, holm
 
 
 def exact_bootstrap_quantiles(d, level=0.95):

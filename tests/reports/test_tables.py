@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports.build import build_report, report_latex, report_markdown
-from reports.render import to_csv, to_markdown
-from reports.tables import ONE_SEED_NOTE, main_table
+from augbench.reports.build import build_report, report_latex, report_markdown
+from augbench.reports.render import to_csv, to_markdown
+from augbench.reports.tables import ONE_SEED_NOTE, main_table
 
 from .conftest import (DIFF_BACC, FID_CALIB_LESION_10, FID_LESION_10, NONE_AUC, NONE_BACC, RECALL_LESION_10,
                        AUC_SHIFT)
@@ -203,7 +203,7 @@ def test_legacy_main_table_for_the_runner(store):
 
 
 def test_tsne_is_skipped_with_a_note_when_no_features_were_saved(one_seed_store):
-    from reports.build import report_html
+    from augbench.reports.build import report_html
 
     r = build_report(one_seed_store, figures=True)
     assert not any(f.section == "tsne" for f in r.figures)

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-import benchmark.fidelity.domain as domain_module
-from benchmark.fidelity import domain_extractor, fid_from_features, fidelity_params
-from datasets.types import Split
+import augbench.benchmark.fidelity.domain as domain_module
+from augbench.benchmark.fidelity import domain_extractor, fid_from_features, fidelity_params
+from augbench.datasets.types import Split
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from benchmark.fidelity import FeatureExtractor, class_keys, evaluate_fidelity, fidelity_params
-from datasets.errors import UserError
+from augbench.benchmark.fidelity import FeatureExtractor, class_keys, evaluate_fidelity, fidelity_params
+from augbench.core.errors import UserError
 
 
 class PooledPixels(FeatureExtractor):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from benchmark.fidelity import fid_from_features, frechet_distance
+from augbench.benchmark.fidelity import fid_from_features, frechet_distance
 
 
 def scipy_fid(mu1, s1, mu2, s2):

@@ -1,7 +1,7 @@
 import numpy as np
 from PIL import Image
 
-from benchmark.fidelity import sample_grid
+from augbench.benchmark.fidelity import sample_grid
 
 
 def test_sample_grid_writes_png_of_the_documented_size(tmp_path):

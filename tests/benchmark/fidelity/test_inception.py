@@ -10,10 +10,10 @@ import torch
 import torchvision
 from torch import nn
 
-import benchmark.fidelity.inception as inception_module
-from benchmark.fidelity import (ExtractorUnavailable, default_weights_path, fid_from_features,
+import augbench.benchmark.fidelity.inception as inception_module
+from augbench.benchmark.fidelity import (ExtractorUnavailable, default_weights_path, fid_from_features,
                                 fidelity_params, inception_extractor)
-from datasets.errors import UserError
+from augbench.core.errors import UserError
 
 
 def no_download(*args, **kwargs):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from benchmark.fidelity import kid_from_features
+from augbench.benchmark.fidelity import kid_from_features
 
 
 def test_kid_is_near_zero_for_two_samples_of_one_distribution_and_positive_when_shifted():

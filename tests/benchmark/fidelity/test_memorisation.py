@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from benchmark.fidelity import memorisation_score
+from augbench.benchmark.fidelity import memorisation_score
 
 
 def test_exact_copies_of_budget_images_score_zero():

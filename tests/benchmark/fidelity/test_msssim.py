@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.fidelity import ms_ssim, ms_ssim_diversity, ms_ssim_scales
+from augbench.benchmark.fidelity import ms_ssim, ms_ssim_diversity, ms_ssim_scales
 
 
 def smooth_images(n, side, seed):
@@ -64,7 +64,7 @@ def test_ms_ssim_agrees_with_monai_at_the_same_scales(side, channels):
     """MONAI's independent implementation, given our scale count and renormalised exponents."""
     from monai.metrics.regression import compute_ms_ssim
 
-    from benchmark.fidelity.msssim import SCALE_WEIGHTS
+    from augbench.benchmark.fidelity.msssim import SCALE_WEIGHTS
 
     a = smooth_images(6, side, seed=8).repeat(channels, axis=3)
     rng = np.random.default_rng(9)

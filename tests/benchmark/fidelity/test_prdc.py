@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from benchmark.fidelity import prdc
+from augbench.benchmark.fidelity import prdc
 
 
 def test_identical_sets_have_full_precision_recall_and_coverage():

@@ -7,9 +7,9 @@ duration per step, and the median of those is reported with its min..max. Real i
 (minibatches drawn from the shared ``BatchStream``), so a WGAN-GP step with 5 critic updates counts
 5 batches. Backends that do not use BatchStream fall back to ``real_batches_per_step`` (or 1).
 
-    python bench/generator_throughput.py                      # 28 and 64 px, batch 64
-    python bench/generator_throughput.py --quick              # 28 px, 1 + 3 steps: a smoke run
-    python bench/generator_throughput.py --backends dcgan,cwgan-gp --sizes 28 --out results.md
+    python perf/generator_throughput.py                      # 28 and 64 px, batch 64
+    python perf/generator_throughput.py --quick              # 28 px, 1 + 3 steps: a smoke run
+    python perf/generator_throughput.py --backends dcgan,cwgan-gp --sizes 28 --out results.md
 """
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from generators import GENERATORS, create_generator, generator_names  # noqa: E402
-from generators._gan_utils import BatchStream  # noqa: E402
+from augbench.generators import GENERATORS, create_generator, generator_names  # noqa: E402
+from augbench.generators._gan_utils import BatchStream  # noqa: E402
 
 
 def _step_settings(name: str, steps: int, images_per_epoch: int, batch_size: int) -> dict:
@@ -114,7 +114,7 @@ def measure(name: str, size: int, channels: int, batch_size: int, warmup: int, t
 
 def to_markdown(rows: list[dict], errors: list[str], args, started: str, load: str) -> str:
     lines = [
-        f"Command: `python bench/generator_throughput.py {' '.join(sys.argv[1:])}`".rstrip(),
+        f"Command: `python perf/generator_throughput.py {' '.join(sys.argv[1:])}`".rstrip(),
         "",
         f"Date: {started}; host: {platform.machine()} {platform.system()}, {os.cpu_count()} CPUs, "
         f"torch {torch.__version__}, {torch.get_num_threads()} torch threads, device {args.device}; "

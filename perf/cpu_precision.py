@@ -2,15 +2,15 @@
 
 Why: bf16 autocast was 2.4-2.8x faster than float32 on the Intel CPU the quick preset was tuned on
 (AVX512-BF16 + AMX) and 19x slower on a 2-core AMD EPYC with AVX2 only, where PyTorch falls back to
-slow reference kernels. datasets/precision.py therefore resolves ``amp: true`` to bf16 only where it
+slow reference kernels. core/precision.py therefore resolves ``amp: true`` to bf16 only where it
 detects native bf16. This script prints the CPU, the detection verdict, and the ratio for (1) one
 conv forward+backward and (2) one training step of every learned arm at its quick-preset size
 (28 px RGB, batch 64), forcing each precision (``amp: float32`` / ``amp: bf16``) so both run on any CPU.
 One thread, median of several repeats after warm-up; images are random (speed does not depend on
 content).
 
-    python bench/cpu_precision.py            # conv + every learned arm (~1-2 min on a 2-core Xeon)
-    python bench/cpu_precision.py --conv     # the conv alone
+    python perf/cpu_precision.py            # conv + every learned arm (~1-2 min on a 2-core Xeon)
+    python perf/cpu_precision.py --conv     # the conv alone
 """
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from datasets.precision import cpu_bf16_support  # noqa: E402
-from generators import create_generator  # noqa: E402
+from augbench.core.precision import cpu_bf16_support  # noqa: E402
+from augbench.generators import create_generator  # noqa: E402
 
 # the quick preset's networks with a few steps each; "timed" = how many of the last steps are timed
 ARMS = {

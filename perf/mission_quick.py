@@ -9,11 +9,11 @@ The decoded-image cache is cold unless $AUGBENCH_CACHE points at a warm one; thi
 it, so decoding the images counts too.
 
 Reported: the wall time (target: under 30 minutes on 2 CPU cores), the harness overhead from
-bench/harness_overhead.py's accounting, and time per arm (fit + sample, fidelity, classifier),
+perf/harness_overhead.py's accounting, and time per arm (fit + sample, fidelity, classifier),
 which shows which arms dominate when the target is missed.
 
-    .venv/bin/python bench/mission_quick.py                  # the real thing (~30 min or more)
-    .venv/bin/python bench/mission_quick.py --quick          # same pipeline, budget 10, 3 arms (a few min)
+    .venv/bin/python perf/mission_quick.py                  # the real thing (~30 min or more)
+    .venv/bin/python perf/mission_quick.py --quick          # same pipeline, budget 10, 3 arms (a few min)
 """
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def _run_in(work: Path, argv: list[str], env: dict):
 
     t0 = time.perf_counter()
     with open(work / "mission.log", "wb") as handle:
-        code = subprocess.call([sys.executable, "-m", "benchmark.cli", *argv], cwd=work, env=env,
+        code = subprocess.call([sys.executable, "-m", "augbench.benchmark.cli", *argv], cwd=work, env=env,
                                stdout=handle, stderr=subprocess.STDOUT)
     return code, time.perf_counter() - t0
 

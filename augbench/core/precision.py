@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import torch
 
-from datasets.errors import UserError
+from augbench.core.errors import UserError
 
 ENV_VAR = "AUGBENCH_CPU_BF16"
 

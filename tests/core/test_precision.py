@@ -1,13 +1,13 @@
-"""datasets/precision.py: native-bf16 detection, its override, and what each setting resolves to."""
+"""core/precision.py: native-bf16 detection, its override, and what each setting resolves to."""
 import platform
 from pathlib import Path
 
 import pytest
 import torch
 
-import datasets.precision as precision
-from datasets.errors import UserError
-from datasets.precision import ENV_VAR, cpu_bf16_support, parse_setting, resolve_precision
+import augbench.core.precision as precision
+from augbench.core.errors import UserError
+from augbench.core.precision import ENV_VAR, cpu_bf16_support, parse_setting, resolve_precision
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ Two measurements:
 The 1-minute load average before and after is printed with the results: with more runnable
 threads than cores, OpenMP throughput collapses and absolute numbers mean little.
 
-    .venv/bin/python bench/classifier_throughput.py            # full (~5-10 min on an idle 2-core CPU)
-    .venv/bin/python bench/classifier_throughput.py --quick    # small-cnn + resnet18 at 28 px, no epoch
+    .venv/bin/python perf/classifier_throughput.py            # full (~5-10 min on an idle 2-core CPU)
+    .venv/bin/python perf/classifier_throughput.py --quick    # small-cnn + resnet18 at 28 px, no epoch
 """
 from __future__ import annotations
 
@@ -39,9 +39,9 @@ sys.path.insert(0, str(REPO))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from classifiers import classifier_entry, classifier_names, create_seeded_classifier  # noqa: E402
-from classifiers.training import TrainConfig, predict_proba, train_classifier  # noqa: E402
-from datasets.types import Split  # noqa: E402
+from augbench.classifiers import classifier_entry, classifier_names, create_seeded_classifier  # noqa: E402
+from augbench.classifiers.training import TrainConfig, predict_proba, train_classifier  # noqa: E402
+from augbench.datasets.types import Split  # noqa: E402
 
 REFERENCE_EPOCH_S = 104.7  # MedMNIST train_and_eval_pytorch.py, ResNet-18 28 px, PneumoniaMNIST, 2 threads
 REFERENCE_TRAIN_S = 77.5
@@ -100,7 +100,7 @@ def throughput(name: str, size: int, args) -> dict:
 def load_pneumonia() -> tuple[Split, Split, Split, str]:
     data_dir = Path(os.environ.get("BENCHMARK_DATA_DIR", REPO.parent / "shared" / "data"))
     try:
-        from datasets import load_dataset
+        from augbench.datasets import load_dataset
 
         splits = load_dataset("pneumonia", data_dir=data_dir)
         return splits.train, splits.val, splits.test, f"datasets.load_dataset('pneumonia', data_dir={str(data_dir)!r})"
@@ -144,7 +144,7 @@ def reference_protocol_epoch(args) -> dict:
     import torchvision.transforms as T
     from torch.utils.data import DataLoader
 
-    from classifiers._auc import macro_ovr_auc
+    from augbench.classifiers._auc import macro_ovr_auc
 
     train, val, test, _ = load_pneumonia()
     transform = T.Compose([T.ToTensor(), T.Normalize(mean=[0.5], std=[0.5])])

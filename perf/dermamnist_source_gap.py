@@ -17,8 +17,8 @@ test macro AUC and accuracy of classifiers trained on our train split, evaluated
 The shift is a train/test mismatch, which a model trained and tested on consistently prepared
 pixels does not have, so it bounds the effect from above rather than estimating it.
 
-    .venv/bin/python bench/dermamnist_source_gap.py                      # small-cnn, 10 epochs, 3 seeds
-    .venv/bin/python bench/dermamnist_source_gap.py --classifier resnet18 --epochs 8 --seeds 0
+    .venv/bin/python perf/dermamnist_source_gap.py                      # small-cnn, 10 epochs, 3 seeds
+    .venv/bin/python perf/dermamnist_source_gap.py --classifier resnet18 --epochs 8 --seeds 0
 """
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ SIZE = 28
 
 def test_paths(root: Path, ids) -> list[Path]:
     """Files of the loader's test split (its ``ids`` are HAM10000 image ids), in the split's order."""
-    from datasets.isic import index_images
+    from augbench.datasets.isic import index_images
 
     found = index_images([root / "images", *sorted(root.glob("*part*"))])
     return [found[str(i)] for i in ids]
@@ -48,7 +48,7 @@ def test_paths(root: Path, ids) -> list[Path]:
 def prepare(paths: list[Path], variant: str) -> np.ndarray:
     from PIL import Image
 
-    from datasets.images import read_image
+    from augbench.datasets.images import read_image
 
     out = []
     for path in paths:
@@ -79,10 +79,10 @@ def main() -> int:
 
     import torch
 
-    from benchmark.metrics import classification_metrics
-    from classifiers import create_classifier
-    from classifiers.training import TrainConfig, predict_proba, train_classifier
-    from datasets import load_dataset
+    from augbench.benchmark.metrics import classification_metrics
+    from augbench.classifiers import create_classifier
+    from augbench.classifiers.training import TrainConfig, predict_proba, train_classifier
+    from augbench.datasets import load_dataset
 
     torch.set_num_threads(args.threads)
     splits = load_dataset("dermamnist", data_dir=args.data_dir, image_size=SIZE)  # the official split it measures

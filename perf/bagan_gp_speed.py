@@ -9,9 +9,9 @@ history logging. The GAN phase runs with ``critic_batches="reuse"`` because that
 reference does per step (one real batch of 128 per step; with fresh batches the arithmetic is
 identical, only the batches differ). Medians over the steps after warm-up.
 
-    python bench/bagan_gp_speed.py                     # float32 and bfloat16 autocast, 2 threads
-    python bench/bagan_gp_speed.py --quick             # smoke run (few steps)
-    python bench/bagan_gp_speed.py --out bench/RESULTS-bagan.md
+    python perf/bagan_gp_speed.py                     # float32 and bfloat16 autocast, 2 threads
+    python perf/bagan_gp_speed.py --quick             # smoke run (few steps)
+    python perf/bagan_gp_speed.py --out perf/RESULTS-bagan.md
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from generators import create_generator  # noqa: E402
+from augbench.generators import create_generator  # noqa: E402
 
 REF_AE_IMG_S = 223.0   # 14.8 s per epoch of the 70 % split (3296 images)
 REF_GAN_STEP_S = 7.46  # 5 critic + 1 generator updates, batch 128
@@ -103,7 +103,7 @@ def main(argv=None) -> None:
     lines = [
         f"### bagan-gp vs reference, {started}",
         "",
-        f"Command: `python bench/bagan_gp_speed.py {' '.join(sys.argv[1:])}`".rstrip(),
+        f"Command: `python perf/bagan_gp_speed.py {' '.join(sys.argv[1:])}`".rstrip(),
         f"Host: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
         f"{torch.get_num_threads()} torch threads, device {args.device}. Load average (1/5/15 min) "
         f"before {tuple(round(v, 1) for v in load_before)}, after {tuple(round(v, 1) for v in load_after)}"

@@ -11,7 +11,7 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from datasets.errors import UnknownNameError
+from augbench.core.errors import UnknownNameError
 
 
 @dataclass

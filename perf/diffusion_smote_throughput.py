@@ -19,9 +19,9 @@ reported scaled to its default 50 steps -- the scaled column is arithmetic, not 
 ``--configs`` adds a smaller U-Net (base_channels 32, 1 residual block per level) next to the
 default, because the default is sized for a GPU and CPU presets need the cheaper option's numbers.
 
-    python bench/diffusion_smote_throughput.py --threads 1     # 28 and 64 px, both arms (~6 min on a busy 2-core CPU)
-    python bench/diffusion_smote_throughput.py --quick         # 28 px only, 1 + 1 steps, 1 repeat
-    python bench/diffusion_smote_throughput.py --out bench/RESULTS-ddpm-smote.md
+    python perf/diffusion_smote_throughput.py --threads 1     # 28 and 64 px, both arms (~6 min on a busy 2-core CPU)
+    python perf/diffusion_smote_throughput.py --quick         # 28 px only, 1 + 1 steps, 1 repeat
+    python perf/diffusion_smote_throughput.py --out perf/RESULTS-ddpm-smote.md
 """
 from __future__ import annotations
 
@@ -42,8 +42,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from generators import create_generator  # noqa: E402
-from generators.ddpm import DEFAULTS as DDPM_DEFAULTS  # noqa: E402
+from augbench.generators import create_generator  # noqa: E402
+from augbench.generators.ddpm import DEFAULTS as DDPM_DEFAULTS  # noqa: E402
 
 DATA = Path(os.environ.get("BENCHMARK_DATA_DIR", REPO.parent / "shared" / "data"))
 N_IMAGES = 256
@@ -119,7 +119,7 @@ def _spread(t) -> str:
 
 def to_markdown(rows, args, started, load_before, load_after) -> str:
     lines = [
-        f"Command: `python bench/diffusion_smote_throughput.py {' '.join(sys.argv[1:])}`".rstrip(),
+        f"Command: `python perf/diffusion_smote_throughput.py {' '.join(sys.argv[1:])}`".rstrip(),
         "",
         f"Date: {started}; host: {platform.machine()} {platform.system()}, {os.cpu_count()} CPUs, torch "
         f"{torch.__version__}, {torch.get_num_threads()} torch threads, device {args.device}. "

@@ -18,9 +18,9 @@ loading from the decoded cache, budget sampling, MLflow bookkeeping, metric comp
 summary table. The decoded-image cache ($AUGBENCH_CACHE or <out>/cache/datasets) is assumed warm
 (a one-time cost per machine, reported by whether it existed). Target: share <= 3 %.
 
-    .venv/bin/python bench/harness_overhead.py --quick     # isic, 2 arms, budget 10, quick preset (~2-4 min)
-    .venv/bin/python bench/harness_overhead.py             # isic, 5 arms x 2 budgets (~10-15 min)
-    .venv/bin/python bench/harness_overhead.py --from-out DIR --wall SECONDS   # analyse an earlier run
+    .venv/bin/python perf/harness_overhead.py --quick     # isic, 2 arms, budget 10, quick preset (~2-4 min)
+    .venv/bin/python perf/harness_overhead.py             # isic, 5 arms x 2 budgets (~10-15 min)
+    .venv/bin/python perf/harness_overhead.py --from-out DIR --wall SECONDS   # analyse an earlier run
 """
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def timed_run(argv: list[str], log: Path, env: dict) -> tuple[int, float]:
     """Run `benchmark ...` as a fresh process; wall seconds from spawn to exit."""
     t0 = time.perf_counter()
     with open(log, "wb") as handle:
-        code = subprocess.call([sys.executable, "-m", "benchmark.cli", *argv], cwd=REPO, env=env,
+        code = subprocess.call([sys.executable, "-m", "augbench.benchmark.cli", *argv], cwd=REPO, env=env,
                                stdout=handle, stderr=subprocess.STDOUT)
     return code, time.perf_counter() - t0
 
@@ -66,8 +66,8 @@ def _sum(frame, column: str) -> float:
 
 def analyse(out: Path, wall: float, experiment: str = "augbench") -> dict:
     """Work and overhead from the runs in ``out``'s store (every FINISHED fit and cell run)."""
-    from benchmark.tracking import default_tracking_uri
-    from reports.runs import search_runs
+    from augbench.benchmark.tracking import default_tracking_uri
+    from augbench.reports.runs import search_runs
 
     uri = default_tracking_uri(out)
     cells = search_runs(uri, experiment, kind="cell")

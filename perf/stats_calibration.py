@@ -12,7 +12,7 @@ For each case and n = 1, 3, 5, 10 seeds it prints the rejection rate of the repo
 (t-based, seeds x test images) and of the plain hierarchical percentile bootstrap it replaces,
 with the binomial standard error of each rate. Results: docs/statistics.md.
 
-    python bench/stats_calibration.py [--trials 300] [--n-boot 300] [--auc-trials 100]
+    python perf/stats_calibration.py [--trials 300] [--n-boot 300] [--auc-trials 100]
 """
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ import time
 
 import numpy as np
 
-from reports.simulate import Scenario, simulate
-from reports.stats import paired_differences
+from augbench.reports.simulate import Scenario, simulate
+from augbench.reports.stats import paired_differences
 
 SEEDS = (1, 3, 5, 10)
 

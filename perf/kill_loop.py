@@ -14,8 +14,8 @@ The random moments are drawn uniformly over the measured length of a clean run (
 round that also calibrates), so some land in start-up and store creation, some in data loading,
 fits, training and MLflow writes. Not a unit test (minutes of CPU); results go to docs/ci.md.
 
-    python bench/kill_loop.py                      # 20 kills, breast, ~8-12 min on 2 cores
-    python bench/kill_loop.py --kills 5 --seed 1   # a quicker look
+    python perf/kill_loop.py                      # 20 kills, breast, ~8-12 min on 2 cores
+    python perf/kill_loop.py --kills 5 --seed 1   # a quicker look
 """
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def child_env(cache: Path) -> dict:
 
 def start(argv: list[str], log: Path, env: dict) -> subprocess.Popen:
     with open(log, "ab") as handle:
-        return subprocess.Popen([sys.executable, "-m", "benchmark.cli", *argv], cwd=REPO, env=env,
+        return subprocess.Popen([sys.executable, "-m", "augbench.benchmark.cli", *argv], cwd=REPO, env=env,
                                 stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
 
 
