@@ -7,7 +7,6 @@ a label bug) shows up as a clear miss. ``--update-baseline`` rewrites the file a
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import tempfile
@@ -59,19 +58,13 @@ def load_baseline(path: str | Path) -> dict:
     return data
 
 
-def _grid_args(grid: dict, out: str, data_dir: str | None) -> argparse.Namespace:
-    from augbench.benchmark.cli import build_parser
+def _grid_spec(baseline_path: str, grid, out: str, data_dir: str | None):
+    """The baseline's grid resolved like a grid file (every key, ``overrides`` included), run on this
+    CPU, sequentially, into ``out``: the numbers a baseline holds are CPU numbers."""
+    from augbench.benchmark.gridfile import spec_from_grid
 
-    argv = ["run", "--out", out, "--no-progress", "--device", "cpu", "--executor", "local", "--jobs", "1"]
-    for key, flag in (("datasets", "--dataset"), ("generators", "--generators"), ("classifiers", "--classifiers"),
-                      ("budgets", "--budget"), ("seeds", "--seeds"), ("preset", "--preset"),
-                      ("image_size", "--image-size"), ("target", "--target"), ("minority", "--minority")):
-        if grid.get(key) is not None:
-            value = grid[key]
-            argv += [flag, ",".join(map(str, value)) if isinstance(value, list) else str(value)]
-    if data_dir:
-        argv += ["--data-dir", data_dir]
-    return build_parser().parse_args(argv)
+    return spec_from_grid(grid, f"baseline {str(baseline_path)!r} grid", out=out, device="cpu", executor="local",
+                          jobs=1, data_dir=data_dir)
 
 
 def _actual_rows(result) -> list[dict]:
@@ -89,13 +82,11 @@ def _actual_rows(result) -> list[dict]:
 
 def run_check(baseline_path: str, *, update: bool = False, out: str | None = None, data_dir: str | None = None,
               echo=print) -> int:
-    from augbench.benchmark.gridfile import spec_from_args
     from augbench.benchmark.runner import run_grid
 
     baseline = load_baseline(baseline_path)
     with tempfile.TemporaryDirectory(prefix="augbench-check-") as tmp:
-        args = _grid_args(baseline["grid"], out or tmp, data_dir)
-        spec, run_opts, _ = spec_from_args(args)
+        spec, run_opts, _ = _grid_spec(baseline_path, baseline["grid"], out or tmp, data_dir)
         run_opts["force"] = True  # a check always recomputes: a cached number cannot regress
         result = run_grid(spec, show_progress=False, echo=echo, **run_opts)
         if result.failed:

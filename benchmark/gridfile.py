@@ -14,6 +14,7 @@ import yaml
 from augbench.benchmark.grid import GridSpec, budget_label, parse_budgets, parse_seeds
 from augbench.benchmark.precision_header import describe_precision
 from augbench.benchmark.presets import default_preset, load_preset, merged
+from augbench.benchmark.settings import check_overrides, resolve_settings
 from augbench.datasets.budget import check_val_budget
 from augbench.core.device import resolve_device
 from augbench.core.errors import UserError
@@ -53,8 +54,14 @@ def read_grid_file(path: str) -> dict:
                         "fix the YAML syntax (keys like `budgets: 10,50` one per line; see grids/).") from None
     except UnicodeDecodeError:
         raise UserError(f"grid file {path!r} is not a text file.", "pass a YAML grid file, e.g. grids/isic.yaml.") from None
+    return grid_values(raw, f"grid file {path!r}")
+
+
+def grid_values(raw, source: str) -> dict:
+    """Grid-file keys (a file's, or a ``benchmark check`` baseline's ``grid:``) by argparse dest,
+    type-checked; ``source`` names where they came from in every message."""
     if not isinstance(raw, dict):
-        raise UserError(f"grid file {path!r} holds a YAML {type(raw).__name__}, not a mapping of settings.",
+        raise UserError(f"{source} holds a YAML {type(raw).__name__}, not a mapping of settings.",
                         "write one `key: value` per line, e.g. `dataset: isic` and `budgets: 10,50`.")
     out = {}
     for key, value in raw.items():
@@ -64,16 +71,18 @@ def read_grid_file(path: str) -> dict:
 
             close = get_close_matches(norm, list(KEYS), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise UserError(f"grid file {path!r} has an unknown key {key!r}{hint}.",
+            raise UserError(f"{source} has an unknown key {key!r}{hint}.",
                             f"use keys among: {', '.join(sorted(set(KEYS)))}.")
-        out[KEYS[norm]] = _check_type(path, str(key), KEYS[norm], value)
+        out[KEYS[norm]] = _check_type(source, str(key), KEYS[norm], value)
+    if out.get("overrides"):
+        check_overrides(out["overrides"], where=f"{source}: overrides")
     return out
 
 
-def _check_type(path: str, key: str, dest: str, value):
+def _check_type(source: str, key: str, dest: str, value):
     """Grid-file values of the wrong type end here, not as a traceback halfway through a run."""
     def bad(expected: str):
-        raise UserError(f"grid file {path!r}: {key} is {value!r}, not {expected}.", f"write e.g. {key}: {_example(dest)}.")
+        raise UserError(f"{source}: {key} is {value!r}, not {expected}.", f"write e.g. {key}: {_example(dest)}.")
 
     if value is None:
         return None
@@ -99,33 +108,6 @@ def _example(dest: str) -> str:
             "overrides": "{classifier: {epochs: 5}}", "budgets": "10,50,100", "seeds": "0,1,2",
             "datasets": "isic", "generators": "none,dcgan", "classifiers": "small-cnn",
             "minority": "mel,df"}.get(dest, "VALUE")
-
-
-def check_overrides(overrides: dict) -> None:
-    """Top-level override keys must be preset settings, and generator blocks must name known arms:
-    a misspelt key would otherwise be carried along silently and change nothing."""
-    from augbench.benchmark.presets import preset_names
-    from augbench.generators import expand_generators
-
-    known = {"name", "description"}
-    for name in preset_names():
-        known |= set(load_preset(name))
-    for key, value in overrides.items():
-        if key not in known:
-            from difflib import get_close_matches
-
-            close = get_close_matches(str(key), sorted(known), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise UserError(f"overrides: unknown preset setting {key!r}{hint}.",
-                            f"use settings a preset has: {', '.join(sorted(known))}.")
-        if key in ("generators", "classifier", "subsample", "fidelity") and not isinstance(value, dict):
-            raise UserError(f"overrides: {key} is {value!r}, not a mapping.",
-                            f"write e.g. overrides: {{{key}: {{...}}}} as in the presets (`benchmark presets`).")
-    for arm, block in (overrides.get("generators") or {}).items():
-        expand_generators([str(arm)])  # an unknown arm raises its own 'did you mean' error
-        if not isinstance(block, dict):
-            raise UserError(f"overrides: generators.{arm} is {block!r}, not a mapping.",
-                            f"write e.g. overrides: {{generators: {{{arm}: {{steps: 100}}}}}}.")
 
 
 def _load_preset(name: str) -> dict:
@@ -164,36 +146,55 @@ def choose_device(device: str, *, remote: bool = False) -> tuple[str, str]:
 
 
 def spec_from_args(args) -> tuple[GridSpec, dict, dict]:
-    """GridSpec + executor options + the resolved settings to print."""
+    """GridSpec + executor options + the resolved settings to print, from `benchmark run`'s flags."""
+    file_values = read_grid_file(args.config) if getattr(args, "config", None) else {}
+    flags = {dest: getattr(args, dest) for dest in set(KEYS.values()) if getattr(args, dest, None) is not None}
+    if "data_dir" in flags:
+        origin = "--data-dir"
+    elif file_values.get("data_dir"):
+        origin = f"data_dir in grid file {args.config}"
+    else:
+        origin = "$BENCHMARK_DATA_DIR"
+    return spec_from_values({**file_values, **flags}, data_dir_origin=origin,
+                            force=bool(getattr(args, "force", False)),
+                            rerun_failed=bool(getattr(args, "rerun_failed", False)))
+
+
+def spec_from_grid(grid: dict, source: str, **fixed) -> tuple[GridSpec, dict, dict]:
+    """The same resolution from a dict of grid-file keys (a baseline's ``grid:``), every key carried,
+    ``overrides`` included; ``fixed`` (argparse dests) wins over the dict."""
+    values = {**grid_values(grid, source), **{k: v for k, v in fixed.items() if v is not None}}
+    if fixed.get("data_dir"):
+        origin = "--data-dir"
+    elif values.get("data_dir"):
+        origin = f"data_dir in {source}"
+    else:
+        origin = "$BENCHMARK_DATA_DIR"
+    return spec_from_values(values, data_dir_origin=origin)
+
+
+def spec_from_values(given: dict, *, data_dir_origin: str = "$BENCHMARK_DATA_DIR", force: bool = False,
+                     rerun_failed: bool = False) -> tuple[GridSpec, dict, dict]:
+    """Built-in defaults < preset < ``given`` (argparse dests, already type-checked), resolved into a
+    GridSpec whose preset has passed ``resolve_settings``: nothing in it can fail a cell later."""
     from augbench.classifiers import expand_classifiers
     from augbench.generators import expand_generators
 
-    values = dict(DEFAULTS)
-    if getattr(args, "config", None):
-        values.update(read_grid_file(args.config))
-    for dest in set(KEYS.values()):
-        flag = getattr(args, dest, None)
-        if flag is not None:
-            values[dest] = flag
+    values = {**DEFAULTS, **given}
     preset_name = values.get("preset") or default_preset()
     if values.get("overrides"):
         check_overrides(values["overrides"])
     preset = preset_with_overrides(_load_preset(preset_name), values.get("overrides") or {})
+    settings = resolve_settings(preset)
     device, device_note = choose_device(str(values["device"]), remote=values["executor"] == "ray")
-    image_size = int(values.get("image_size") or preset.get("image_size", 28))
+    image_size = int(values.get("image_size") or settings.image_size)
     data_dir = values.get("data_dir") or os.environ.get("BENCHMARK_DATA_DIR")
-    if getattr(args, "data_dir", None):
-        data_dir_origin = "--data-dir"
-    elif values.get("data_dir"):
-        data_dir_origin = f"data_dir in grid file {args.config}"
-    else:
-        data_dir_origin = "$BENCHMARK_DATA_DIR"
     spec = GridSpec(
         datasets=_listify(values["datasets"]),
         generators=expand_generators(_listify(values["generators"])),
-        classifiers=expand_classifiers(_listify(values.get("classifiers")) or preset.get("classifiers", ["small-cnn"])),
+        classifiers=expand_classifiers(_listify(values.get("classifiers")) or list(settings.classifiers)),
         budgets=parse_budgets(values["budgets"]),
-        seeds=parse_seeds(values.get("seeds") if values.get("seeds") is not None else preset.get("seeds", [0])),
+        seeds=parse_seeds(values.get("seeds") if values.get("seeds") is not None else list(settings.seeds)),
         preset=preset, image_size=image_size, target=str(values["target"]),
         minority=_listify(values.get("minority")) or None, device=device, data_dir=data_dir,
         out_dir=str(values["out"]), tracking_uri=values.get("tracking_uri"), experiment=str(values["experiment"]),
@@ -208,12 +209,11 @@ def spec_from_args(args) -> tuple[GridSpec, dict, dict]:
         raise UserError(f"seed {negative[0]} is negative.", "use seeds >= 0, e.g. --seeds 0,1,2.")
     validate_target(spec.target)
     run_opts = {"executor": values["executor"], "jobs": int(values["jobs"]), "ray_address": values.get("ray_address"),
-                "gpus_per_cell": float(values["gpus_per_cell"]), "force": bool(getattr(args, "force", False)),
-                "rerun_failed": bool(getattr(args, "rerun_failed", False)),
+                "gpus_per_cell": float(values["gpus_per_cell"]), "force": force, "rerun_failed": rerun_failed,
                 "cpus_per_cell": float(values["cpus_per_cell"]) if values.get("cpus_per_cell") is not None else None,
                 "threads": int(values["threads"]) if values.get("threads") is not None else None}
     validate_run_opts(run_opts)
-    from augbench.benchmark.tracking import default_tracking_uri
+    from augbench.benchmark.store import default_tracking_uri
 
     shown = {"datasets": ",".join(spec.datasets), "generators": ",".join(spec.generators),
              "classifiers": ",".join(spec.classifiers), "budgets": ",".join(budget_label(b) for b in spec.budgets),

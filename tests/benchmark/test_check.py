@@ -52,3 +52,40 @@ def test_check_rejects_missing_or_malformed_baseline(tmp_path, capsys):
     bad.write_text(json.dumps({"checks": []}))
     assert main(["check", "--baseline", str(bad)]) == 2
     assert "no 'grid' section" in capsys.readouterr().err
+
+
+def test_a_baseline_grid_reaches_the_spec_with_its_overrides(tmp_path):
+    """Every key of the baseline's grid is resolved like a grid file's: overrides were once dropped."""
+    from augbench.benchmark.check import _grid_spec
+
+    grid = {**GRID, "generators": ["none", "dcgan"], "image_size": 24, "val_budget": "full",
+            "overrides": {"name": "short", "classifier": {"epochs": 2}, "generators": {"dcgan": {"steps": 3}}}}
+    spec, opts, _ = _grid_spec(tmp_path / "baseline.json", grid, str(tmp_path / "out"), None)
+    assert spec.preset["name"] == "smoke+short" and spec.preset["classifier"]["epochs"] == 2
+    assert spec.preset["classifier"]["batch_size"] == 32  # merged into the smoke preset, not replacing it
+    dcgan = next(f for f in spec.fits() if f.arm == "dcgan")
+    assert dcgan.generator_config()["steps"] == 3 and spec.image_size == 24 and spec.val_budget == "full"
+    assert spec.device == "cpu" and opts["executor"] == "local" and opts["jobs"] == 1
+    assert spec.out_dir == str(tmp_path / "out")
+
+
+def test_a_baseline_with_a_misspelt_override_stops_before_running(tmp_path, capsys):
+    path = tmp_path / "baseline.json"
+    path.write_text(json.dumps({"grid": {**GRID, "overrides": {"classifier": {"epoch": 2}}}}))
+    out = tmp_path / "out"
+    assert main(["check", "--baseline", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown classifier setting 'epoch'" in err and "did you mean 'epochs'" in err
+    assert not out.exists()
+
+
+def test_check_does_not_import_the_cli():
+    import ast
+    from pathlib import Path
+
+    import augbench.benchmark.check as check
+
+    tree = ast.parse(Path(check.__file__).read_text())
+    modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    modules |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert "augbench.benchmark.cli" not in modules and "augbench.benchmark.gridfile" in modules

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from augbench.benchmark.cli import build_parser, main
-from augbench.benchmark.execute import train_config
+from augbench.benchmark.settings import train_config
 from augbench.benchmark.gridfile import read_grid_file, choose_device, spec_from_args
 from augbench.datasets import DATASETS, UserError
 
@@ -149,3 +149,18 @@ def test_every_shipped_grid_file_resolves_to_distinct_cells():
         cells = spec.cells()
         assert cells, path.name
         assert len({c.hash for c in cells}) == len(cells), path.name
+
+
+def test_a_grid_dict_resolves_like_the_same_grid_file(tmp_path):
+    """`benchmark check` builds its spec from a dict of grid-file keys: same keys, same cells."""
+    from augbench.benchmark.gridfile import spec_from_grid
+
+    grid = {"dataset": "synthetic", "generators": ["none", "dcgan"], "budgets": [10, "all"], "preset": "smoke",
+            "image-size": 24, "overrides": {"classifier": {"epochs": 3}, "generators": {"dcgan": {"steps": 4}}}}
+    out = str(tmp_path / "o")
+    from_file, _, _ = _spec("--config", _write(tmp_path, grid), "--out", out, "--device", "cpu")
+    from_dict, _, _ = spec_from_grid(grid, "a test grid", out=out, device="cpu")
+    assert [c.hash for c in from_dict.cells()] == [c.hash for c in from_file.cells()]
+    assert from_dict.preset == from_file.preset and from_dict.preset["classifier"]["epochs"] == 3
+    with pytest.raises(UserError, match="a test grid has an unknown key 'budgett'"):
+        spec_from_grid({"budgett": [10]}, "a test grid")
