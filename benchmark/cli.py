@@ -217,7 +217,7 @@ def cmd_data_audit(args) -> int:
 
 # --- report / ui ----------------------------------------------------------------------------------------
 def _tracking(args) -> str:
-    from augbench.benchmark.tracking import default_tracking_uri
+    from augbench.benchmark.store import default_tracking_uri
 
     return args.tracking_uri or default_tracking_uri(args.out)
 
@@ -228,7 +228,7 @@ def _require_store(args) -> str:
         raise UserError(f"no results under {args.out!r} (no mlflow.db).",
                         "run `benchmark run ...` first, or pass --out/--tracking-uri of an existing store.")
     if not args.tracking_uri:
-        from augbench.benchmark.tracking import check_store_file
+        from augbench.benchmark.store import check_store_file
 
         check_store_file(Path(args.out, "mlflow.db"))
     return uri

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from augbench.benchmark.execute import fit_dir
+from augbench.benchmark.fit import fit_dir
 from augbench.benchmark.grid import GridSpec
-from augbench.benchmark.tracking import Tracker, default_tracking_uri
+from augbench.benchmark.store import default_tracking_uri
+from augbench.benchmark.tracking import Tracker
 
 # training images/s at 28 px, per-epoch validation scoring included (small-cnn measured; the others
 # keep their ratio to it from perf/classifier_throughput.py)
@@ -67,7 +68,7 @@ def estimate_seconds(spec: GridSpec, n_train: int, n_eval: int, pending_fits, pe
 
 
 def describe_plan(spec: GridSpec) -> str:
-    from augbench.benchmark.execute import dataset_cache_dir, load_splits
+    from augbench.benchmark.fit import dataset_cache_dir, load_splits
 
     uri = spec.tracking_uri or default_tracking_uri(spec.out_dir)
     done: set[str] = set()

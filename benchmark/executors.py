@@ -15,7 +15,8 @@ import os
 import threading
 import time
 
-from augbench.benchmark.execute import CellOutcome, run_group
+from augbench.benchmark.cell import CellOutcome
+from augbench.benchmark.execute import run_group
 from augbench.datasets import UserError
 
 

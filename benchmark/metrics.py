@@ -9,19 +9,14 @@ import re
 
 import numpy as np
 from sklearn.metrics import (accuracy_score, average_precision_score, balanced_accuracy_score, confusion_matrix,
-                             precision_recall_fscore_support, roc_auc_score)
+                             precision_recall_fscore_support)
+
+from augbench.classifiers import macro_ovr_auc, one_vs_rest_auc
 
 
 def metric_key(text: str) -> str:
     """Class names -> MLflow-safe key fragments ('Pleural effusion' -> 'pleural_effusion')."""
     return re.sub(r"[^0-9a-zA-Z]+", "_", str(text)).strip("_").lower() or "class"
-
-
-def one_vs_rest_auc(y_true: np.ndarray, probs: np.ndarray, c: int) -> float:
-    positives = y_true == c
-    if positives.all() or not positives.any():
-        return float("nan")  # undefined when the split lacks the class or has only it
-    return float(roc_auc_score(positives.astype(int), probs[:, c]))
 
 
 def one_vs_rest_ap(y_true: np.ndarray, probs: np.ndarray, c: int) -> float:
@@ -62,11 +57,7 @@ def classification_metrics(y_true, probs, class_names, *, minority=(), split: st
     out[f"{split}_accuracy"] = float(accuracy_score(y_true, y_pred))
     out[f"{split}_balanced_accuracy"] = float(balanced_accuracy_score(y_true, y_pred)) if present else float("nan")
     out[f"{split}_macro_f1"] = float(np.mean([f1[c] for c in present])) if present else float("nan")
-    finite = [a for a in aucs if np.isfinite(a)]
-    if k == 2:
-        out[f"{split}_macro_auc"] = aucs[1]
-    else:
-        out[f"{split}_macro_auc"] = float(np.mean(finite)) if finite else float("nan")
+    out[f"{split}_macro_auc"] = macro_ovr_auc(y_true, probs)
     finite_ap = [a for a in aps if np.isfinite(a)]
     out[f"{split}_macro_ap"] = float(np.mean(finite_ap)) if finite_ap else float("nan")
     minority = [c for c in minority if support[c] > 0]

@@ -21,7 +21,7 @@ def describe_precision(spec: GridSpec) -> list[str]:
                 "else float32; classifier: float32 on CPU unless cpu_bf16)"]
     import torch
 
-    from augbench.benchmark.execute import train_config
+    from augbench.benchmark.settings import train_config
     from augbench.classifiers._precision import training_precision
     from augbench.generators import create_generator
 

@@ -11,10 +11,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from augbench.benchmark.execute import CellOutcome, dataset_cache_dir, load_splits
+from augbench.benchmark.cell import CellOutcome
+from augbench.benchmark.fit import dataset_cache_dir, load_splits
 from augbench.benchmark.grid import Fit, GridSpec, spec_summary
 from augbench.benchmark.locks import file_lock, lock_dir
-from augbench.benchmark.tracking import Tracker, default_tracking_uri, owner_token, shared_tracker
+from augbench.benchmark.claims import owner_token
+from augbench.benchmark.store import default_tracking_uri
+from augbench.benchmark.tracking import Tracker, shared_tracker
 from augbench.datasets import UserError
 
 
@@ -38,12 +41,14 @@ def validate(spec: GridSpec) -> list[str]:
     """Resolve every name, load every dataset once (which also fills the image cache) and check the
     minority classes against it; returns warnings to print. Raises UserError for anything a user can fix,
     so nothing a user typed can fail a cell later."""
-    from augbench.benchmark.minority import check_minority
+    from augbench.datasets.minority import check_minority
     from augbench.classifiers import classifier_entry
     from augbench.datasets import DATASETS
     from augbench.datasets.paths import check_data_dir
     from augbench.generators import expand_generators
+    from augbench.benchmark.settings import resolve_settings
 
+    resolve_settings(spec.preset)  # a GridSpec built in Python skips the CLI's resolution: check it here
     if spec.image_size < 8:
         raise UserError(f"image size {spec.image_size} is too small.", "use --image-size 28 or larger (at least 8).")
     expand_generators(spec.generators)

@@ -11,7 +11,7 @@ from augbench.benchmark.grid import GridSpec
 
 def attach_fingerprints(spec: GridSpec) -> dict[str, str]:
     """Fill ``spec.split_fingerprints`` for every dataset of the grid; returns it."""
-    from augbench.benchmark.execute import dataset_cache_dir, load_splits
+    from augbench.benchmark.fit import dataset_cache_dir, load_splits
     from augbench.datasets.fingerprint import split_fingerprint
 
     for name in spec.datasets:
@@ -28,7 +28,7 @@ def split_warnings_and_audit(spec: GridSpec) -> tuple[list[str], dict]:
     reproductions use the official DermaMNIST split on purpose), but never silently: the loader's
     own warning and the audit's counts are printed before the first cell and kept on the grid run.
     """
-    from augbench.benchmark.execute import dataset_cache_dir, load_splits
+    from augbench.benchmark.fit import dataset_cache_dir, load_splits
     from augbench.datasets.audit import audit_splits
 
     warnings: list[str] = []

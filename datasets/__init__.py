@@ -1,21 +1,19 @@
 """Dataset registry, loaders, budget sampling. Knows nothing of generators, classifiers or MLflow.
 
-Note: this package is named ``datasets`` and shadows Hugging Face's ``datasets`` if both are installed
-in one environment; augbench does not use Hugging Face's, and a test checks which one resolves.
+Installed as ``augbench.datasets``, so it sits beside Hugging Face's ``datasets`` without either
+shadowing the other (tests/test_namespace.py).
 """
 from augbench.core.errors import DataError, UnknownNameError, UserError
 from augbench.core.registry import Registry
+from augbench.datasets.registry import DATASETS
 from augbench.datasets.types import DatasetInfo, Split, Splits
 
-DATASETS = Registry("dataset")
-
-# Loader modules register themselves on import; they need DATASETS defined above.
-from augbench.datasets import chestxray, fashion_mnist, folder, isic, medmnist, synthetic  # noqa: E402,F401
-
-from augbench.datasets.api import dataset_info, dataset_names, describe_dataset, load_dataset  # noqa: E402
-from augbench.datasets.budget import BudgetResult, apply_budget, default_minority, target_counts  # noqa: E402
-from augbench.datasets.fetch import fetch_dataset  # noqa: E402
-from augbench.datasets.paths import resolve_data_dir  # noqa: E402
+# Loader modules register themselves into DATASETS on import.
+from augbench.datasets import chestxray, fashion_mnist, folder, isic, medmnist, synthetic  # noqa: F401
+from augbench.datasets.api import dataset_info, dataset_names, describe_dataset, load_dataset
+from augbench.datasets.budget import BudgetResult, apply_budget, default_minority, target_counts
+from augbench.datasets.fetch import fetch_dataset
+from augbench.datasets.paths import resolve_data_dir
 
 __all__ = [
     "DATASETS", "DataError", "DatasetInfo", "Registry", "Split", "Splits", "UnknownNameError", "UserError",

@@ -9,14 +9,14 @@ from augbench.datasets.types import DatasetInfo, Splits
 
 
 def _source(name: str) -> Source:
-    from augbench.datasets import DATASETS
+    from augbench.datasets.registry import DATASETS
 
     return DATASETS.create(name)
 
 
 def dataset_names(pattern: str = "*") -> list[str]:
     """Registered names (parametric ones such as 'folder' and 'medmnist' need ':<arg>')."""
-    from augbench.datasets import DATASETS
+    from augbench.datasets.registry import DATASETS
 
     return DATASETS.names(pattern)
 

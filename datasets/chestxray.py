@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from augbench.datasets import DATASETS
+from augbench.datasets.registry import DATASETS
 from augbench.datasets.folder import scan_class_tree
 from augbench.datasets.images import peek_size, read_images
 from augbench.datasets.source import Catalog, Source, carved_val_assign

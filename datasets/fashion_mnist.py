@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from augbench.datasets import DATASETS
+from augbench.datasets.registry import DATASETS
 from augbench.core.errors import DataError
 from augbench.datasets.paths import optional_data_dir
 from augbench.datasets.remote import RemoteFile

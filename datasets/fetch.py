@@ -71,7 +71,7 @@ def fetch_dataset(name: str, data_dir, *, base_url: str | None = None, timeout: 
     ``base_url`` replaces the official host (a mirror, or a local server in tests): files are
     then requested as ``<base_url>/<file name>``.
     """
-    from augbench.datasets import DATASETS
+    from augbench.datasets.registry import DATASETS
 
     source = DATASETS.create(name)
     data_dir = Path(data_dir).expanduser()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from augbench.datasets import DATASETS
+from augbench.datasets.registry import DATASETS
 from augbench.core.errors import DataError
 from augbench.datasets.images import IMAGE_SUFFIXES, natural_mode, peek_size, read_images
 from augbench.datasets.paths import optional_data_dir

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from augbench.datasets import DATASETS
+from augbench.datasets.registry import DATASETS
 from augbench.core.errors import DataError
 from augbench.datasets.images import peek_size, read_images
 from augbench.datasets.source import Catalog, Source, official_assign

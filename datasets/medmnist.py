@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from augbench.datasets import DATASETS
+from augbench.datasets.registry import DATASETS
 from augbench.core.errors import DataError
 from augbench.datasets.remote import RemoteFile
 from augbench.datasets.source import Catalog, Source, array_decode

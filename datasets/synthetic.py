@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from augbench.datasets import DATASETS
+from augbench.datasets.registry import DATASETS
 from augbench.datasets.source import Catalog, Source, official_assign
 from augbench.datasets.types import DatasetInfo, Split, Splits
 

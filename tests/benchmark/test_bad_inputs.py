@@ -246,22 +246,6 @@ def test_the_good_tree_loads(work):
     assert validate(spec) == []
 
 
-def test_minority_warnings_and_errors_unit():
-    from augbench.benchmark.minority import check_minority
-    from augbench.core.errors import UserError
-
-    assert check_minority("d", None, ["a", "b", "c"], [10, 50, 50]) == ([0], "")
-    assert check_minority("d", ["b"], ["a", "b"], [50, 50]) == ([1], "")  # balanced: naming one class is fine
-    minority, warning = check_minority("d", ["c"], ["a", "b", "c"], [10, 20, 90])
-    assert minority == [2] and "more training images than every class left out" in warning
-    with pytest.raises(UserError, match="no minority class"):
-        check_minority("d", None, ["a", "b"], [50, 50])
-    with pytest.raises(UserError, match="names every class"):
-        check_minority("d", ["a", "b"], ["a", "b"], [10, 50])
-    with pytest.raises(UserError, match="did you mean 'mel'"):
-        check_minority("d", ["mell"], ["mel", "nv"], [10, 50])
-
-
 # --- disk cases: a private mount namespace with a tmpfs --------------------------------------------------
 def _can_mount() -> bool:
     if not shutil.which("unshare") or sys.platform != "linux":

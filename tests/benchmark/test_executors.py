@@ -8,7 +8,7 @@ import pytest
 
 from augbench.benchmark.cli import main
 from augbench.benchmark.execute import run_group
-from augbench.benchmark.tracking import default_tracking_uri
+from augbench.benchmark.store import default_tracking_uri
 from tests.benchmark._runner_support import run_argv, spec_for, store_runs, tiny_preset
 
 ARMS = "none,oversample,classic"

@@ -28,3 +28,18 @@ def test_unknown_preset_and_merge():
     with pytest.raises(UserError):
         load_preset("nope")
     assert merged({"a": {"b": 1, "c": 2}}, {"a": {"b": 3}}) == {"a": {"b": 3, "c": 2}}
+
+
+@pytest.mark.parametrize("name", ["smoke", "quick", "paper"])
+def test_shipped_presets_resolve_to_their_own_values(name):
+    from augbench.benchmark.settings import resolve_settings
+
+    preset = load_preset(name)
+    settings = resolve_settings(preset)
+    assert settings.name == name and settings.image_size == preset["image_size"]
+    assert list(settings.seeds) == preset["seeds"] and list(settings.classifiers) == preset["classifiers"]
+    for key, value in preset["classifier"].items():
+        assert getattr(settings.classifier, key) == value, key
+    for key, value in preset["fidelity"].items():
+        assert getattr(settings.fidelity, key) == value, key
+    assert settings.generators == preset["generators"]

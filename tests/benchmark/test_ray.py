@@ -88,7 +88,7 @@ def test_grid_on_local_ray_cluster(tmp_path, ray_cluster, monkeypatch, capsys):
     # the work ran in Ray worker processes, not in this one
     import mlflow
 
-    from augbench.benchmark.tracking import default_tracking_uri
+    from augbench.benchmark.store import default_tracking_uri
 
     client = mlflow.MlflowClient(default_tracking_uri(out))
     owners = {client.get_run(r["run_id"]).data.tags["augbench.owner"] for r in runs}

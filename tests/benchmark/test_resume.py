@@ -6,8 +6,8 @@ from collections import Counter
 import pytest
 
 from augbench.benchmark.cli import main
-from augbench.benchmark.execute import fit_dir
-from augbench.benchmark.tracking import default_tracking_uri
+from augbench.benchmark.fit import fit_dir
+from augbench.benchmark.store import default_tracking_uri
 from tests.benchmark._runner_support import kill, run_argv, spec_for, start_cli, store_runs, tiny_preset, wait_for
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from augbench.benchmark.cli import main
-from augbench.benchmark.tracking import default_tracking_uri
+from augbench.benchmark.store import default_tracking_uri
 from augbench.reports.runs import TAG_HASH, search_runs
 
 ARMS = "none,class-weighted,oversample,classic"

@@ -1,4 +1,5 @@
-"""Which classes a grid budgets, checked against the dataset before any cell runs.
+"""Which classes of a dataset the budget applies to: the one rule the runner checks up front and
+every fit group applies again, so the two can never disagree.
 
 The budget only touches minority classes, so a minority set that is empty (a balanced dataset under
 the default rule "every class smaller than the largest") makes every budget a no-op and every arm
@@ -6,6 +7,9 @@ the same experiment; a set that holds every class leaves no full-size class to c
 Both are errors naming the fix (``--minority``). A set whose classes are not the smaller ones (a
 named minority class with more training images than a class left out) is legal but odd: it is
 returned as a warning the runner prints before the grid starts.
+
+This is a property of the dataset and its class names, so it lives with the datasets, below the
+benchmark that asks.
 """
 from __future__ import annotations
 
@@ -77,3 +81,9 @@ def check_minority(dataset: str, requested: list[str] | None, names: list[str], 
         warning = (f"warning: minority classes of {dataset} {shown} have more training images than every class left "
                    f"out (largest: {largest_other}); the budget will shrink common classes. Check --minority.")
     return minority, warning
+
+
+def resolve_minority(requested: list[str] | None, names: list[str], counts: list[int]) -> list[int]:
+    """The class indices alone, for a fit group: the runner has already raised or warned about this
+    dataset with its name, so the errors here name it generically."""
+    return check_minority("this dataset", requested, names, counts)[0]

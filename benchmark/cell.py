@@ -1,0 +1,152 @@
+"""One classifier cell: train on real + synthetic images, score on the test split, log the run.
+
+A cell never raises for its own failure: the error is recorded on its run (traceback artifact,
+error tag, FAILED) and returned as a :class:`CellOutcome`, so one bad cell never stops a grid.
+An interruption (Ctrl-C) is the exception: its unfinished run is deleted and the interrupt goes on.
+"""
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from augbench.benchmark.settings import train_config
+from augbench.benchmark.fit import FitData, FittedArm
+from augbench.benchmark.grid import Cell
+from augbench.benchmark.metrics import classification_metrics, confusion, metric_key
+from augbench.benchmark.tracking import RunContext, Tracker, error_message
+from augbench.datasets import Split
+from augbench.reports.runs import ARTIFACT_PREDICTIONS, TAG_FIT, TAG_GRID, TAG_PAIR_KEY
+
+
+@dataclass
+class CellOutcome:
+    label: str
+    hash: str
+    status: str  # FINISHED | FAILED | SKIPPED
+    error: str = ""
+    metrics: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    timings: dict = field(default_factory=dict)
+
+
+def _cell_params(cell: Cell, data: FitData, arm: FittedArm, cfg: dict, steps: int) -> dict:
+    info, real = data.info, data.budgeted.split
+    params = cell.params() | {"minority": data.minority_names(),
+                              "n_train_real": len(real), "n_train_synthetic": len(arm.synthetic),
+                              "n_val": len(data.val), "n_test": len(data.test), "evaluated_split": "test",
+                              "model_selection": "best val macro AUC", "steps_reference_size": data.reference_size,
+                              "steps_per_epoch": steps}
+    params.update({f"clf.{k}": v for k, v in cfg.items()})
+    params.update({f"effective_{metric_key(info.class_names[c])}": n for c, n in data.budgeted.effective.items()})
+    params.update({f"n_val_{metric_key(info.class_names[c])}": n for c, n in data.val_budget.kept.items()})
+    return params
+
+
+def run_cell(cell: Cell, data: FitData, arm: FittedArm, ctx: RunContext) -> CellOutcome:
+    """Train and evaluate one classifier; a failure is recorded on its run and returned, never raised.
+
+    Every arm of one (dataset, budget, seed) takes the same number of optimiser steps at the same
+    batch size: an epoch is ``ceil(reference size / batch)`` steps, the reference size being the
+    refilled training split, so ``none`` cycles over its fewer images instead of training less.
+    """
+    from augbench.classifiers import create_seeded_classifier
+    from augbench.classifiers.training import class_weights_from_counts, predict_proba, train_classifier
+
+    spec, tracker, generator, synthetic = cell.fit.spec, ctx.tracker, arm.generator, arm.synthetic
+    info, real, val, test, minority = data.info, data.budgeted.split, data.val, data.test, data.minority
+    t_start = time.perf_counter()
+    cfg = cell.classifier_config()
+    steps = data.steps_per_epoch(int(cfg.get("batch_size", 128)))
+    params = _cell_params(cell, data, arm, cfg, steps)
+    run_tags = {TAG_GRID: spec.grid_id(), TAG_FIT: cell.fit.hash, TAG_PAIR_KEY: cell.pair_key(), **ctx.tags}
+    if arm.run_id:
+        run_tags["augbench.fit_run"] = arm.run_id
+    run_id = tracker.start("cell", cell.hash, cell.label(), params=params, tags=run_tags, parent=ctx.parent)
+    timings: dict = {}
+    try:
+        train = Split(np.concatenate([real.images, synthetic.images]),
+                      np.concatenate([real.labels, synthetic.labels]))
+        train_counts = train.counts(info.n_classes)
+        weights = class_weights_from_counts(train_counts) if generator.class_weighted_loss else None
+        train_offset, eval_offset = generator.logit_offsets(train_counts)
+        # initial weights from the cell's seed, not from whatever ran before in this process: the
+        # same cell gives the same numbers sequentially, in a process pool or on a Ray worker
+        model = create_seeded_classifier(cell.classifier, cell.fit.seed, n_classes=info.n_classes,
+                                         in_channels=real.images.shape[-1], image_size=spec.image_size,
+                                         weights=cfg.get("weights"))
+        tc = train_config(cfg, seed=cell.fit.seed, device=spec.device, steps_per_epoch=steps)
+        result = train_classifier(model, train, val, tc, n_classes=info.n_classes, class_weights=weights,
+                                  train_logit_offset=train_offset, eval_logit_offset=eval_offset)
+        timings["train_s"] = float(result.train_seconds)
+        timings["val_eval_s"] = float(result.eval_seconds)
+        t0 = time.perf_counter()
+        predict = functools.partial(predict_proba, result.model, batch_size=tc.eval_batch_size, device=spec.device,
+                                    amp=tc.amp, logit_offset=result.eval_logit_offset)  # amp: CUDA only
+        probs_val = predict(val.images)
+        probs = predict(test.images)
+        timings["test_eval_s"] = time.perf_counter() - t0
+        metrics = classification_metrics(test.labels, probs, info.class_names, minority=minority, split="test")
+        metrics |= classification_metrics(val.labels, probs_val, info.class_names, minority=minority, split="val")
+        metrics |= {"best_epoch": result.best_epoch, "train_steps": result.train_steps,
+                    "images_seen": result.images_seen}
+        curves = [(int(row["epoch"]), {f"epoch_{k}": v for k, v in row.items()
+                                       if k != "epoch" and isinstance(v, (int, float))}) for row in result.history]
+        _log_confusion(tracker, run_id, test, probs, info)
+        _log_predictions(tracker, run_id, probs, test)
+        timings["total_s"] = time.perf_counter() - t_start
+        metrics |= {f"time_{k}": v for k, v in timings.items()}
+        tracker.log_metric_rows(run_id, [*curves, (0, metrics)])
+        tracker.finish(run_id, "FINISHED")
+        return CellOutcome(cell.label(), cell.hash, "FINISHED", metrics=metrics, seconds=timings["total_s"],
+                           timings=timings)
+    except Exception as exc:  # noqa: BLE001 - isolate the cell, keep the grid going
+        return _fail(tracker, run_id, cell, exc, t_start)
+    except BaseException as exc:  # Ctrl-C: an unfinished cell leaves no run behind, a rerun redoes it
+        tracker.close_failed(run_id, exc)
+        raise
+
+
+# --- predictions logging ------------------------------------------------------------------------------
+def _log_confusion(tracker: Tracker, run_id: str, test: Split, probs: np.ndarray, info) -> None:
+    cm = confusion(test.labels, probs, info.n_classes)
+    header = "true\\pred," + ",".join(info.class_names)
+    rows = [f"{info.class_names[i]}," + ",".join(str(int(v)) for v in cm[i]) for i in range(info.n_classes)]
+    tracker.log_text(run_id, "\n".join([header, *rows]) + "\n", "confusion_matrix_test.csv")
+
+
+def _log_predictions(tracker: Tracker, run_id: str, probs: np.ndarray, test: Split) -> None:
+    """Per-image test probabilities, so any metric can be recomputed and resampled after the fact
+    (reports/stats.py pairs arms image by image). float32: 2005 x 7 is 56 kB."""
+    import tempfile
+
+    arrays = {"probs": np.asarray(probs, dtype=np.float32), "labels": np.asarray(test.labels, dtype=np.int64)}
+    if test.ids is not None:
+        arrays["ids"] = np.asarray(test.ids).astype(str)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / ARTIFACT_PREDICTIONS
+        np.savez_compressed(path, **arrays)
+        tracker.log_artifact(run_id, path)
+
+
+# --- failure records ----------------------------------------------------------------------------------
+def _fail(tracker: Tracker, run_id: str, cell: Cell, exc: BaseException, t_start: float) -> CellOutcome:
+    tracker.close_failed(run_id, exc)
+    return CellOutcome(cell.label(), cell.hash, "FAILED", error=error_message(exc),
+                       seconds=time.perf_counter() - t_start)
+
+
+def fit_failed(cell: Cell, ctx: RunContext, exc: BaseException, t_start: float) -> CellOutcome:
+    """The cell's FAILED run when its fit failed: the fit's error, on a run a rerun will retry."""
+    run_id = ctx.tracker.start("cell", cell.hash, cell.label(), params=cell.params(),
+                               tags={TAG_GRID: cell.fit.spec.grid_id(), TAG_FIT: cell.fit.hash, **ctx.tags},
+                               parent=ctx.parent)
+    return _fail(ctx.tracker, run_id, cell, exc, t_start)
+
+
+def skipped(cell: Cell) -> CellOutcome:
+    return CellOutcome(cell.label(), cell.hash, "SKIPPED", error="finished by another run")
+

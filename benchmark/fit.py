@@ -1,0 +1,217 @@
+"""One generator fit: the data it is fitted on, its samples (made once, then cached), and its run.
+
+:class:`FitData` is the hand-off to the classifier cells: every cell of a fit group trains and is
+scored on exactly what the fit saw, after the CI cap and both budgets. :class:`FittedArm` is what
+the fit produced for them: the generator (its loss weighting and logit offsets shape the classifier's
+training) and the synthetic images.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from augbench.benchmark.claims import clear_stale
+from augbench.benchmark.grid import Fit, GridSpec, budget_label
+from augbench.benchmark.metrics import metric_key
+from augbench.benchmark.tracking import RunContext
+from augbench.datasets import Split, Splits
+from augbench.reports.runs import TAG_GRID
+
+
+# --- data -------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=4)
+def load_splits(dataset: str, data_dir: str | None, image_size: int, cache_dir: str) -> Splits:
+    from augbench.datasets import load_dataset
+
+    return load_dataset(dataset, data_dir=data_dir, image_size=image_size, cache_dir=cache_dir)
+
+
+def cap_per_class(split: Split, per_class: int | None, seed: int = 0) -> Split:
+    """Tiny fixed splits for CI: at most ``per_class`` images of each class, same for every seed."""
+    if not per_class:
+        return split
+    rng = np.random.default_rng(seed)
+    keep = []
+    for c in np.unique(split.labels):
+        idx = np.flatnonzero(split.labels == c)
+        keep.append(np.sort(rng.permutation(idx)[:per_class]))
+    return split.subset(np.sort(np.concatenate(keep)))
+
+
+def dataset_cache_dir(spec: GridSpec) -> str:
+    """$AUGBENCH_CACHE/datasets when set (shared by every output folder), else <out>/cache/datasets."""
+    root = os.environ.get("AUGBENCH_CACHE")
+    return str(Path(root) / "datasets") if root else str(Path(spec.out_dir) / "cache" / "datasets")
+
+
+@dataclass
+class FitData:
+    """What one fit group trains and evaluates on, after the CI cap and both budgets."""
+
+    fit: Fit
+    info: object  # DatasetInfo
+    train: Split  # the training split before the budget (capped in the smoke preset)
+    val: Split  # the validation split model selection may use (budgeted unless --val-budget full)
+    test: Split
+    minority: list[int]
+    budgeted: object  # datasets.budget.BudgetResult: the budgeted training split and its counts
+    targets: dict[int, int]  # images per minority class after refilling
+    val_budget: object  # datasets.budget.ValBudget: val counts per budgeted class before/after
+
+    @property
+    def reference_size(self) -> int:
+        """Training images of the refilled split: the one size every arm's step count is set from."""
+        missing = sum(max(0, self.targets[c] - self.budgeted.effective[c]) for c in self.minority)
+        return len(self.budgeted.split) + missing
+
+    def steps_per_epoch(self, batch_size: int) -> int:
+        return max(1, -(-self.reference_size // int(batch_size)))
+
+    def minority_names(self) -> str:
+        """The ``minority`` param of the fit's and the cells' runs."""
+        return ",".join(self.info.class_names[c] for c in self.minority)
+
+
+def prepare_fit_data(fit: Fit) -> FitData:
+    """Splits after subsampling, the budgeted train and val splits, minority classes and target counts."""
+    from augbench.datasets.budget import apply_budget, apply_val_budget, target_counts
+    from augbench.datasets.minority import resolve_minority
+
+    spec = fit.spec
+    splits = load_splits(fit.dataset, spec.data_dir, spec.image_size, dataset_cache_dir(spec))
+    sub = spec.preset.get("subsample") or {}
+    train = cap_per_class(splits.train, sub.get("train_per_class"))
+    val = cap_per_class(splits.val, sub.get("eval_per_class"))
+    test = cap_per_class(splits.test, sub.get("eval_per_class"))
+    names = list(splits.info.class_names)
+    n_classes = len(names)
+    counts = train.counts(n_classes)
+    # minority is a property of the dataset, decided on the full training split: the CI cap makes
+    # classes equal in size, which must not turn "every class smaller than the largest" into none
+    minority = resolve_minority(spec.minority, names, splits.train.counts(n_classes))
+    budgeted = apply_budget(train, n_classes, fit.budget, minority, fit.seed)
+    targets = target_counts(budgeted.original, budgeted.effective, spec.target, max(counts))
+    val_budget = apply_val_budget(val, n_classes, budgeted, fit.seed, spec.val_budget)
+    return FitData(fit, splits.info, train, val_budget.split, test, minority, budgeted, targets, val_budget)
+
+
+# --- the sample cache ---------------------------------------------------------------------------------
+@dataclass
+class FittedArm:
+    """A fitted (or cache-loaded) arm: its generator, its synthetic images, the fit record, and the
+    fit's FINISHED run once one exists (cells link to it)."""
+
+    generator: object
+    synthetic: Split
+    record: dict
+    run_id: str | None = None
+
+
+def _atomic_write_npz(path: Path, **arrays) -> None:
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}.npz")
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def fit_dir(fit: Fit) -> Path:
+    return Path(fit.spec.out_dir) / "cache" / "fits" / fit.hash
+
+
+def generate(data: FitData, timings: dict, refit: bool = False) -> FittedArm:
+    """Synthetic images for the fit, from the content-addressed cache when present (unless ``refit``).
+
+    The cache key is the fit's resolved config, not the code: after changing an arm's code, bump
+    grid.CACHE_VERSION or rerun with --force (which refits) so stale samples are not reused.
+    """
+    from augbench.core.seeding import seeded_global_rng
+    from augbench.generators import create_generator
+
+    fit, budgeted, targets = data.fit, data.budgeted, data.targets
+    folder = fit_dir(fit)
+    samples_path = folder / "samples.npz"
+    generator = create_generator(fit.arm, **fit.generator_config())
+    if samples_path.exists() and not refit:
+        cached = np.load(samples_path)
+        timings["cache_hit"] = 1.0
+        return FittedArm(generator, Split(cached["images"], cached["labels"]),
+                         json.loads((folder / "fit.json").read_text()))
+    folder.mkdir(parents=True, exist_ok=True)
+    real = budgeted.split
+    t0 = time.perf_counter()
+    # arms seed themselves; the fork keeps whatever they leave unseeded from depending on earlier fits
+    with seeded_global_rng(fit.seed, fit.spec.device):
+        generator.fit(real.images, real.labels, data.info.n_classes, seed=fit.seed, device=fit.spec.device)
+    timings["fit_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    images, labels = generator.resample({c: targets[c] - budgeted.effective[c] for c in data.minority},
+                                        seed=fit.seed)
+    timings["sample_s"] = time.perf_counter() - t0
+    record = {"arm": fit.arm, "config": generator.describe(), "history": generator.history[-2000:],
+              "effective": {str(k): v for k, v in budgeted.effective.items()},
+              "targets": {str(k): v for k, v in targets.items()}, "timings": dict(timings)}
+    if generator.learned:
+        tmp = folder / f"generator.pt.tmp{os.getpid()}"
+        generator.save(tmp)
+        os.replace(tmp, folder / "generator.pt")
+    _atomic_write_text(folder / "fit.json", json.dumps(record, default=str))
+    _atomic_write_npz(samples_path, images=images, labels=labels)  # written last: its presence = complete
+    return FittedArm(generator, Split(images, labels), record)
+
+
+# --- fit logging --------------------------------------------------------------------------------------
+def log_fit_run(data: FitData, arm: FittedArm, ctx: RunContext) -> str:
+    """One MLflow run per generator fit: settings, effective budget, fidelity metrics, sample grid."""
+    fit, info, budgeted, generator, tracker = data.fit, data.info, data.budgeted, arm.generator, ctx.tracker
+    images, labels = arm.synthetic.images, arm.synthetic.labels
+    params = {"dataset": fit.dataset, "budget": budget_label(fit.budget), "seed": fit.seed, "arm": fit.arm,
+              "image_size": fit.spec.image_size, "target": fit.spec.target, "minority": data.minority_names()}
+    params.update({f"gen.{k}": v for k, v in generator.describe().items()})
+    params.update({f"effective_{metric_key(info.class_names[c])}": n for c, n in budgeted.effective.items()})
+    run_id = tracker.start("generator", fit.hash, f"fit {fit.label()}", params=params,
+                           tags={TAG_GRID: fit.spec.grid_id(), **ctx.tags}, parent=ctx.parent)
+    try:
+        metrics = {f"n_synthetic_{metric_key(info.class_names[c])}": int((labels == c).sum()) for c in data.minority}
+        metrics.update({f"time_{k}": v for k, v in arm.record.get("timings", {}).items()
+                        if isinstance(v, (int, float))})
+        curves = [(int(row.get("step", i)), {f"train_{k}": v for k, v in row.items()
+                                             if k != "step" and isinstance(v, (int, float))})
+                  for i, row in enumerate(arm.record.get("history", []))]
+        tracker.log_metric_rows(run_id, [(0, metrics), *curves])
+        if generator.learned and len(images):
+            from augbench.benchmark.fidelity_step import log_fidelity
+
+            t0 = time.perf_counter()
+            log_fidelity(tracker, run_id, fit, info, budgeted, data.train, data.val, images, labels, data.minority)
+            tracker.log_metrics(run_id, {"time_fidelity_s": time.perf_counter() - t0})
+    except BaseException as exc:
+        tracker.close_failed(run_id, exc)
+        raise
+    tracker.finish(run_id, "FINISHED")
+    return run_id
+
+
+def fit_once(data: FitData, ctx: RunContext, timings: dict, *, force: bool = False) -> FittedArm:
+    """The arm's samples, and its fit run: the FINISHED one when there is one, else logged now.
+
+    The caller holds the fit's lock (claims.fit_lock), so two groups of one fit never log it twice.
+    ``force`` refits and supersedes the earlier fit run.
+    """
+    fit = data.fit
+    arm = generate(data, timings, refit=force)
+    arm.run_id = None if force else ctx.tracker.finished("generator", fit.hash).get(fit.hash)
+    if arm.run_id is None:
+        clear_stale(ctx.tracker, "generator", fit.hash, supersede_finished=force)
+        arm.run_id = log_fit_run(data, arm, ctx)
+    return arm
