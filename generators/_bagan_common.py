@@ -1,9 +1,11 @@
 """Plumbing shared by the two autoencoder-initialised GANs (``bagan`` and ``bagan-gp``).
 
-Both papers train an autoencoder first and then an adversarial phase, take their sizes from a
-config dict, must reproduce a run from its seed and must stop on NaN. Keeping that plumbing here
-means the two backend modules contain only what their papers disagree on: networks, latent prior
-and losses.
+Both papers train an autoencoder first and then an adversarial phase, count training in epochs of
+the budgeted split, keep the networks channels-last and persist their whole config with the
+weights. ``AutoencoderGAN`` holds that (on top of the learned-arm scaffold, which owns seeding,
+logging and persistence), so the two backend modules contain only what their papers disagree on:
+networks, latent prior and losses. Their training draws dropout masks from torch's global RNG,
+so the whole fit runs in the seeded fork.
 """
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ import torch
 from torch import nn
 
 from augbench.core.errors import DataError, UserError
-from augbench.generators.base import check_finite
+from augbench.generators._arm_utils import merge_config
+from augbench.generators._learned import LearnedGenerator
 
 SUPPORTED_SIZES = (28, 32, 64)
 #: settings that size a tensor, checked by merge_config
@@ -70,17 +73,79 @@ def requires_grad(module: nn.Module, flag: bool) -> None:
         p.requires_grad_(flag)
 
 
-def log_losses(history: list[dict], name: str, phase: str, step: int, **losses) -> dict:
-    """Append one finite record to ``history`` (the training-curve source) or raise DivergenceError."""
-    values = {k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in losses.items()}
-    check_finite(name, step, **values)
-    record = {"phase": phase, "step": int(step), **values}
-    history.append(record)
-    return record
-
-
 def class_counts(labels: np.ndarray, n_classes: int) -> list[int]:
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
         raise DataError(f"labels must lie in 0..{n_classes - 1}, found {labels.min()}..{labels.max()}.",
                         "pass n_classes equal to the dataset's number of classes.")
     return np.bincount(labels, minlength=n_classes).tolist()
+
+
+class AutoencoderGAN(LearnedGenerator):
+    """The autoencoder-then-GAN schedule and layout shared by ``bagan`` and ``bagan-gp``."""
+
+    POSITIVE_INTS = BAGAN_POSITIVE_INTS
+    seed_whole_fit = True
+
+    def __init__(self, **config):
+        super().__init__(**config)
+        self.class_counts: list[int] = []
+
+    # --- the scaffold's hooks -----------------------------------------------------------------
+    def check_image_shape(self) -> None:
+        check_image_shape(self.name, self.image_shape)
+
+    def arch_state(self) -> dict:
+        return dict(self.config)  # the whole config: a saved fit is restored with all its settings
+
+    def restore_arch(self, arch: dict) -> None:
+        self.config = merge_config(self.name, self.DEFAULTS, arch, positive_ints=self.POSITIVE_INTS)
+
+    def extra_state(self) -> dict:
+        return {"class_counts": list(self.class_counts)}
+
+    def load_extra_state(self, state: dict) -> None:
+        self.class_counts = list(state["class_counts"])
+
+    def place(self, net: nn.Module) -> nn.Module:
+        # the same layout after fit and after load: the same kernels, so bit-identical samples
+        fmt = torch.channels_last if self.config["channels_last"] else torch.contiguous_format
+        return net.to(device=self.device, memory_format=fmt)
+
+    def train(self, images, labels, *, seed, progress) -> None:
+        self.class_counts = class_counts(labels, self.n_classes)
+        batch = int(self.config["batch_size"])
+        per_epoch = steps_per_epoch(len(labels), batch)
+        ae_steps = int(self.config["ae_epochs"]) * per_epoch
+        gan_steps = int(self.config["gan_steps"]) or int(self.config["gan_epochs"]) * per_epoch
+        self._train_phases(self.batches(images, labels, batch, seed), seed, per_epoch, ae_steps, gan_steps,
+                           progress)
+
+    # --- what each backend provides -----------------------------------------------------------
+    def _train_phases(self, stream, seed: int, per_epoch: int, ae_steps: int, gan_steps: int, progress) -> None:
+        raise NotImplementedError
+
+    # --- shared plumbing ----------------------------------------------------------------------
+    def _adam(self, params, lr: float) -> torch.optim.Adam:
+        cfg = self.config
+        return adam(params, lr, (cfg["beta1"], cfg["beta2"]), cfg["adam_eps"], self.device)
+
+    def _train_autoencoder(self, stream, params, lr: float, loss_fn, steps: int, per_epoch: int, progress,
+                           total: int) -> None:
+        """Reconstruction phase: NaN check on every batch, one history record per epoch (its mean loss)."""
+        opt = self._adam(params, lr)
+        amp = self.autocast()
+        running = []
+        for step in range(steps):
+            x, y = next(stream)
+            with amp:
+                loss = loss_fn(x, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            running.append(float(loss.detach()))
+            self.log(step, keep=False, phase="ae", loss=running[-1])
+            if (step + 1) % per_epoch == 0 or step + 1 == steps:
+                self.log(step, phase="ae", loss=float(np.mean(running)), epoch=step // per_epoch)
+                running = []
+            if progress:
+                progress(step + 1, total)

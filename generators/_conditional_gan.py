@@ -1,8 +1,9 @@
 """What DCGAN, cWGAN-GP and InfoGAN share around their training loops: config defaults and checks,
-seeded network construction, the history/divergence bookkeeping, seeded sampling and persistence.
+the pair of networks with DCGAN init, the update-rule helpers, seeded sampling and what is saved.
 
 Each backend only declares its defaults, builds its two networks, says how a latent batch for class c
 is drawn, and runs its own update rule in ``_train``; so the three differ exactly where their papers do.
+Fitting, logging, precision and persistence are the learned-arm scaffold's (_learned.py).
 """
 from __future__ import annotations
 
@@ -13,14 +14,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from augbench.core.seeding import seeded_global_rng, torch_generator
-from augbench.core.device import resolve_device
 from augbench.core.errors import UserError
+from augbench.core.seeding import torch_generator
 from augbench.datasets.transforms import to_uint8
-from augbench.generators._arm_utils import arm_precision, check_amp, check_labels, merge_config, with_precision
 from augbench.generators._conditional_nets import ConditionalGenerator, check_image_shape
 from augbench.generators._gan_utils import BatchStream, balanced_labels, dcgan_init
-from augbench.generators.base import DivergenceError, Generator, check_finite
+from augbench.generators._learned import LearnedGenerator
 
 #: settings every conditional GAN accepts; backends add their own on top
 COMMON_DEFAULTS = {
@@ -40,7 +39,7 @@ COMMON_DEFAULTS = {
 _POSITIVE_INTS = ("steps", "batch_size", "latent_dim", "base_channels", "log_every", "sample_chunk")
 
 
-class ConditionalGAN(Generator):
+class ConditionalGAN(LearnedGenerator):
     learned = True
     #: backend-specific defaults, merged over COMMON_DEFAULTS
     defaults: dict = {}
@@ -48,26 +47,28 @@ class ConditionalGAN(Generator):
     arch_keys: tuple[str, ...] = ("latent_dim", "base_channels")
     #: backend settings that must be positive integers, on top of the common ones
     positive_ints: tuple[str, ...] = ()
+    saved_nets = ("generator", "discriminator")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.POSITIVE_INTS = _POSITIVE_INTS + cls.positive_ints
 
     def __init__(self, **config):
-        merged = merge_config(self.name, {**COMMON_DEFAULTS, **self.defaults}, config,
-                              positive_ints=_POSITIVE_INTS + self.positive_ints)
-        check_amp(self.name, merged["amp"])
+        super().__init__(**config)
+        merged = self.config
         if merged["batch_size"] < 2:
             raise UserError("batch_size=1 leaves batch norm without statistics.", "use batch_size >= 2.")
         for key in ("lr", "lr_g", "lr_d"):
             if not isinstance(merged[key], (int, float)) or merged[key] < 0:
                 raise UserError(f"setting {key}={merged[key]!r} must not be negative.", f"pass e.g. {key}=2e-4.")
-        super().__init__(**merged)
-        self.G: nn.Module | None = None
-        self.D: nn.Module | None = None
-        self.device = torch.device("cpu")
-        self.precision = None  # core.precision.Precision of the last fit
+
+    def settings_defaults(self) -> dict:
+        return {**COMMON_DEFAULTS, **self.defaults}
 
     # --- what a backend provides --------------------------------------------------------------
     @abstractmethod
-    def _build(self) -> None:
-        """Create ``self.G`` and ``self.D`` for ``self.image_shape`` / ``self.n_classes`` / config."""
+    def _networks(self) -> tuple[nn.Module, nn.Module]:
+        """(G, D) for ``self.image_shape`` / ``self.n_classes`` / config."""
 
     @abstractmethod
     def _train(self, stream: BatchStream, rng: torch.Generator, progress) -> None:
@@ -87,6 +88,36 @@ class ConditionalGAN(Generator):
         """Generator input for ``labels`` (besides the label itself): N(0, 1) noise by default."""
         return torch.randn(len(labels), self.generator_input_dim, generator=rng).to(self.device)
 
+    # --- the scaffold's hooks -----------------------------------------------------------------
+    @property
+    def G(self) -> nn.Module | None:
+        return self.nets.get("generator")
+
+    @property
+    def D(self) -> nn.Module | None:
+        return self.nets.get("discriminator")
+
+    def check_image_shape(self) -> None:
+        check_image_shape(self.image_shape)
+
+    def arch_state(self) -> dict:
+        return {k: self.config[k] for k in self.arch_keys}
+
+    def build(self) -> dict[str, nn.Module]:
+        G, D = self._networks()
+        dcgan_init(G)
+        dcgan_init(D)
+        return {"generator": G, "discriminator": D}
+
+    def train(self, images, labels, *, seed, progress) -> None:
+        self.G.train()
+        self.D.train()
+        stream = self.batches(images, labels, self.config["batch_size"], seed)
+        self._train(stream, torch_generator(seed + 1), progress)
+
+    def described_extras(self) -> dict:
+        return {"lr_g": self.lr_g, "lr_d": self.lr_d}
+
     # --- shared plumbing ----------------------------------------------------------------------
     @property
     def lr_g(self) -> float:
@@ -101,17 +132,8 @@ class ConditionalGAN(Generator):
         """Real minibatches consumed per generator step (throughput accounting)."""
         return 1
 
-    def describe(self) -> dict:
-        out = super().describe()
-        out.update(lr_g=self.lr_g, lr_d=self.lr_d)
-        return with_precision(out, self.precision)
-
-    def precision_for(self, device: torch.device | str):
-        """What ``amp`` resolves to on ``device`` (core/precision.py); the run header asks too."""
-        return arm_precision(device, self.config["amp"])
-
     def _autocast(self):
-        return self.precision.autocast()
+        return self.autocast()
 
     def _adam(self, params, lr: float) -> torch.optim.Adam:
         return torch.optim.Adam(params, lr=lr, betas=(self.config["beta1"], self.config["beta2"]))
@@ -126,37 +148,9 @@ class ConditionalGAN(Generator):
         finally:
             module.requires_grad_(True)
 
-    def _build_seeded(self, seed: int) -> None:
-        # network init draws from its own seed without disturbing the caller's global RNG
-        with seeded_global_rng(seed):
-            self._build()
-            dcgan_init(self.G)
-            dcgan_init(self.D)
-
-    def _fit(self, images: np.ndarray, labels: np.ndarray, *, seed: int, device: str, progress) -> None:
-        check_image_shape(self.image_shape)
-        check_labels(self.name, images, labels, self.n_classes)
-        self.device = resolve_device(device)
-        self.precision = self.precision_for(self.device)
-        self._build_seeded(seed)
-        self.G.to(self.device).train()
-        self.D.to(self.device).train()
-        self.history = []
-        stream = BatchStream(images, labels, self.config["batch_size"], seed, device=self.device)
-        try:
-            self._train(stream, torch_generator(seed + 1), progress)
-        except DivergenceError:
-            self.G = self.D = None  # never sample from a diverged generator
-            raise
-        self.G.eval()
-        self.D.eval()
-
     def _log(self, step: int, progress, **losses: torch.Tensor | float) -> None:
         """Divergence check every step (stop before producing garbage), history every log_every."""
-        values = {k: float(v) for k, v in losses.items()}
-        check_finite(self.name, step, **values)
-        if step % self.config["log_every"] == 0 or step == self.config["steps"]:
-            self.history.append({"step": step, **values})
+        self.log(step, keep=step % self.config["log_every"] == 0 or step == self.config["steps"], **losses)
         if progress is not None:
             progress(step, self.config["steps"])
 
@@ -165,31 +159,10 @@ class ConditionalGAN(Generator):
         return balanced_labels(n, self.n_classes, rng, device=self.device)
 
     @torch.no_grad()
-    def _sample(self, label: int, n: int, *, seed: int) -> np.ndarray:
-        if self.G is None:
-            raise RuntimeError(f"{self.name}: no trained generator (fit() failed or load() was not called)")
-        if not 0 <= label < self.n_classes:
-            raise UserError(f"class {label} does not exist (the generator knows 0..{self.n_classes - 1}).",
-                            "ask for a class the generator was fitted on.")
+    def generate(self, label: int, n: int, *, seed: int) -> np.ndarray:
         rng = torch_generator(seed)
         y = torch.full((n,), label, dtype=torch.long, device=self.device)
         z = self._latent(y, rng)  # all noise drawn up front: chunking never changes the images
         self.G.eval()
         step = self.config["sample_chunk"]
         return np.concatenate([to_uint8(self.G(z[i:i + step], y[i:i + step])) for i in range(0, n, step)])
-
-    # --- persistence --------------------------------------------------------------------------
-    def state_dict(self) -> dict:
-        if self.G is None:
-            raise RuntimeError(f"{self.name}: nothing to save before fit()")
-        return {"arch": {k: self.config[k] for k in self.arch_keys},
-                "generator": {k: v.detach().cpu() for k, v in self.G.state_dict().items()},
-                "discriminator": {k: v.detach().cpu() for k, v in self.D.state_dict().items()}}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.config.update(state["arch"])  # the saved shapes win over this instance's settings
-        self._build()
-        self.G.load_state_dict(state["generator"])
-        self.D.load_state_dict(state["discriminator"])
-        self.G.to(self.device).eval()
-        self.D.to(self.device).eval()

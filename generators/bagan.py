@@ -22,14 +22,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from augbench.core.seeding import seeded_global_rng, torch_generator
-from augbench.core.device import resolve_device
+from augbench.core.seeding import torch_generator
 from augbench.datasets.transforms import to_uint8
 from augbench.generators import register_generator
-from augbench.generators._arm_utils import arm_precision, check_amp, merge_config, with_precision
-from augbench.generators._bagan_common import BAGAN_POSITIVE_INTS, adam, check_choice, check_image_shape, check_sample_label, class_counts, log_losses, requires_grad, scaled, steps_per_epoch
-from augbench.generators._gan_utils import BatchStream, balanced_labels
-from augbench.generators.base import Generator
+from augbench.generators._bagan_common import AutoencoderGAN, check_choice, check_sample_label, requires_grad, scaled
+from augbench.generators._gan_utils import balanced_labels
 
 RIDGE = 1e-3
 
@@ -134,7 +131,7 @@ def fit_class_gaussians(codes: np.ndarray, labels: np.ndarray, n_classes: int,
 
 
 @register_generator("bagan", order=23, learned=True)
-class Bagan(Generator):
+class Bagan(AutoencoderGAN):
     """Autoencoder-initialised GAN with class-Gaussian latents and an (n + 1)-way discriminator."""
 
     learned = True
@@ -155,87 +152,40 @@ class Bagan(Generator):
         "amp": False,             # true/auto: bf16 autocast where native (CUDA, AVX512-BF16/AMX CPUs); bf16: force
         "channels_last": True,    # memory layout only; faster convolutions on CPU (oneDNN) and GPU
     }
+    #: sampling needs the generator only (plus the class Gaussians, saved as extra state)
+    saved_nets = ("generator",)
 
     def __init__(self, **config):
         super().__init__(**config)
-        self.cfg = merge_config("bagan", self.DEFAULTS, config, positive_ints=BAGAN_POSITIVE_INTS)
-        check_amp(self.name, self.cfg["amp"])
-        self.precision = None  # core.precision.Precision of the last fit
-        check_choice(self.name, "fake_labels", self.cfg["fake_labels"], ("uniform", "rebalance"))
-        self.nets: dict[str, nn.Module] = {}
-        self.class_counts: list[int] = []
+        check_choice(self.name, "fake_labels", self.config["fake_labels"], ("uniform", "rebalance"))
         self.means = self.chol = None  # torch tensors (n_classes, p) and (n_classes, p, p)
-        self.device = torch.device("cpu")
 
-    def describe(self) -> dict:
-        return with_precision({**self.cfg, "covariance": f"ledoit-wolf + {RIDGE:g} x mean variance ridge"},
-                              self.precision)
+    def described_extras(self) -> dict:
+        return {"covariance": f"ledoit-wolf + {RIDGE:g} x mean variance ridge"}
 
-    def precision_for(self, device: torch.device | str):
-        """What ``amp`` resolves to on ``device`` (core/precision.py); the run header asks too."""
-        return arm_precision(device, self.cfg["amp"])
-
-    def _build_networks(self, device: torch.device) -> None:
+    def build(self) -> dict[str, nn.Module]:
         h, _, c = self.image_shape
-        cfg, width = self.cfg, float(self.cfg["width"])
+        cfg, width = self.config, float(self.config["width"])
         trunk, feats = conv_trunk(c, h, width, float(cfg["leak"]), float(cfg["dropout"]))
         disc_trunk, _ = conv_trunk(c, h, width, float(cfg["leak"]), float(cfg["dropout"]))
-        self.nets = {"generator": BaganGenerator(int(cfg["latent_dim"]), h, c, width),
-                     "encoder": TrunkWithHead(trunk, feats, int(cfg["latent_dim"])),
-                     "discriminator": TrunkWithHead(disc_trunk, feats, self.n_classes + 1)}
-        fmt = torch.channels_last if self.cfg["channels_last"] else torch.contiguous_format
-        for net in self.nets.values():
-            net.to(device=device, memory_format=fmt)
+        return {"generator": BaganGenerator(int(cfg["latent_dim"]), h, c, width),
+                "encoder": TrunkWithHead(trunk, feats, int(cfg["latent_dim"])),
+                "discriminator": TrunkWithHead(disc_trunk, feats, self.n_classes + 1)}
 
     def _layout(self, x: torch.Tensor) -> torch.Tensor:
-        return x.contiguous(memory_format=torch.channels_last) if self.cfg["channels_last"] else x
+        return x.contiguous(memory_format=torch.channels_last) if self.config["channels_last"] else x
 
-    def _adam(self, params) -> torch.optim.Adam:
-        cfg = self.cfg
-        return adam(params, cfg["lr"], (cfg["beta1"], cfg["beta2"]), cfg["adam_eps"], self.device)
-
-    def _fit(self, images, labels, *, seed, device, progress) -> None:
-        check_image_shape(self.name, self.image_shape)
-        self.class_counts = class_counts(labels, self.n_classes)
-        self.device = dev = resolve_device(device)
-        self.precision = self.precision_for(dev)
-        self.history = []
-        batch = int(self.cfg["batch_size"])
-        per_epoch = steps_per_epoch(len(labels), batch)
-        ae_steps = int(self.cfg["ae_epochs"]) * per_epoch
-        gan_steps = int(self.cfg["gan_steps"]) or int(self.cfg["gan_epochs"]) * per_epoch
+    def _train_phases(self, stream, seed, per_epoch, ae_steps, gan_steps, progress) -> None:
         total = ae_steps + gan_steps
-        with seeded_global_rng(seed, dev):
-            self._build_networks(dev)
-            stream = BatchStream(images, labels, batch, seed, device=dev)
-            self._train_autoencoder(stream, ae_steps, per_epoch, progress, total)
-            # the discriminator starts from the trained encoder's trunk (its head is new: n + 1 outputs)
-            self.nets["discriminator"].trunk.load_state_dict(self.nets["encoder"].trunk.state_dict())
-            self._fit_class_latents(stream.x, stream.y)
-            self._train_gan(stream, torch_generator(seed + 1), gan_steps, progress, ae_steps, total)
-        self.nets["generator"].eval()
-
-    def _train_autoencoder(self, stream, steps, per_epoch, progress, total) -> None:
         enc, gen = self.nets["encoder"], self.nets["generator"]
         enc.train(), gen.train()
-        opt = self._adam([*enc.parameters(), *gen.parameters()])
-        amp = self.precision.autocast()
-        running = []
-        for step in range(steps):
-            x, _ = next(stream)
-            with amp:
-                loss = F.mse_loss(gen(enc(self._layout(x))).float(), x)  # the reference's reconstruction loss
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            running.append(float(loss.detach()))
-            log_losses([], self.name, "ae", step, loss=running[-1])
-            if (step + 1) % per_epoch == 0 or step + 1 == steps:
-                log_losses(self.history, self.name, "ae", step, loss=float(np.mean(running)),
-                           epoch=step // per_epoch)
-                running = []
-            if progress:
-                progress(step + 1, total)
+        self._train_autoencoder(stream, [*enc.parameters(), *gen.parameters()], self.config["lr"],
+                                lambda x, _: F.mse_loss(gen(enc(self._layout(x))).float(), x),  # the reference's loss
+                                ae_steps, per_epoch, progress, total)
+        # the discriminator starts from the trained encoder's trunk (its head is new: n + 1 outputs)
+        self.nets["discriminator"].trunk.load_state_dict(self.nets["encoder"].trunk.state_dict())
+        self._fit_class_latents(stream.x, stream.y)
+        self._train_gan(stream, torch_generator(seed + 1), gan_steps, progress, ae_steps, total)
 
     @torch.no_grad()
     def _fit_class_latents(self, x: torch.Tensor, y: torch.Tensor) -> None:
@@ -255,10 +205,10 @@ class Bagan(Generator):
         """Uniform over classes (balanced fakes whatever the real imbalance), or 'rebalance':
         p_c proportional to max(0, 2/n - frequency_c), extra weight on the rare classes."""
         counts = np.asarray(self.class_counts, dtype=np.float64)
-        if self.cfg["fake_labels"] == "uniform" and counts.all():
+        if self.config["fake_labels"] == "uniform" and counts.all():
             return balanced_labels(n, self.n_classes, rng, self.device)
         present = (counts > 0).astype(np.float64)
-        if self.cfg["fake_labels"] == "rebalance":
+        if self.config["fake_labels"] == "rebalance":
             p = np.clip(2.0 / present.sum() - counts / counts.sum(), 0, None) * present
             p = p if p.sum() > 0 else present
         else:
@@ -269,8 +219,9 @@ class Bagan(Generator):
     def _train_gan(self, stream, rng, steps, progress, offset, total) -> None:
         gen, disc = self.nets["generator"], self.nets["discriminator"]
         gen.train(), disc.train()  # dropout stays on in both steps, as in Keras' train_on_batch
-        opt_d, opt_g = self._adam(disc.parameters()), self._adam(gen.parameters())
-        amp = self.precision.autocast()
+        lr = self.config["lr"]
+        opt_d, opt_g = self._adam(disc.parameters(), lr), self._adam(gen.parameters(), lr)
+        amp = self.autocast()
         n = self.n_classes
         for step in range(steps):
             x, y = next(stream)
@@ -293,32 +244,28 @@ class Bagan(Generator):
             g_loss.backward()
             opt_g.step()
             requires_grad(disc, True)
-            log_losses(self.history, self.name, "gan", offset + step, d_loss=d_loss, g_loss=g_loss)
+            self.log(offset + step, phase="gan", d_loss=d_loss, g_loss=g_loss)
             if progress:
                 progress(offset + step + 1, total)
 
     @torch.no_grad()
-    def _sample(self, label: int, n: int, *, seed: int) -> np.ndarray:
+    def generate(self, label: int, n: int, *, seed: int) -> np.ndarray:
         check_sample_label(self.name, label, self.class_counts)
         gen = self.nets["generator"].eval()
         z = self._class_latents(torch.full((n,), label, dtype=torch.long, device=self.device), torch_generator(seed))
         return np.concatenate([to_uint8(gen(chunk)) for chunk in z.split(512)])
 
-    def state_dict(self) -> dict:
-        """What sampling needs: config, class counts, the class Gaussians and the generator."""
-        return {"config": dict(self.cfg), "class_counts": list(self.class_counts),
-                "means": self.means.cpu(), "chol": self.chol.cpu(),
-                "generator": {k: t.detach().cpu() for k, t in self.nets["generator"].state_dict().items()}}
+    def to(self, device) -> "Bagan":
+        super().to(device)
+        if self.means is not None:
+            self.means, self.chol = self.means.to(self.device), self.chol.to(self.device)
+        return self
 
-    def load_state_dict(self, state: dict) -> None:
-        self.cfg = merge_config(self.name, self.DEFAULTS, state["config"], positive_ints=BAGAN_POSITIVE_INTS)
-        self.config = dict(self.cfg)
-        self.class_counts = list(state["class_counts"])
-        self.device = torch.device("cpu")
-        h, _, c = self.image_shape
-        gen = BaganGenerator(int(self.cfg["latent_dim"]), h, c, float(self.cfg["width"]))
-        gen.load_state_dict(state["generator"])
-        if self.cfg["channels_last"]:  # same layout as after fit, so the same kernels and bit-identical samples
-            gen.to(memory_format=torch.channels_last)
-        self.nets = {"generator": gen.eval()}
-        self.means, self.chol = state["means"].float(), state["chol"].float()
+    def extra_state(self) -> dict:
+        """The class Gaussians next to the class counts: with the generator, all sampling needs."""
+        return {**super().extra_state(), "means": self.means.cpu(), "chol": self.chol.cpu()}
+
+    def load_extra_state(self, state: dict) -> None:
+        super().load_extra_state(state)
+        self.means = state["means"].float().to(self.device)
+        self.chol = state["chol"].float().to(self.device)

@@ -65,6 +65,25 @@ class Generator(ABC):
     def _sample(self, label: int, n: int, *, seed: int) -> np.ndarray:
         raise NotImplementedError
 
+    def resample(self, counts: dict[int, int], *, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """``counts[c]`` new images of each class c (in the dict's order), as (uint8 NHWC images, int64 labels).
+
+        The one seeding rule for synthetic images: class c is drawn with ``sample(c, n, seed=seed * 1000 + c)``,
+        the rule the benchmark harness has always used, so the API and the CLI give the same images for a seed
+        and a class's images do not depend on which other classes are topped up. Classes with a count <= 0
+        and arms that add no images contribute nothing.
+        """
+        if self.image_shape is None:
+            raise RuntimeError(f"{self.name}: call fit() before resample()")
+        xs = [np.zeros((0, *self.image_shape), dtype=np.uint8)]
+        ys = [np.zeros(0, dtype=np.int64)]
+        if self.adds_images:
+            for c, n in counts.items():
+                if int(n) > 0:
+                    xs.append(self.sample(int(c), int(n), seed=int(seed) * 1000 + int(c)))
+                    ys.append(np.full(int(n), int(c), dtype=np.int64))
+        return np.concatenate(xs), np.concatenate(ys)
+
     def logit_offsets(self, class_counts) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Per-class constants added to the classifier's logits: (in the training loss, at prediction).
 
@@ -112,14 +131,13 @@ def check_finite(name: str, step: int, **losses: float) -> None:
 
 def fit_resample(generator: Generator, images: np.ndarray, labels: np.ndarray, targets: dict[int, int],
                  *, n_classes: int | None = None, seed: int = 0, device: str = "cpu"):
-    """imbalanced-learn style helper: fit, then top every class up to ``targets[c]`` images."""
+    """imbalanced-learn style helper: fit, then top every class up to ``targets[c]`` images.
+
+    The synthetic images come from ``generator.resample`` with this ``seed``, so they are the ones the
+    benchmark CLI draws for a fit with that seed.
+    """
     n_classes = n_classes or int(labels.max()) + 1
     generator.fit(images, labels, n_classes, seed=seed, device=device)
-    xs, ys = [images], [labels]
-    if generator.adds_images:
-        for c, target in sorted(targets.items()):
-            missing = target - int((labels == c).sum())
-            if missing > 0:
-                xs.append(generator.sample(c, missing, seed=seed + 1000 * c))
-                ys.append(np.full(missing, c, dtype=np.int64))
-    return np.concatenate(xs), np.concatenate(ys)
+    missing = {c: target - int((labels == c).sum()) for c, target in sorted(targets.items())}
+    new_images, new_labels = generator.resample(missing, seed=seed)
+    return np.concatenate([images, new_images]), np.concatenate([np.asarray(labels, dtype=np.int64), new_labels])

@@ -12,11 +12,22 @@ import numpy as np
 
 from augbench.core.errors import UserError
 from augbench.generators import register_generator
+from augbench.generators._arm_utils import merge_config
 from augbench.generators.base import Generator
 
 
+class _Baseline(Generator):
+    """A non-learned arm whose settings (often none) are declared in ``DEFAULTS`` and checked like a
+    learned arm's, so a typo in a grid file is an error instead of a silently ignored keyword."""
+
+    DEFAULTS: dict = {}
+
+    def __init__(self, **config):
+        super().__init__(**merge_config(self.name, self.DEFAULTS, config))
+
+
 @register_generator("none", order=0)
-class NoAugmentation(Generator):
+class NoAugmentation(_Baseline):
     """The reference arm: the budgeted real images only."""
 
     adds_images = False
@@ -26,7 +37,7 @@ class NoAugmentation(Generator):
 
 
 @register_generator("class-weighted", order=1)
-class ClassWeightedLoss(Generator):
+class ClassWeightedLoss(_Baseline):
     """No new images; the classifier's cross-entropy is weighted by inverse class frequency."""
 
     adds_images = False
@@ -47,7 +58,7 @@ def log_prior(class_counts) -> np.ndarray:
 
 
 @register_generator("balanced-softmax", order=4)
-class BalancedSoftmax(Generator):
+class BalancedSoftmax(_Baseline):
     """Balanced softmax (Ren et al., NeurIPS 2020): train on logits + log(prior), predict with the raw
     logits. The loss then fits the class-balanced posterior instead of the skewed training one."""
 
@@ -61,18 +72,21 @@ class BalancedSoftmax(Generator):
 
 
 @register_generator("logit-adjustment", order=5)
-class PosthocLogitAdjustment(Generator):
+class PosthocLogitAdjustment(_Baseline):
     """Post-hoc logit adjustment (Menon et al., ICLR 2021): train with plain cross-entropy, then
     predict (and select the epoch) with logits - tau * log(prior). tau = 1 is the balanced-error
     optimum under the paper's assumptions; the paper tunes it, which a budget-true protocol cannot
     do on val without spending its few images on it, so it stays a setting."""
 
     adds_images = False
+    DEFAULTS = {"tau": 1.0}
 
-    def __init__(self, tau: float = 1.0, **config):
-        if not np.isfinite(float(tau)) or float(tau) < 0:
+    def __init__(self, **config):
+        super().__init__(**config)
+        tau = self.config["tau"]
+        if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not np.isfinite(tau) or tau < 0:
             raise UserError(f"logit-adjustment tau {tau!r} must be a non-negative number.", "use e.g. tau: 1.0.")
-        super().__init__(tau=float(tau), **config)
+        self.config["tau"] = float(tau)
 
     def _fit(self, images, labels, *, seed, device, progress):
         pass
@@ -81,7 +95,7 @@ class PosthocLogitAdjustment(Generator):
         return None, -self.config["tau"] * log_prior(class_counts)
 
 
-class _FromBudgetImages(Generator):
+class _FromBudgetImages(_Baseline):
     """Arms that draw (with replacement) from the class's own budget images."""
 
     def _fit(self, images, labels, *, seed, device, progress):
@@ -118,10 +132,8 @@ class ClassicAugmentation(_FromBudgetImages):
     and every knob is a config key so a grid can tune them.
     """
 
-    def __init__(self, rotate: float = 20.0, scale: float = 0.1, translate: float = 0.08,
-                 brightness: float = 0.15, contrast: float = 0.15, hflip: float = 0.5, vflip: float = 0.5, **config):
-        super().__init__(rotate=rotate, scale=scale, translate=translate, brightness=brightness,
-                         contrast=contrast, hflip=hflip, vflip=vflip, **config)
+    DEFAULTS = {"rotate": 20.0, "scale": 0.1, "translate": 0.08, "brightness": 0.15, "contrast": 0.15,
+                "hflip": 0.5, "vflip": 0.5}
 
     def _pipeline(self, seed: int) -> A.Compose:
         c = self.config

@@ -31,11 +31,12 @@ class CWGANGP(ConditionalGAN):
     def real_batches_per_step(self) -> int:
         return self.config["n_critic"]
 
-    def _build(self) -> None:
+    def _networks(self):
         size, _, channels = self.image_shape
-        self.G = self._make_generator(embed_dim=self.config["embed_dim"])
-        self.D = ConditionalCritic(size, channels, self.n_classes, self.config["base_channels"],
+        generator = self._make_generator(embed_dim=self.config["embed_dim"])
+        critic = ConditionalCritic(size, channels, self.n_classes, self.config["base_channels"],
                                    norm=self.config["critic_norm"])
+        return generator, critic
 
     def _train(self, stream, rng, progress) -> None:
         opt_g, opt_d = self._adam(self.G.parameters(), self.lr_g), self._adam(self.D.parameters(), self.lr_d)

@@ -17,18 +17,16 @@ import copy
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from augbench.core.seeding import seeded_global_rng, torch_generator
-from augbench.core.device import resolve_device
+from augbench.core.seeding import torch_generator
 from augbench.core.errors import UserError
 from augbench.datasets.transforms import to_uint8
 from augbench.generators import register_generator
-from augbench.generators._arm_utils import arm_precision, check_amp, check_labels, merge_config, with_precision
 from augbench.generators._diffusion import (PREDICTIONS, SCHEDULES, alphas_cumprod, ddim_sample, predicted_x0, q_sample,
                                   training_target)
-from augbench.generators._gan_utils import BatchStream
+from augbench.generators._learned import LearnedGenerator
 from augbench.generators._unet import ConditionalUNet, parse_channel_mults
-from augbench.generators.base import Generator, check_finite
 
 DEFAULTS = {
     "steps": 10000,           # optimiser steps (not epochs: budgets range from 10 to 1000s of images)
@@ -55,11 +53,16 @@ DEFAULTS = {
 
 
 @register_generator("ddpm", order=30, learned=True)
-class DDPM(Generator):
+class DDPM(LearnedGenerator):
     learned = True
+    DEFAULTS = DEFAULTS
+    bf16_helps_on_cpu = False  # U-Net: ~0.5x in bf16 on CPU (perf/cpu_precision.py)
+    seed_whole_fit = True  # dropout masks come from the global RNG: reproducible for a seed
+    #: the EMA weights are the network used for sampling
+    saved_nets = ("ema",)
 
     def __init__(self, **config):
-        super().__init__(**merge_config("ddpm", DEFAULTS, config))
+        super().__init__(**config)
         c = self.config
         problems = []
         if c["schedule"] not in SCHEDULES:
@@ -79,58 +82,40 @@ class DDPM(Generator):
             problems.append("steps and batch_size must be >= 1")
         if problems:
             raise UserError(f"invalid ddpm settings: {'; '.join(problems)}.", "change the settings named above.")
-        check_amp(self.name, c["amp"])
-        self.precision = None  # core.precision.Precision of the last fit
-        self._model: ConditionalUNet | None = None  # EMA weights: the network used for sampling
-        self._arch: dict | None = None
-        self.device = torch.device("cpu")
-
-    def describe(self) -> dict:
-        return with_precision(super().describe(), self.precision)
-
-    def precision_for(self, device: torch.device | str):
-        """What ``amp`` resolves to on ``device`` (core/precision.py); the run header asks too."""
-        return arm_precision(device, self.config["amp"], bf16_helps_on_cpu=False)  # U-Net: ~0.5x in bf16 on CPU
 
     # --- building ------------------------------------------------------------------------------
-    def _build(self, arch: dict) -> ConditionalUNet:
-        return ConditionalUNet(arch["in_channels"], arch["n_classes"], arch["base_channels"],
-                               tuple(arch["channel_mults"]), arch["num_res_blocks"], arch["dropout"],
-                               arch["attention"])
-
-    def _arch_for(self, height: int, width: int, channels: int) -> dict:
+    def arch_state(self) -> dict:
+        h, w, channels = self.image_shape
         c = self.config
         return {"in_channels": channels, "n_classes": self.n_classes, "base_channels": int(c["base_channels"]),
-                "channel_mults": list(parse_channel_mults(c["channel_mults"], height, width)),
+                "channel_mults": list(parse_channel_mults(c["channel_mults"], h, w)),
                 "num_res_blocks": int(c["num_res_blocks"]), "dropout": float(c["dropout"]),
                 "attention": bool(c["attention"]), "timesteps": int(c["timesteps"]), "schedule": c["schedule"],
                 "prediction": c["prediction"]}
 
-    # --- training ------------------------------------------------------------------------------
-    def _fit(self, images, labels, *, seed, device, progress):
-        check_labels(self.name, images, labels, self.n_classes)
-        dev = resolve_device(device)
-        self.precision = self.precision_for(dev)
-        self.history, self._model = [], None  # a failed refit must not leave the old network behind
-        with seeded_global_rng(seed, dev):  # init and dropout reproducible for a seed
-            self._model = self._train(images, labels, seed, dev, progress)
-        self.device = dev
+    def restore_arch(self, arch: dict) -> None:
+        self.n_classes = arch["n_classes"]  # sampler settings stay the instance's; shapes are the file's
 
-    def _train(self, images, labels, seed: int, dev: torch.device, progress) -> ConditionalUNet:
-        """Run the optimiser; return the EMA network (the one used for sampling)."""
-        c = self.config
-        h, w, ch = self.image_shape
-        self._arch = self._arch_for(h, w, ch)
-        model = self._build(self._arch).to(dev)
-        ema = copy.deepcopy(model).eval().requires_grad_(False)
+    def build(self) -> dict[str, nn.Module]:
+        arch = self.arch
+        model = ConditionalUNet(arch["in_channels"], arch["n_classes"], arch["base_channels"],
+                                tuple(arch["channel_mults"]), arch["num_res_blocks"], arch["dropout"],
+                                arch["attention"])
+        return {"model": model, "ema": copy.deepcopy(model).eval().requires_grad_(False)}
+
+    # --- training ------------------------------------------------------------------------------
+    def train(self, images, labels, *, seed, progress) -> None:
+        """Run the optimiser on ``nets['model']``, keeping ``nets['ema']`` (the sampling network) up to date."""
+        c, dev = self.config, self.device
+        model, ema = self.nets["model"], self.nets["ema"]
         opt = torch.optim.Adam(model.parameters(), lr=float(c["lr"]))
         abar = alphas_cumprod(c["schedule"], int(c["timesteps"])).to(dev, torch.float32)
-        stream = BatchStream(images, labels, int(c["batch_size"]), seed, device=dev)
+        stream = self.batches(images, labels, int(c["batch_size"]), seed)
         gen = torch_generator(seed + 1, dev)
         total, log_every = int(c["steps"]), max(1, int(c["log_every"]))
         null = self.n_classes
         running, n_running = 0.0, 0
-        amp = self.precision.autocast()
+        amp = self.autocast()
         model.train()
         for step in range(1, total + 1):
             x0, y = next(stream)
@@ -148,15 +133,13 @@ class DDPM(Generator):
                 torch.nn.utils.clip_grad_norm_(model.parameters(), float(c["grad_clip"]))
             opt.step()
             self._ema_update(ema, model, step)
-            value = float(loss.detach())  # one sync per step: cheap next to a U-Net forward/backward
-            check_finite(self.name, step, loss=value)
+            value = self.log(step, keep=False, loss=loss)["loss"]  # one sync per step: cheap next to a U-Net step
             running, n_running = running + value, n_running + 1
             if step % log_every == 0 or step == total:
-                self.history.append({"step": step, "loss": running / n_running})
+                self.log(step, loss=running / n_running)
                 running, n_running = 0.0, 0
             if progress is not None:
                 progress(step, total)
-        return ema
 
     def _ema_update(self, ema, model, step: int) -> None:
         # warm-up (1 + s) / (10 + s) lets short fits (tests, tiny budgets) use mostly recent weights
@@ -168,19 +151,14 @@ class DDPM(Generator):
                 be.copy_(b)
 
     # --- sampling ------------------------------------------------------------------------------
-    def _sample(self, label, n, *, seed):
-        if self._model is None:
-            raise RuntimeError("ddpm: no trained network; call fit() or load() first")
-        if not 0 <= label < self.n_classes:
-            raise UserError(f"ddpm: class {label} is outside 0..{self.n_classes - 1}.",
-                            "ask for a class the generator was fitted on.")
+    def generate(self, label, n, *, seed):
         c, dev = self.config, self.device
         h, w, ch = self.image_shape
         gen = torch_generator(seed)
         # all starting noise is drawn up front on the CPU: images depend on the seed only, not on
         # the device or on how the n images are chunked
         noise = torch.randn((n, ch, h, w), generator=gen)
-        abar = alphas_cumprod(self._arch["schedule"], self._arch["timesteps"])
+        abar = alphas_cumprod(self.arch["schedule"], self.arch["timesteps"])
         out = []
         bs = max(1, int(c["sample_batch_size"]))
         for start in range(0, n, bs):
@@ -192,9 +170,9 @@ class DDPM(Generator):
 
     def _guided_x0(self, label: int, b: int, abar: torch.Tensor):
         """Guided output out_u + s (out_c - out_u) (both halves in one batched pass), as an x_0 estimate."""
-        s, dev, model = float(self.config["guidance_scale"]), self.device, self._model
+        s, dev, model = float(self.config["guidance_scale"]), self.device, self.nets["ema"]
         precision = self.precision_for(dev)  # the sampling device's, which may differ from the fit's after to()
-        prediction = self._arch["prediction"]
+        prediction = self.arch["prediction"]
         y_c = torch.full((b,), label, dtype=torch.long, device=dev)
         y_u = torch.full((b,), self.n_classes, dtype=torch.long, device=dev)
 
@@ -209,26 +187,3 @@ class DDPM(Generator):
             return predicted_x0(prediction, out, x, float(abar[t]))
 
         return x0_fn
-
-    # --- persistence ---------------------------------------------------------------------------
-    def to(self, device: str) -> "DDPM":
-        """Move the sampling network (e.g. after ``load`` on a GPU machine)."""
-        self.device = resolve_device(device)
-        if self._model is not None:
-            self._model.to(self.device)
-        return self
-
-    def state_dict(self) -> dict:
-        if self._model is None:
-            return {}
-        return {"arch": dict(self._arch),
-                "weights": {k: v.detach().cpu() for k, v in self._model.state_dict().items()}}
-
-    def load_state_dict(self, state: dict) -> None:
-        if not state:
-            return
-        self._arch = dict(state["arch"])
-        self.n_classes = self._arch["n_classes"]
-        model = self._build(self._arch)
-        model.load_state_dict(state["weights"])
-        self._model = model.eval().requires_grad_(False).to(self.device)

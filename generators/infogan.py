@@ -64,12 +64,13 @@ class InfoGAN(ConditionalGAN):
         codes = torch.rand(len(labels), self.config["n_continuous"], generator=rng) * 2 - 1
         return torch.cat([z, codes], dim=1).to(self.device)
 
-    def _build(self) -> None:
+    def _networks(self):
         size, _, channels = self.image_shape
         cfg = self.config
-        self.G = self._make_generator(embed_dim=0)
-        self.D = InfoDiscriminator(size, channels, cfg["base_channels"], self.n_classes, cfg["n_continuous"],
+        generator = self._make_generator(embed_dim=0)
+        critic = InfoDiscriminator(size, channels, cfg["base_channels"], self.n_classes, cfg["n_continuous"],
                                    cfg["q_hidden"])
+        return generator, critic
 
     def _info_loss(self, q_cat, q_cont, labels, latent, cat: bool = True) -> torch.Tensor:
         """-(lower bound on I(c; G(z, c))) up to constants: CE for the class code, Gaussian NLL for the rest."""

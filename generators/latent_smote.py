@@ -18,16 +18,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.neighbors import NearestNeighbors
+from torch import nn
 
-from augbench.core.device import resolve_device
-from augbench.core.seeding import seeded_global_rng
 from augbench.core.errors import UserError
 from augbench.datasets.transforms import to_uint8
 from augbench.generators import register_generator
-from augbench.generators._arm_utils import arm_precision, check_amp, check_labels, merge_config, with_precision
 from augbench.generators._autoencoder import ConvAutoencoder
-from augbench.generators._gan_utils import BatchStream
-from augbench.generators.base import Generator, check_finite
+from augbench.generators._learned import LearnedGenerator
 
 PENALTIES = ("reference", "permuted", "none")
 
@@ -67,11 +64,12 @@ def smote_latents(latents: np.ndarray, n: int, k: int, rng: np.random.Generator)
 
 
 @register_generator("latent-smote", order=31, learned=True)
-class LatentSMOTE(Generator):
+class LatentSMOTE(LearnedGenerator):
     learned = True
+    DEFAULTS = DEFAULTS
 
     def __init__(self, **config):
-        super().__init__(**merge_config("latent-smote", DEFAULTS, config))
+        super().__init__(**config)
         c = self.config
         problems = []
         for key in ("epochs", "batch_size", "latent_dim", "base_channels", "k_neighbors", "sample_batch_size"):
@@ -86,40 +84,30 @@ class LatentSMOTE(Generator):
         if problems:
             raise UserError(f"invalid latent-smote settings: {'; '.join(problems)}.",
                             "change the settings named above.")
-        check_amp(self.name, c["amp"])
-        self.precision = None  # core.precision.Precision of the last fit
-        self._ae: ConvAutoencoder | None = None
-        self._arch: dict | None = None
         self._latents: np.ndarray | None = None  # (N, latent_dim) codes of the training images
         self._labels: np.ndarray | None = None
         self._latent_sd: np.ndarray | None = None
-        self.device = torch.device("cpu")
 
-    def describe(self) -> dict:
-        return with_precision(super().describe(), self.precision)
+    # --- building ------------------------------------------------------------------------------
+    def arch_state(self) -> dict:
+        h, w, ch = self.image_shape
+        return {"in_channels": ch, "height": h, "width": w, "latent_dim": int(self.config["latent_dim"]),
+                "base_channels": int(self.config["base_channels"])}
 
-    def precision_for(self, device: torch.device | str):
-        """What ``amp`` resolves to on ``device`` (core/precision.py); the run header asks too."""
-        return arm_precision(device, self.config["amp"])
+    def restore_arch(self, arch: dict) -> None:
+        pass  # build() reads self.arch; the instance's sampling settings stay its own
 
-    def _build(self, arch: dict) -> ConvAutoencoder:
-        return ConvAutoencoder(arch["in_channels"], arch["height"], arch["width"], arch["latent_dim"],
-                               arch["base_channels"])
+    def build(self) -> dict[str, nn.Module]:
+        arch = self.arch
+        return {"autoencoder": ConvAutoencoder(arch["in_channels"], arch["height"], arch["width"],
+                                               arch["latent_dim"], arch["base_channels"])}
 
     # --- training ------------------------------------------------------------------------------
-    def _fit(self, images, labels, *, seed, device, progress):
-        check_labels(self.name, images, labels, self.n_classes)
-        c = self.config
-        dev = resolve_device(device)
-        self.precision = precision = self.precision_for(dev)
-        h, w, ch = self.image_shape
-        self.history, self._ae = [], None  # a failed refit must not leave the old network behind
-        self._arch = {"in_channels": ch, "height": h, "width": w, "latent_dim": int(c["latent_dim"]),
-                      "base_channels": int(c["base_channels"])}
-        with seeded_global_rng(seed):
-            ae = self._build(self._arch).to(dev)
+    def train(self, images, labels, *, seed, progress) -> None:
+        c, dev, precision = self.config, self.device, self.precision
+        ae = self.nets["autoencoder"]
         opt = torch.optim.Adam(ae.parameters(), lr=float(c["lr"]))
-        stream = BatchStream(images, labels, int(c["batch_size"]), seed, device=dev)
+        stream = self.batches(images, labels, int(c["batch_size"]), seed)
         rng = np.random.default_rng(seed + 1)
         members = [np.flatnonzero(labels == k) for k in range(self.n_classes)]
         members = [m for m in members if len(m)]
@@ -135,14 +123,10 @@ class LatentSMOTE(Generator):
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            values = {"loss": float(loss.detach()), "recon": float(recon.detach()), "penalty": float(penalty.detach())}
-            check_finite(self.name, step, **values)
-            if step % log_every == 0 or step == total:
-                self.history.append({"step": step, **values})
+            self.log(step, keep=step % log_every == 0 or step == total, loss=loss, recon=recon, penalty=penalty)
             if progress is not None:
                 progress(step, total)
         ae.eval()
-        self._ae, self.device = ae, dev
         self._latents = self._encode_all(stream.x)
         self._labels = labels.copy()
         sd = self._latents.std(axis=0) if len(self._latents) > 1 else np.zeros(self._latents.shape[1])
@@ -172,17 +156,18 @@ class LatentSMOTE(Generator):
     @torch.no_grad()
     def _encode_all(self, x: torch.Tensor) -> np.ndarray:
         bs = int(self.config["sample_batch_size"])
-        parts = [self._ae.encode(x[i:i + bs].to(self.device)).float().cpu() for i in range(0, len(x), bs)]
+        ae = self.nets["autoencoder"]
+        parts = [ae.encode(x[i:i + bs].to(self.device)).float().cpu() for i in range(0, len(x), bs)]
         return torch.cat(parts).numpy().astype(np.float32)
 
     # --- sampling ------------------------------------------------------------------------------
     def class_latents(self, label: int) -> np.ndarray:
         """The encoded training images of class ``label``: the points SMOTE interpolates between."""
-        if self._ae is None:
-            raise RuntimeError("latent-smote: no trained autoencoder; call fit() or load() first")
+        if not self.nets:
+            raise RuntimeError(f"{self.name}: no trained generator (fit() failed or load() was not called)")
         return self._latents[self._labels == label]
 
-    def _sample(self, label, n, *, seed):
+    def generate(self, label, n, *, seed):
         codes = self.class_latents(label)
         if len(codes) == 0:
             raise UserError(f"latent-smote: class {label} has no training images to interpolate between.",
@@ -206,31 +191,16 @@ class LatentSMOTE(Generator):
         out = []
         for i in range(0, len(z), bs):
             with self.precision_for(self.device).autocast():
-                out.append(to_uint8(self._ae.decode(z[i:i + bs].to(self.device)).float()))
+                out.append(to_uint8(self.nets["autoencoder"].decode(z[i:i + bs].to(self.device)).float()))
         return np.concatenate(out)
 
     # --- persistence ---------------------------------------------------------------------------
-    def to(self, device: str) -> "LatentSMOTE":
-        self.device = resolve_device(device)
-        if self._ae is not None:
-            self._ae.to(self.device)
-        return self
-
-    def state_dict(self) -> dict:
-        if self._ae is None:
-            return {}
-        return {"arch": dict(self._arch),
-                "weights": {k: v.detach().cpu() for k, v in self._ae.state_dict().items()},
-                "latents": torch.from_numpy(self._latents), "labels": torch.from_numpy(self._labels),
+    def extra_state(self) -> dict:
+        """The training images' codes: the points SMOTE interpolates between at sampling time."""
+        return {"latents": torch.from_numpy(self._latents), "labels": torch.from_numpy(self._labels),
                 "latent_sd": torch.from_numpy(self._latent_sd)}
 
-    def load_state_dict(self, state: dict) -> None:
-        if not state:
-            return
-        self._arch = dict(state["arch"])
-        ae = self._build(self._arch)
-        ae.load_state_dict(state["weights"])
-        self._ae = ae.eval().to(self.device)
+    def load_extra_state(self, state: dict) -> None:
         self._latents = state["latents"].numpy()
         self._labels = state["labels"].numpy()
         self._latent_sd = state["latent_sd"].numpy()

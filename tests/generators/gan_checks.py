@@ -1,9 +1,11 @@
-"""Checks every conditional GAN backend must pass, shared by test_dcgan / test_cwgan_gp / test_infogan.
+"""Shared test material for the generator backends: the bar toy set with its real-image judge, and
+the checks every conditional GAN backend must pass (test_dcgan / test_cwgan_gp / test_infogan).
 
-The conditional-fit check uses a two-class toy set with a known answer: class 0 = a horizontal bar,
-class 1 = a vertical bar (random position, thickness and brightness, Gaussian noise), 28 px grey.
-A logistic regression fitted on *real* bars then judges which class each generated image shows;
-it cannot be fooled by a generator that ignores the label, because both classes share one model.
+The toy set has a known answer: class 0 = a horizontal bar, class 1 = a vertical bar (random position,
+thickness and brightness, Gaussian noise). A logistic regression fitted on *real* bars then judges
+which class each generated image shows; it cannot be fooled by a generator that ignores the label,
+because both classes share one model. Every backend's conditional-fit test uses this one set and
+judge, so their thresholds mean the same thing.
 """
 from __future__ import annotations
 
@@ -24,20 +26,23 @@ def random_images(size: int, channels: int, n: int = 12, seed: int = 0) -> tuple
     return rng.integers(0, 256, (n, size, size, channels), dtype=np.uint8), np.arange(n) % 3
 
 
-def bars(n_per_class: int, seed: int, size: int = 28) -> tuple[np.ndarray, np.ndarray]:
+def bars(n_per_class: int, seed: int, size: int = 28, channels: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Bar images in uint8 NHWC; the layout scales with ``size`` (at 28 px: bars 4..24, offset 10..15)."""
     rng = np.random.default_rng(seed)
+    lo, hi, pos_lo, pos_hi = size // 7, size - size // 7, size * 10 // 28, size * 16 // 28
     images, labels = [], []
     for label in (0, 1):
         for _ in range(n_per_class):
             img = np.full((size, size), 30.0)
-            pos, thick, value = rng.integers(10, 16), rng.integers(2, 5), rng.uniform(180, 250)
+            pos, thick, value = rng.integers(pos_lo, pos_hi), rng.integers(2, 5), rng.uniform(180, 250)
             if label == 0:
-                img[pos:pos + thick, 4:24] = value
+                img[pos:pos + thick, lo:hi] = value
             else:
-                img[4:24, pos:pos + thick] = value
+                img[lo:hi, pos:pos + thick] = value
             images.append(img + rng.normal(0, 15, img.shape))
             labels.append(label)
-    return np.clip(np.stack(images), 0, 255).round().astype(np.uint8)[..., None], np.array(labels)
+    grey = np.clip(np.stack(images), 0, 255).round().astype(np.uint8)[..., None]
+    return np.repeat(grey, channels, axis=-1), np.array(labels)
 
 
 @functools.lru_cache(maxsize=1)
@@ -50,6 +55,11 @@ def bars_classifier():
     x_test, y_test = bars(100, seed=2)
     assert clf.score(x_test.reshape(len(x_test), -1) / 255.0, y_test) >= 0.98
     return clf
+
+
+def label_accuracy(clf, images: np.ndarray, label: int) -> float:
+    """Share of ``images`` the real-bar judge assigns to ``label`` (0.5 = chance)."""
+    return float((clf.predict(images.reshape(len(images), -1) / 255.0) == label).mean())
 
 
 # --- the checks -----------------------------------------------------------------------------------
@@ -149,7 +159,7 @@ def check_conditional_fit(name: str, *, seed: int, min_accuracy: float = 0.8, **
     gen = create_generator(name, batch_size=32, base_channels=8, **config).fit(images, labels, 2, seed=seed)
     for label in (0, 1):
         samples = gen.sample(label, 100, seed=7)
-        accuracy = (clf.predict(samples.reshape(100, -1) / 255.0) == label).mean()
+        accuracy = label_accuracy(clf, samples, label)
         assert accuracy >= min_accuracy, f"class {label}: {accuracy:.2f} of samples recognised"
 
 

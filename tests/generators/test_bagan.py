@@ -7,7 +7,7 @@ import torch
 from augbench.core.errors import DataError, UserError
 from augbench.generators import DivergenceError, GENERATORS, create_generator
 from augbench.generators.bagan import fit_class_gaussians, latent_grid
-from tests.generators._bars import bars_dataset, label_accuracy, real_pixel_classifier
+from tests.generators.gan_checks import bars as bars_dataset, bars_classifier as real_pixel_classifier, label_accuracy
 
 TINY = dict(ae_epochs=1, gan_steps=1, batch_size=4, width=0.125)
 

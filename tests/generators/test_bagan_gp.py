@@ -10,9 +10,10 @@ import torch
 import augbench.generators._gan_utils as gan_utils
 from augbench.core.errors import DataError, UserError
 from augbench.generators import DivergenceError, GENERATORS, create_generator
-from augbench.generators import bagan_gp
+from augbench.generators import _bagan_gp_nets as nets_module, bagan_gp
+from augbench.generators._fast_conv import PenaltyConv2d
 from augbench.generators._gan_utils import gradient_penalty
-from tests.generators._bars import bars_dataset, label_accuracy, real_pixel_classifier
+from tests.generators.gan_checks import bars as bars_dataset, bars_classifier as real_pixel_classifier, label_accuracy
 
 TINY = dict(ae_epochs=1, gan_steps=1, batch_size=4, width=0.125)
 
@@ -63,8 +64,8 @@ def test_fit_and_sample_every_resolution(size, channels):
 
 def test_bottleneck_is_4x4_at_every_size():
     for size, n_stages in [(28, 3), (32, 3), (64, 4)]:
-        nets = bagan_gp.build_networks(size, 1, 2, width=0.25)
-        x = torch.zeros(2, 1, bagan_gp.net_size(size), bagan_gp.net_size(size))
+        nets = nets_module.build_networks(size, 1, 2, width=0.25)
+        x = torch.zeros(2, 1, nets_module.net_size(size), nets_module.net_size(size))
         convs = [m for m in nets["encoder"].features if isinstance(m, torch.nn.Conv2d)]
         assert len(convs) == n_stages
         assert nets["encoder"](x).shape == (2, 128)
@@ -85,14 +86,14 @@ def test_critic_penalty_gradients_equal_plain_conv2d():
     """The critic's custom conv backward (fast second derivative for the penalty) must give the
     same weight gradients as PyTorch's own Conv2d, penalty included."""
     torch.manual_seed(0)
-    critic = bagan_gp.build_networks(32, 3, 3, width=0.125)["critic"].double()
+    critic = nets_module.build_networks(32, 3, 3, width=0.125)["critic"].double()
     plain = copy.deepcopy(critic)
     for i, m in enumerate(plain.features):
-        if isinstance(m, bagan_gp.PenaltyConv2d):
+        if isinstance(m, PenaltyConv2d):
             conv = torch.nn.Conv2d(m.in_channels, m.out_channels, 4, 2, 1).double()
             conv.load_state_dict(m.state_dict())
             plain.features[i] = conv
-    assert not any(isinstance(m, bagan_gp.PenaltyConv2d) for m in plain.modules())
+    assert not any(isinstance(m, PenaltyConv2d) for m in plain.modules())
     x, fake = torch.randn(6, 3, 32, 32, dtype=torch.float64), torch.randn(6, 3, 32, 32, dtype=torch.float64)
     y = torch.tensor([0, 1, 2, 0, 1, 2])
     fast, ref = _critic_grads(critic, x, y, fake, True), _critic_grads(plain, x, y, fake, False)

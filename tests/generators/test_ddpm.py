@@ -158,7 +158,7 @@ def test_divergence_is_reported():
     gen = create_generator(NAME, steps=10, lr=1e30, **TINY)
     with pytest.raises(DivergenceError, match="ddpm.*diverged at step 2.*learning rate"):
         gen.fit(images, labels, 3, seed=0)
-    with pytest.raises(RuntimeError, match="no trained network"):
+    with pytest.raises(RuntimeError, match="no trained generator"):
         gen.sample(0, 2)
 
 

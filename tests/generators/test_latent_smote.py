@@ -138,7 +138,7 @@ def test_divergence_is_reported():
     gen = create_generator(NAME, **{**TINY, "epochs": 5, "lr": float("inf")})
     with pytest.raises(DivergenceError, match="latent-smote.*diverged at step 2.*learning rate"):
         gen.fit(images, labels, 3, seed=0)
-    with pytest.raises(RuntimeError, match="no trained autoencoder"):
+    with pytest.raises(RuntimeError, match="no trained generator"):
         gen.sample(0, 2)
 
 

@@ -1,0 +1,191 @@
+"""The scaffold every learned arm (GANs, diffusion, latent-smote) stands on.
+
+Each learned arm used to repeat the same plumbing around its training loop, each in its own style:
+settings and ``amp`` checks, label checks, device resolution, a seeded build of the networks,
+batch streaming, the NaN check with loss logging, precision in ``describe()``, and saving the
+networks' state dicts. When that plumbing differs between arms, their results differ for reasons
+that are not in the papers, so it lives here once. An arm supplies only:
+
+* ``build()`` -> ``{name: nn.Module}``, its networks for ``image_shape`` / ``n_classes`` / ``config``,
+* ``train(images, labels, seed=, progress=)``, its update rule (calling ``self.log`` each step),
+* ``generate(label, n, seed=)``, its sampler,
+
+plus, where it has them, ``arch_state`` / ``restore_arch`` (what load() needs to rebuild the nets)
+and ``extra_state`` / ``load_extra_state`` (non-network state such as class Gaussians).
+
+Seeding: the build always runs inside ``seeded_global_rng(seed)``, so weight init is a function of
+the seed alone. Arms whose *training* also draws from torch's global RNG (dropout) set
+``seed_whole_fit`` so that training continues inside the same fork; splitting it would restart the
+global RNG after the build and change every dropout mask.
+"""
+from __future__ import annotations
+
+from abc import abstractmethod
+
+import numpy as np
+import torch
+from torch import nn
+
+from augbench.core.device import resolve_device
+from augbench.core.errors import UserError
+from augbench.core.precision import Precision
+from augbench.core.seeding import seeded_global_rng
+from augbench.generators._arm_utils import arm_precision, check_amp, check_labels, merge_config, with_precision
+from augbench.generators._gan_utils import BatchStream
+from augbench.generators.base import DivergenceError, Generator, check_finite
+
+#: the fork load() builds its networks in: their init is overwritten, but must not move the caller's RNG
+_LOAD_SEED = 0
+
+
+class LearnedGenerator(Generator):
+    learned = True
+    #: the arm's settings and their defaults; unknown keys are refused (see merge_config)
+    DEFAULTS: dict = {"amp": False}
+    #: settings that size a tensor and so must be whole numbers >= 1
+    POSITIVE_INTS: tuple[str, ...] = ()
+    #: False for a network measured slower under bf16 autocast on CPU (``amp: auto`` keeps float32 there)
+    bf16_helps_on_cpu: bool = True
+    #: True when training draws from torch's global RNG (dropout): it then runs in the build's seeded fork
+    seed_whole_fit: bool = False
+    #: networks that save() persists (None: all of them); the rest are rebuilt untrained by load()
+    saved_nets: tuple[str, ...] | None = None
+
+    def __init__(self, **config):
+        super().__init__(**merge_config(self.name, self.settings_defaults(), config,
+                                        positive_ints=self.POSITIVE_INTS))
+        check_amp(self.name, self.config["amp"])
+        self.nets: dict[str, nn.Module] = {}
+        self.arch: dict = {}  # what load() needs to rebuild the networks; fixed when fit() starts
+        self.device = torch.device("cpu")
+        self.precision: Precision | None = None  # what the last fit ran in
+
+    def settings_defaults(self) -> dict:
+        return self.DEFAULTS
+
+    # --- what an arm supplies -----------------------------------------------------------------
+    @abstractmethod
+    def build(self) -> dict[str, nn.Module]:
+        """The arm's networks (on the CPU, freshly initialised) for the current shape and settings."""
+
+    @abstractmethod
+    def train(self, images: np.ndarray, labels: np.ndarray, *, seed: int, progress) -> None:
+        """Fit ``self.nets`` (already on ``self.device``), calling ``self.log`` at every step."""
+
+    @abstractmethod
+    def generate(self, label: int, n: int, *, seed: int) -> np.ndarray:
+        """``n`` uint8 NHWC images of a valid ``label`` from the trained networks."""
+
+    def check_image_shape(self) -> None:
+        """Refuse image shapes the networks cannot be built for (before anything is built)."""
+
+    def arch_state(self) -> dict:
+        """Settings that fix the networks' shapes, saved with the weights (called when fit starts)."""
+        return {}
+
+    def restore_arch(self, arch: dict) -> None:
+        """Make ``build()`` reproduce the saved shapes: the saved values win over this instance's."""
+        self.config.update(arch)
+
+    def extra_state(self) -> dict:
+        """Non-network state that sampling needs (tensors and primitives only)."""
+        return {}
+
+    def load_extra_state(self, state: dict) -> None:
+        pass
+
+    def place(self, net: nn.Module) -> nn.Module:
+        """Move a network to ``self.device`` (arms with a preferred memory layout override this)."""
+        return net.to(self.device)
+
+    def described_extras(self) -> dict:
+        """Derived settings worth logging next to ``config`` (e.g. resolved learning rates)."""
+        return {}
+
+    # --- precision ----------------------------------------------------------------------------
+    def precision_for(self, device: torch.device | str) -> Precision:
+        """What ``amp`` resolves to on ``device`` (core/precision.py); the run header asks too."""
+        return arm_precision(device, self.config["amp"], bf16_helps_on_cpu=self.bf16_helps_on_cpu)
+
+    def autocast(self):
+        """The context for training forward passes, in the precision the fit resolved."""
+        return self.precision.autocast()
+
+    def describe(self) -> dict:
+        return with_precision({**super().describe(), **self.described_extras()}, self.precision)
+
+    # --- fitting ------------------------------------------------------------------------------
+    def _fit(self, images: np.ndarray, labels: np.ndarray, *, seed: int, device: str, progress) -> None:
+        self.check_image_shape()
+        check_labels(self.name, images, labels, self.n_classes)
+        self.device = resolve_device(device)
+        self.precision = self.precision_for(self.device)
+        self.history, self.nets = [], {}  # a failed refit must not leave the old networks behind
+        self.arch = self.arch_state()
+        try:
+            with seeded_global_rng(seed, self.device):
+                self.nets = self._built()
+                if self.seed_whole_fit:
+                    self.train(images, labels, seed=seed, progress=progress)
+            if not self.seed_whole_fit:
+                self.train(images, labels, seed=seed, progress=progress)
+        except DivergenceError:
+            self.nets = {}  # never sample from a diverged generator
+            raise
+        for net in self.nets.values():
+            net.eval()
+
+    def _built(self) -> dict[str, nn.Module]:
+        return {key: self.place(net) for key, net in self.build().items()}
+
+    def batches(self, images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int) -> BatchStream:
+        """Endless seeded minibatches in [-1, 1] on the fit's device."""
+        return BatchStream(images, labels, int(batch_size), seed, device=self.device)
+
+    def log(self, step: int, *, keep: bool = True, phase: str | None = None, **losses) -> dict:
+        """Stop on a NaN/inf loss (DivergenceError naming the step); append the record to ``history``
+        when ``keep``. Every value is stored as a float, so the training curves are JSON-able."""
+        values = {k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in losses.items()}
+        check_finite(self.name, step, **values)
+        record = {**({"phase": phase} if phase is not None else {}), "step": int(step), **values}
+        if keep:
+            self.history.append(record)
+        return record
+
+    # --- sampling -----------------------------------------------------------------------------
+    def _sample(self, label: int, n: int, *, seed: int) -> np.ndarray:
+        if not self.nets:
+            raise RuntimeError(f"{self.name}: no trained generator (fit() failed or load() was not called)")
+        if not 0 <= label < self.n_classes:
+            raise UserError(f"{self.name}: class {label} is out of range (the generator knows "
+                            f"0..{self.n_classes - 1}).", "ask for a class the generator was fitted on.")
+        return self.generate(label, n, seed=seed)
+
+    def to(self, device: str | torch.device) -> "LearnedGenerator":
+        """Move the networks (e.g. after ``load`` on a GPU machine)."""
+        self.device = resolve_device(device)
+        self.nets = {key: self.place(net) for key, net in self.nets.items()}
+        return self
+
+    # --- persistence --------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        if not self.nets:
+            raise RuntimeError(f"{self.name}: nothing to save before fit()")
+        keys = self.saved_nets if self.saved_nets is not None else tuple(self.nets)
+        return {"arch": dict(self.arch),
+                "nets": {k: {n: t.detach().cpu() for n, t in self.nets[k].state_dict().items()} for k in keys},
+                "extra": self.extra_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        if not state:
+            return
+        self.arch = dict(state["arch"])
+        self.restore_arch(self.arch)
+        with seeded_global_rng(_LOAD_SEED):
+            nets = self._built()
+        for key, weights in state["nets"].items():
+            nets[key].load_state_dict(weights)
+        for net in nets.values():
+            net.eval()
+        self.nets = nets
+        self.load_extra_state(state["extra"])
