@@ -3,6 +3,7 @@
 ``create_classifier(name, n_classes=, in_channels=, image_size=, weights=None)`` returns an
 ``nn.Module`` mapping float NCHW in [-1, 1] to logits; every entry's meta carries ``min_size``.
 """
+from augbench.classifiers._auc import macro_ovr_auc, one_vs_rest_auc
 from augbench.core.registry import Registry
 
 CLASSIFIERS = Registry("classifier")

@@ -28,8 +28,6 @@ import numpy as np
 import torch
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from augbench.generators import create_generator  # noqa: E402
 
 REF_AE_IMG_S = 223.0   # 14.8 s per epoch of the 70 % split (3296 images)

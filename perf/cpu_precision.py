@@ -18,14 +18,11 @@ import argparse
 import os
 import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from augbench.core.precision import cpu_bf16_support  # noqa: E402
 from augbench.generators import create_generator  # noqa: E402

@@ -34,8 +34,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
 CELL_WORK = ("time_train_s", "time_val_eval_s", "time_test_eval_s")
 FIT_WORK = ("time_fit_s", "time_sample_s")
 
@@ -66,7 +64,7 @@ def _sum(frame, column: str) -> float:
 
 def analyse(out: Path, wall: float, experiment: str = "augbench") -> dict:
     """Work and overhead from the runs in ``out``'s store (every FINISHED fit and cell run)."""
-    from augbench.benchmark.tracking import default_tracking_uri
+    from augbench.benchmark.store import default_tracking_uri
     from augbench.reports.runs import search_runs
 
     uri = default_tracking_uri(out)

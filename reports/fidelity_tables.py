@@ -13,7 +13,9 @@ import pandas as pd
 
 from augbench.reports.render import Cell, Table
 from augbench.reports.runs import budget_sort_key
-from augbench.reports.tables import arm_order, format_cell, is_best, summary
+from augbench.reports.conventions import arm_order
+from augbench.reports.stats import summary
+from augbench.reports.tables import format_cell, is_best
 
 #: (metric key prefix, column header, better: "low" | "high" | "")
 COLUMNS = (("fid", "FID", "low"), ("fid_heldout", "FID vs held-out", "low"), ("kid", "KID", "low"), ("precision", "precision", "high"),

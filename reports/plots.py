@@ -15,7 +15,9 @@ import pandas as pd
 
 from augbench.reports.runs import ARTIFACT_FEATURES, ARTIFACT_REAL, ARTIFACT_SAMPLES, budget_sort_key, class_keys
 from augbench.reports.stats import CI_LEVEL, bootstrap_ci
-from augbench.reports.tables import arm_order, iter_groups, slug, summary, values_by_seed
+from augbench.reports.conventions import arm_order
+from augbench.reports.stats import summary, values_by_seed
+from augbench.reports.tables import iter_groups, slug
 
 DPI = 100
 

@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 BOOTSTRAP_RESAMPLES = 10_000     # seed-level bootstrap of the mean (figures' bands)
 BOOTSTRAP_SEED = 0
@@ -428,3 +429,19 @@ def bootstrap_ci(values, *, level: float = CI_LEVEL, resamples: int = BOOTSTRAP_
     tail = (1.0 - level) / 2.0 * 100.0
     low, high = np.percentile(means, [tail, 100.0 - tail])
     return float(low), float(high)
+
+
+def summary(values) -> tuple[float, float, int]:
+    """Mean, sample std (ddof=1; nan for one value) and n of the finite values."""
+    x = np.asarray(values, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    if len(x) == 0:
+        return math.nan, math.nan, 0
+    return float(x.mean()), float(x.std(ddof=1)) if len(x) > 1 else math.nan, len(x)
+
+
+def values_by_seed(frame: pd.DataFrame, metric: str) -> pd.Series:
+    column = f"metrics.{metric}"
+    if column not in frame:
+        return pd.Series(dtype=float)
+    return pd.Series(frame[column].to_numpy(dtype=float), index=frame["seed"].to_numpy())

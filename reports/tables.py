@@ -10,52 +10,20 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 
 from augbench.reports.render import Cell, Table, to_markdown
 from augbench.reports.runs import TAG_GRID, budget_sort_key, class_keys, load_runs, minority_keys, search_runs
 from augbench.reports.compare import Comparer
-from augbench.reports.stats import CI_LEVEL, KIND_BOTH, KIND_IMAGES, KIND_SEEDS, holm, holm_levels
+from augbench.reports.conventions import BASELINE, arm_order, lower_is_better
+from augbench.reports.stats import CI_LEVEL, KIND_BOTH, KIND_IMAGES, KIND_SEEDS, summary, values_by_seed
+from augbench.reports.verdicts import ALPHA, COLUMNS, comparison_row, compare_to_baseline, correct
 
 BUDGET_ORDER_LAST = "all"
-BASELINE = "none"
 DEFAULT_METRICS = ("test_balanced_accuracy", "test_macro_auc")
-#: the baselines first, in this order; learned arms follow alphabetically
-ARM_ORDER = ("none", "oversample", "classic", "class-weighted")
 DIGITS = 3
 ONE_SEED_NOTE = ("Only one seed per cell: each number is a single training run, there is no spread over seeds, "
                  "and any interval covers test-image sampling only (†), not seed-to-seed variation.")
-
-
-def _budget_key(label: str):
-    return budget_sort_key(label)
-
-
-def lower_is_better(metric: str) -> bool:
-    name = metric.lower()
-    return name.startswith("time_") or any(part in name for part in ("loss", "fid", "kid", "memoris"))
-
-
-def arm_order(arms) -> list[str]:
-    arms = list(dict.fromkeys(str(a) for a in arms))
-    known = [a for a in ARM_ORDER if a in arms]
-    return known + sorted(a for a in arms if a not in ARM_ORDER)
-
-
-# --- legacy helpers (runner summary) --------------------------------------------------------------------
-def aggregate(runs: pd.DataFrame, metric: str, *, rows: str = "arm", cols: str = "budget",
-              extra_keys: tuple[str, ...] = ("dataset", "classifier")) -> pd.DataFrame:
-    """Long frame with one row per (extra keys, row, col): mean, std (ddof=1), n."""
-    column = f"metrics.{metric}"
-    if runs.empty or column not in runs:
-        return pd.DataFrame(columns=[*extra_keys, rows, cols, "mean", "std", "n"])
-    keys = [f"params.{k}" for k in (*extra_keys, rows, cols)]
-    frame = runs[keys + [column]].dropna(subset=[column])
-    grouped = frame.groupby(keys, sort=False)[column]
-    out = grouped.agg(["mean", "std", "count"]).reset_index().rename(columns={"count": "n"})
-    out.columns = [c.removeprefix("params.") for c in out.columns]
-    return out
 
 
 def format_cell(mean: float, std: float, n: int, digits: int = DIGITS, *, significant: bool = False) -> str:
@@ -69,107 +37,7 @@ def format_cell(mean: float, std: float, n: int, digits: int = DIGITS, *, signif
     return f"{mean:{spec}} ± {std:{f'#.{max(1, digits - 1)}g' if significant else spec}} (n={n})"
 
 
-def pivot_markdown(agg: pd.DataFrame, *, rows: str = "arm", cols: str = "budget", arm_order=None,
-                   higher_is_better: bool = True) -> str:
-    """Markdown pivot of an :func:`aggregate` frame; the best mean in each column is bold."""
-    if agg.empty:
-        return ""
-    col_labels = sorted(agg[cols].astype(str).unique(), key=_budget_key if cols == "budget" else str)
-    row_labels = list(dict.fromkeys(agg[rows].astype(str)))
-    if arm_order:
-        row_labels.sort(key=lambda r: arm_order.index(r) if r in arm_order else len(arm_order))
-    pick = max if higher_is_better else min
-    best = {col: pick(agg[agg[cols].astype(str) == col]["mean"]) for col in col_labels}
-    lines = [f"| {rows} | " + " | ".join(f"{cols} {c}" for c in col_labels) + " |",
-             "|---|" + "---|" * len(col_labels)]
-    for r in row_labels:
-        cells = []
-        for col in col_labels:
-            hit = agg[(agg[rows].astype(str) == r) & (agg[cols].astype(str) == col)]
-            if hit.empty:
-                cells.append("–")
-                continue
-            row = hit.iloc[0]
-            text = format_cell(row["mean"], row["std"], int(row["n"]))
-            cells.append(f"**{text}**" if row["mean"] == best.get(col) else text)
-        lines.append(f"| {r} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 # --- summaries and paired comparisons -------------------------------------------------------------------
-def summary(values) -> tuple[float, float, int]:
-    """Mean, sample std (ddof=1; nan for one value) and n of the finite values."""
-    x = np.asarray(values, dtype=np.float64)
-    x = x[np.isfinite(x)]
-    if len(x) == 0:
-        return math.nan, math.nan, 0
-    return float(x.mean()), float(x.std(ddof=1)) if len(x) > 1 else math.nan, len(x)
-
-
-def values_by_seed(frame: pd.DataFrame, metric: str) -> pd.Series:
-    column = f"metrics.{metric}"
-    if column not in frame:
-        return pd.Series(dtype=float)
-    return pd.Series(frame[column].to_numpy(dtype=float), index=frame["seed"].to_numpy())
-
-
-ALPHA = 1.0 - CI_LEVEL
-COLUMNS = ["metric", "budget", "arm", "reference", "n_pairs", "kind", "estimate", "se", "df", "ci_low", "ci_high",
-           "p", "p_holm", "holm_level", "cci_low", "cci_high", "verdict", "note", "per_seed"]
-
-
-def verdict(estimate: float, p_holm: float, lower: bool, reference: str = BASELINE) -> str:
-    if p_holm is None or math.isnan(p_holm):
-        return "not tested"
-    if p_holm >= ALPHA:
-        return "no detectable difference"
-    return f"better than {reference}" if (estimate > 0) != lower else f"worse than {reference}"
-
-
-def correct(frame: pd.DataFrame, lower: bool = False) -> pd.DataFrame:
-    """Holm over every row of ``frame`` (one family), the Holm-consistent intervals and verdicts."""
-    frame = frame.copy()
-    frame["p_holm"] = holm(frame["p"].to_numpy(dtype=float)) if len(frame) else []
-    frame["holm_level"] = holm_levels(frame["p"].to_numpy(dtype=float)) if len(frame) else []
-    lows, highs, verdicts = [], [], []
-    for _, r in frame.iterrows():
-        level = r["holm_level"]
-        low, high = r["result"].interval(1.0 - level) if isinstance(level, float) and level > 0 else (math.nan,
-                                                                                                       math.nan)
-        lows.append(low)
-        highs.append(high)
-        verdicts.append(verdict(r["estimate"], r["p_holm"], lower, r["reference"]))
-    frame["cci_low"], frame["cci_high"], frame["verdict"] = lows, highs, verdicts
-    return frame
-
-
-def _row(c) -> dict:
-    r = c.result
-    return {"metric": c.metric, "budget": c.budget, "arm": c.arm, "reference": c.reference, "n_pairs": r.n_seeds,
-            "kind": r.kind, "estimate": r.estimate, "se": r.se, "df": r.df, "ci_low": r.low, "ci_high": r.high,
-            "p": r.p_value, "note": c.note, "per_seed": dict(zip((int(s) for s in c.seeds), r.per_seed)),
-            "result": r}
-
-
-def compare_to_baseline(group: pd.DataFrame, metric: str, baseline: str = BASELINE,
-                        comparer: Comparer | None = None) -> pd.DataFrame:
-    """Every arm vs the baseline at every budget of one configuration, Holm over all of them.
-
-    The family is the whole main table of one metric (arms x budgets): the set of ↑/↓ a reader
-    scans for "did anything beat none?"."""
-    comparer = comparer or Comparer.for_cells(group)
-    rows = []
-    for budget in sorted(group["budget"].unique(), key=budget_sort_key):
-        for arm in arm_order(group["arm"]):
-            if arm == baseline:
-                continue
-            hit = comparer.compare(group, budget, arm, baseline, [metric]).get(metric)
-            if hit is not None:
-                rows.append(_row(hit))
-    out = pd.DataFrame(rows, columns=[*COLUMNS[:12], "note", "per_seed", "result"])
-    return correct(out, lower_is_better(metric))
-
-
 def is_best(mean: float, n: int, means: list[float], lower: bool) -> bool:
     """Best of its column, and only when the column is not a tie of everything (then nothing is best)."""
     if not n or len(means) < 2 or max(means) == min(means):
@@ -358,7 +226,7 @@ def pairwise_tables(cells: pd.DataFrame, metric: str, keys: list[str], budget: s
             for b in arms[i + 1:]:
                 hit = comparer.compare(at, str(budget), a, b, [metric]).get(metric)
                 if hit is not None:
-                    pairs.append(_row(hit))
+                    pairs.append(comparison_row(hit))
         if not pairs:
             continue
         frame = correct(pd.DataFrame(pairs), lower)
@@ -417,7 +285,7 @@ def per_class_tables(cells: pd.DataFrame, keys: list[str], budget: str | None = 
         if BASELINE in arms:
             for arm in arms:
                 if arm != BASELINE:
-                    found += [_row(c) for c in comparer.compare(at, b, arm, BASELINE, names).values()]
+                    found += [comparison_row(c) for c in comparer.compare(at, b, arm, BASELINE, names).values()]
         family = correct(pd.DataFrame(found, columns=[*COLUMNS[:12], "note", "per_seed", "result"]))
         marks = {(r["arm"], r["metric"]): r for _, r in family.iterrows()}
         rows, data = [], []
@@ -501,6 +369,5 @@ def main_table(tracking_uri: str, experiment: str, *, metric: str = "test_balanc
     return "\n\n".join(to_markdown(t) for t in main_tables(runs.cells, metric, runs.group_keys()))
 
 
-__all__ = ["DEFAULT_METRICS", "aggregate", "compare_to_baseline", "format_cell", "left_out_table", "main_table",
-           "main_tables", "pairwise_tables", "per_class_tables", "pivot_markdown", "stats_tables", "summary",
-           "TAG_GRID", "search_runs"]
+__all__ = ["DEFAULT_METRICS", "format_cell", "left_out_table", "main_table", "main_tables", "pairwise_tables",
+           "per_class_tables", "stats_tables", "TAG_GRID", "search_runs"]

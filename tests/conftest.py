@@ -30,3 +30,22 @@ def data_dir() -> Path:
     if not path.is_dir():
         pytest.fail(f"real data not found at {path}: set BENCHMARK_DATA_DIR to the shared data folder")
     return path
+
+
+@pytest.fixture(scope="session")
+def augbench_wheel(tmp_path_factory) -> Path:
+    """A wheel of this checkout, built from a copy (setuptools would write build/ into the tree)."""
+    import shutil
+    import subprocess
+    import sys
+
+    tmp = tmp_path_factory.mktemp("wheel")
+    src, out = tmp / "src", tmp / "dist"
+    for name in ("augbench", "datasets", "generators", "classifiers", "benchmark", "reports"):
+        shutil.copytree(REPO / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, src / name)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(src)],
+                   check=True, timeout=600)
+    (wheel,) = out.glob("augbench-*.whl")
+    return wheel
