@@ -3,18 +3,15 @@
 The MLflow store can tell that a cell is finished, but not atomically claim an unfinished one: two
 grids (or a grid and its own earlier, still-dying worker) could both start it. A kernel lock on a
 small file closes that gap on one machine (or a shared file system); the kernel drops it when the
-holder dies, even by SIGKILL, so a crash never leaves a lock behind.
+holder dies, even by SIGKILL, so a crash never leaves a lock behind. ``filelock`` gives the same
+lock on Windows too (msvcrt), where the earlier fcntl version silently did not lock at all.
 """
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 
-try:
-    import fcntl
-except ImportError:  # Windows: no fcntl; runs stay correct for one grid at a time
-    fcntl = None
+from filelock import FileLock
 
 
 @contextlib.contextmanager
@@ -22,15 +19,11 @@ def file_lock(path: str | Path):
     """Hold an exclusive lock on ``path`` (created if missing) for the duration of the block."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+    # thread_local=False: a lock taken in one thread of a grid excludes the others too, as flock did
+    # preserve_lock_file: deleting it on release races a waiter that opened the old file;
+    # fallback_to_soft=False: a soft (exists-file) lock would outlive a SIGKILLed holder
+    with FileLock(path, thread_local=False, is_singleton=False, preserve_lock_file=True, fallback_to_soft=False):
         yield
-    finally:
-        if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 def lock_dir(tracking_uri: str, out_dir: str | Path) -> Path:

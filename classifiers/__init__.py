@@ -14,14 +14,18 @@ def register_classifier(name: str, **meta):
 
 
 def _import_backends() -> None:
+    """Every public module of this package, then every installed ``augbench.classifiers`` entry
+    point (docs/plugins.md), registers on import."""
     import importlib
     import pkgutil
 
     from augbench import classifiers
+    from augbench.core.plugins import load_plugins
 
     for info in pkgutil.iter_modules(classifiers.__path__):
         if not info.name.startswith("_"):
             importlib.import_module(f"augbench.classifiers.{info.name}")
+    load_plugins("augbench.classifiers")
 
 
 def create_classifier(name: str, **kwargs):

@@ -8,7 +8,8 @@ from augbench.core.registry import Registry
 from augbench.datasets.registry import DATASETS
 from augbench.datasets.types import DatasetInfo, Split, Splits
 
-# Loader modules register themselves into DATASETS on import.
+# Loader modules register themselves into DATASETS on import; installed plugins on its first lookup
+# (datasets/registry.py).
 from augbench.datasets import chestxray, fashion_mnist, folder, isic, medmnist, synthetic  # noqa: F401
 from augbench.datasets.api import dataset_info, dataset_names, describe_dataset, load_dataset
 from augbench.datasets.budget import BudgetResult, apply_budget, default_minority, target_counts
