@@ -22,13 +22,23 @@ def save_weights(model: nn.Module, path: str | Path) -> Path:
     return path
 
 
-def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
-    """Load a state_dict file (or a checkpoint dict holding one under 'state_dict'/'model') into ``model``."""
+def require_weights_file(path: str | Path) -> Path:
+    """The expanded path, or a UserError naming it when no such file exists.
+
+    Factories call this before building their network, so a mistyped path costs no construction of
+    a large model and cannot be mistaken for a slow start.
+    """
     path = Path(path).expanduser()
     if not path.is_file():
         raise UserError(f"classifier weights file {str(path)!r} does not exist.",
                         "pass the path of a local state_dict saved with torch.save, or omit the weights option "
                         "to train from scratch (nothing is downloaded).")
+    return path
+
+
+def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
+    """Load a state_dict file (or a checkpoint dict holding one under 'state_dict'/'model') into ``model``."""
+    path = require_weights_file(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt file, pickle of non-tensors, ...

@@ -124,3 +124,34 @@ class ConditionalCritic(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.head(self.trunk(x, y)).squeeze(1)
+
+
+def spectral_normalised(module: nn.Module) -> nn.Module:
+    """Put every conv and linear weight of ``module`` under spectral normalisation (SN-GAN), in place.
+
+    Applied after weight init: the parametrisation stores the raw weight as ``original`` and divides
+    by its largest singular value on each forward, so an init written into ``.weight`` afterwards
+    would be lost. Embeddings (the label plane) are left alone: they act on the label, not on the
+    image, so they do not change the critic's Lipschitz constant in x.
+    """
+    from torch.nn.utils.parametrizations import spectral_norm
+
+    for layer in list(module.modules()):
+        if isinstance(layer, (nn.Conv2d, nn.Linear)):
+            spectral_norm(layer)
+    return module
+
+
+class AuxClassifierCritic(nn.Module):
+    """D(x) -> (real/fake logit, class logits) from one unconditional trunk (AC-GAN): the class is
+    something D must *recognise*, never an input it is given."""
+
+    def __init__(self, image_size: int, channels: int, n_classes: int, base_channels: int, norm: str = "batch"):
+        super().__init__()
+        self.trunk = ConvTrunk(image_size, channels, base_channels, norm)
+        self.source = nn.Linear(self.trunk.out_features, 1)
+        self.classes = nn.Linear(self.trunk.out_features, n_classes)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.trunk(x)
+        return self.source(h).squeeze(1), self.classes(h)
