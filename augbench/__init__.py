@@ -5,9 +5,4 @@ The five parts of the project live in the repository's top-level folders (``data
 name (``augbench.datasets`` and so on) by a setuptools ``package-dir`` mapping, so that they never
 collide with other installed packages of the same generic names (Hugging Face's ``datasets``).
 """
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("augbench")
-except PackageNotFoundError:  # running from a checkout that was never installed
-    __version__ = "0+unknown"
+from augbench.core.version import __version__  # noqa: F401

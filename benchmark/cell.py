@@ -41,6 +41,8 @@ def _cell_params(cell: Cell, data: FitData, arm: FittedArm, cfg: dict, steps: in
                               "model_selection": "best val macro AUC", "steps_reference_size": data.reference_size,
                               "steps_per_epoch": steps}
     params.update({f"clf.{k}": v for k, v in cfg.items()})
+    # the arm's settings on the cell itself, so the UI can compare cells by a generator setting
+    params.update({f"gen.{k}": v for k, v in arm.generator.describe().items()})
     params.update({f"effective_{metric_key(info.class_names[c])}": n for c, n in data.budgeted.effective.items()})
     params.update({f"n_val_{metric_key(info.class_names[c])}": n for c, n in data.val_budget.kept.items()})
     return params
@@ -68,6 +70,7 @@ def run_cell(cell: Cell, data: FitData, arm: FittedArm, ctx: RunContext) -> Cell
     run_id = tracker.start("cell", cell.hash, cell.label(), params=params, tags=run_tags, parent=ctx.parent)
     timings: dict = {}
     try:
+        tracker.log_inputs(run_id, _inputs(cell, data, arm))
         train = Split(np.concatenate([real.images, synthetic.images]),
                       np.concatenate([real.labels, synthetic.labels]))
         train_counts = train.counts(info.n_classes)
@@ -79,8 +82,12 @@ def run_cell(cell: Cell, data: FitData, arm: FittedArm, ctx: RunContext) -> Cell
                                          in_channels=real.images.shape[-1], image_size=spec.image_size,
                                          weights=cfg.get("weights"))
         tc = train_config(cfg, seed=cell.fit.seed, device=spec.device, steps_per_epoch=steps)
-        result = train_classifier(model, train, val, tc, n_classes=info.n_classes, class_weights=weights,
-                                  train_logit_offset=train_offset, eval_logit_offset=eval_offset)
+        from augbench.benchmark.progress import training_progress
+
+        with training_progress(spec, cell.label(), steps) as progress:
+            result = train_classifier(model, train, val, tc, n_classes=info.n_classes, class_weights=weights,
+                                      train_logit_offset=train_offset, eval_logit_offset=eval_offset,
+                                      progress=progress)
         timings["train_s"] = float(result.train_seconds)
         timings["val_eval_s"] = float(result.eval_seconds)
         t0 = time.perf_counter()
@@ -96,6 +103,8 @@ def run_cell(cell: Cell, data: FitData, arm: FittedArm, ctx: RunContext) -> Cell
         curves = [(int(row["epoch"]), {f"epoch_{k}": v for k, v in row.items()
                                        if k != "epoch" and isinstance(v, (int, float))}) for row in result.history]
         _log_confusion(tracker, run_id, test, probs, info)
+        if spec.extra.get("save_models"):
+            _log_model(tracker, run_id, result.model, cell)
         _log_predictions(tracker, run_id, probs, test)
         timings["total_s"] = time.perf_counter() - t_start
         metrics |= {f"time_{k}": v for k, v in timings.items()}
@@ -108,6 +117,32 @@ def run_cell(cell: Cell, data: FitData, arm: FittedArm, ctx: RunContext) -> Cell
     except BaseException as exc:  # Ctrl-C: an unfinished cell leaves no run behind, a rerun redoes it
         tracker.close_failed(run_id, exc)
         raise
+
+
+def _inputs(cell: Cell, data: FitData, arm: FittedArm) -> list:
+    """What the cell saw, as MLflow dataset inputs: the budgeted real images, the synthetic ones
+    (when the arm made any), the budgeted validation split and the test split it is scored on."""
+    from augbench.benchmark.fit import split_input
+    from augbench.benchmark.grid import budget_label
+
+    tag = f"b={budget_label(cell.fit.budget)} s={cell.fit.seed}"
+    out = [split_input(data, data.budgeted.split, "train", f"train {tag}")]
+    if len(arm.synthetic):
+        out.append(split_input(data, arm.synthetic, "train", f"synthetic {cell.fit.arm} {tag}"))
+    return out + [split_input(data, data.val, "validation", f"val {tag}"), split_input(data, data.test, "test", "test")]
+
+
+def _log_model(tracker: Tracker, run_id: str, model, cell: Cell) -> None:
+    """The selected classifier's state_dict (``--save-models``), in the form ``--classifier-weights``
+    and ``create_classifier(..., weights=)`` read back."""
+    import tempfile
+
+    import torch
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{cell.classifier}.pt"
+        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, path)
+        tracker.log_artifact(run_id, path, "model")
 
 
 # --- predictions logging ------------------------------------------------------------------------------

@@ -30,7 +30,11 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seeds", help="comma list of seeds (default: the preset's)")
     g.add_argument("--preset", help="smoke | quick | paper | path.yaml (default: paper with a GPU, else quick)")
     g.add_argument("--image-size", type=int, help="square side in px (default: the preset's)")
-    g.add_argument("--target", help="images per minority class after augmentation: original | balanced | N")
+    g.add_argument("--target", help="images per minority class after augmentation: original | balanced | N | "
+                                    "ratio:R[,R...] (R synthetic per real image; a list is a grid axis)")
+    g.add_argument("--gen-budget", dest="gen_budget",
+                   help="compute sweep of the learned arms: 1x,4x,16x of the preset's (steps, or the compute "
+                        "block's FLOPs/seconds); each multiple is an arm variant <arm>@4x")
     g.add_argument("--minority", help="minority classes (names), default: every class smaller than the largest")
     g.add_argument("--val-budget", choices=["budgeted", "full"],
                    help="validation images of each budgeted class: budgeted (default: max(1, round(B*n_val/n_train)), "
@@ -50,15 +54,24 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     o.add_argument("--threads", type=int, help="torch threads per job (default: usable cores / --jobs)")
     o.add_argument("--inception-weights", help="local pt_inception-2015-12-05-6726825d.pth for Inception FID")
     o.add_argument("--classifier-weights", help="local state_dict file to initialise classifiers from")
+    o.add_argument("--save-models", action="store_true",
+                   help="log each cell's selected classifier weights as an MLflow artifact (model/<classifier>.pt)")
     o.add_argument("--force", action="store_true", help="rerun cells even when finished")
     o.add_argument("--rerun-failed", action="store_true", help="rerun only cells whose last run failed")
     o.add_argument("--dry-run", action="store_true", help="print the expanded grid, what is cached, an estimate")
     o.add_argument("--no-progress", action="store_true", help="plain log lines instead of a progress bar")
     o.add_argument("--metric", default="test_balanced_accuracy", help="metric of the closing summary table")
+    p.add_argument("settings", nargs="*", metavar="KEY=VALUE",
+                   help="preset settings as dotted keys, over the preset and the grid file's overrides: "
+                        "classifier.epochs=20 generators.ddpm.guidance=3.0 fidelity.enabled=false "
+                        "(`benchmark list arms` shows each arm's settings)")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from augbench.core.version import __version__
+
     parser = argparse.ArgumentParser(prog="benchmark", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"augbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_run_args(sub.add_parser("run", help="run a grid of (dataset, budget, seed, arm, classifier) cells"))
 
@@ -109,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--out", help="keep the check's runs here (default: a temporary folder)")
 
     sub.add_parser("presets", help="list presets and what they set")
+    lst = sub.add_parser("list", help="arms, classifiers or datasets, with each one's settings and defaults")
+    lst.add_argument("kind", choices=["arms", "classifiers", "datasets"])
     return parser
 
 
@@ -124,13 +139,16 @@ def main(argv: list[str] | None = None) -> int:
     _quiet_logs()
     try:
         handler = {"run": cmd_run, "data": cmd_data, "report": cmd_report, "ui": cmd_ui,
-                   "presets": cmd_presets, "check": cmd_check}[args.command]
+                   "presets": cmd_presets, "check": cmd_check, "list": cmd_list}[args.command]
         return int(handler(args) or 0)
     except UserError as exc:
         print(f"error: {exc.problem}", file=sys.stderr)
         if exc.fix:
             print(f"  fix: {exc.fix}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `benchmark list arms | head`: the reader left, nothing is wrong
+        sys.stdout = open(os.devnull, "w")
+        return 0
     except OSError as exc:  # a full or read-only disk is the user's to fix; any other OSError is a bug
         from augbench.core.errors import disk_problem
 
@@ -151,6 +169,8 @@ def cmd_run(args) -> int:
     from augbench.benchmark.runner import run_grid, summarise
 
     spec, run_opts, shown = spec_from_args(args)
+    if args.save_models:
+        spec.extra["save_models"] = True
     print("augbench run with:")
     for key, value in shown.items():
         print(f"  {key:12s} {value}")
@@ -171,11 +191,8 @@ def cmd_data(args) -> int:
     from augbench import datasets as ds
 
     if args.data_command == "list":
-        for name in ds.dataset_names():
-            entry = ds.DATASETS.entry(name)
-            shown = f"{name}:<arg>" if entry.parametric else name
-            print(f"{shown:26s} {entry.meta.get('summary', '')}")
-        return 0
+        args.kind = "datasets"
+        return cmd_list(args)
     if args.data_command == "info":
         d = ds.describe_dataset(args.name, data_dir=args.data_dir)
         for key, value in d.items():
@@ -278,6 +295,13 @@ def cmd_check(args) -> int:
     from augbench.benchmark.check import run_check
 
     return run_check(args.baseline, update=args.update_baseline, out=args.out, data_dir=args.data_dir)
+
+
+def cmd_list(args) -> int:
+    from augbench.benchmark.listing import listing
+
+    print("\n".join(listing(args.kind)))
+    return 0
 
 
 def cmd_presets(args) -> int:

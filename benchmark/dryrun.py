@@ -14,14 +14,19 @@ from augbench.benchmark.fit import fit_dir
 from augbench.benchmark.grid import GridSpec
 from augbench.benchmark.store import default_tracking_uri
 from augbench.benchmark.tracking import Tracker
+from augbench.core.registry import split_variant, variant_scale
 
 # training images/s at 28 px, per-epoch validation scoring included (small-cnn measured; the others
 # keep their ratio to it from perf/classifier_throughput.py)
-CLASSIFIER_IMG_S = {"small-cnn": 2000.0, "resnet18": 120.0, "densenet121": 80.0, "vgg16": 53.0}
+CLASSIFIER_IMG_S = {"small-cnn": 2000.0, "resnet18": 120.0, "densenet121": 80.0, "vgg16": 53.0, "resnet50": 42.0,
+                    "vgg11": 93.0}
 # seconds per optimisation step at 28 px (latent-smote: per autoencoder batch); the bagan/bagan-gp
 # figures carry their autoencoder pre-training spread over the GAN steps
 GENERATOR_STEP_S = {"dcgan": 0.038, "cwgan-gp": 0.22, "infogan": 0.039, "bagan": 0.6, "bagan-gp": 0.44,
-                    "ddpm": 0.22, "latent-smote": 0.063}
+                    "ddpm": 0.22, "latent-smote": 0.063,
+                    # measured next to dcgan and cwgan-gp on a loaded CPU (docs/performance.md, "Four more
+                    # GAN arms") and scaled by those two arms' ratio to their figures above
+                    "wgan": 0.13, "lsgan": 0.04, "sngan": 0.13, "acgan": 0.036}
 SAMPLE_S = {"ddpm": 22.0, "bagan": 3.0}  # drawing the synthetic images, where it is not negligible
 FIDELITY_FIRST_S = 20.0   # the domain extractor, trained once per dataset and output folder
 FIDELITY_PER_FIT_S = 2.0  # features and metrics for one learned fit
@@ -49,10 +54,11 @@ def estimate_parts(spec: GridSpec, n_train: int, n_eval: int, pending_fits, pend
     learned = 0
     for fit in pending_fits:
         cfg = fit.generator_config()
-        if fit.arm not in GENERATOR_STEP_S and not _learned(fit.arm):
+        base = split_variant(fit.arm)[0]  # ddpm@g3 costs what ddpm costs; dcgan@4x four times the steps
+        if base not in GENERATOR_STEP_S and not _learned(fit.arm):
             continue  # baselines: instant
-        parts["generator fits"] += (_steps(cfg, n_train) * GENERATOR_STEP_S.get(fit.arm, DEFAULT_STEP_S)
-                                    + SAMPLE_S.get(fit.arm, 1.0)) * scale
+        parts["generator fits"] += (_steps(cfg, n_train) * (variant_scale(fit.arm) or 1.0)
+                                    * GENERATOR_STEP_S.get(base, DEFAULT_STEP_S) + SAMPLE_S.get(base, 1.0)) * scale
         learned += 1
     if learned and (spec.preset.get("fidelity") or {}).get("enabled", True):
         parts["fidelity"] = (learned * FIDELITY_PER_FIT_S + (0 if extractor_cached else FIDELITY_FIRST_S)) * scale
@@ -63,12 +69,44 @@ def estimate_parts(spec: GridSpec, n_train: int, n_eval: int, pending_fits, pend
     return parts
 
 
+def cell_costs(spec, groups) -> dict[str, float]:
+    """Estimated seconds of each pending cell, its fit's cost (and fidelity) charged to the group's
+    first cell (the order the executors run them in): the weights of the grid bar's ETA
+    (benchmark/progress.py)."""
+    n_train, n_eval = split_sizes(spec)
+    costs = {}
+    for fit, cells in groups:
+        fit_parts = estimate_parts(spec, n_train, n_eval, [fit], [], extractor_cached=True)
+        fit_cost = fit_parts["generator fits"] + fit_parts["fidelity"]
+        for i, cell in enumerate(cells):
+            own = estimate_parts(spec, n_train, n_eval, [], [cell])["classifiers"]
+            costs[cell.hash] = max(0.5, own + (fit_cost if i == 0 else 0.0))
+    return costs
+
+
 def estimate_seconds(spec: GridSpec, n_train: int, n_eval: int, pending_fits, pending_cells) -> float:
     return sum(estimate_parts(spec, n_train, n_eval, pending_fits, pending_cells).values())
 
 
-def describe_plan(spec: GridSpec) -> str:
+def split_sizes(spec: GridSpec) -> tuple[int, int]:
+    """(training images, val + test images) of the grid's largest dataset, after the CI cap."""
     from augbench.benchmark.fit import dataset_cache_dir, load_splits
+
+    sub = spec.preset.get("subsample") or {}
+    n_train = n_eval = 0
+    for name in spec.datasets:
+        splits = load_splits(name, spec.data_dir, spec.image_size, dataset_cache_dir(spec))
+        k = splits.info.n_classes
+        train, evaluated = len(splits.train), len(splits.val) + len(splits.test)
+        if sub.get("train_per_class"):  # the CI cap: at most this many images of each class
+            train = min(train, sub["train_per_class"] * k)
+        if sub.get("eval_per_class"):
+            evaluated = min(evaluated, sub["eval_per_class"] * k * 2)
+        n_train, n_eval = max(n_train, train), max(n_eval, evaluated)
+    return n_train, n_eval
+
+
+def describe_plan(spec: GridSpec) -> str:
 
     uri = spec.tracking_uri or default_tracking_uri(spec.out_dir)
     done: set[str] = set()
@@ -89,16 +127,7 @@ def describe_plan(spec: GridSpec) -> str:
             if not cached:
                 pending_fits[cell.fit.hash] = cell.fit
         lines.append(f"{i:>4}  {status:9s} {'yes' if cached else 'no':9s} {cell.label()}")
-    n_train = n_eval = 0
-    for name in spec.datasets:
-        splits = load_splits(name, spec.data_dir, spec.image_size, dataset_cache_dir(spec))
-        n_train = max(n_train, len(splits.train))
-        n_eval = max(n_eval, len(splits.val) + len(splits.test))
-    sub = spec.preset.get("subsample") or {}
-    if sub.get("train_per_class"):
-        n_train = min(n_train, sub["train_per_class"] * 10)
-    if sub.get("eval_per_class"):
-        n_eval = min(n_eval, sub["eval_per_class"] * 20)
+    n_train, n_eval = split_sizes(spec)
     extractors = Path(spec.out_dir) / "cache" / "extractors"
     parts = estimate_parts(spec, n_train, n_eval, pending_fits.values(), pending_cells,
                            extractor_cached=extractors.is_dir() and any(extractors.iterdir()))

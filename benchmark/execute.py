@@ -14,7 +14,7 @@ from pathlib import Path
 
 from augbench.benchmark.cell import CellOutcome, fit_failed, run_cell, skipped
 from augbench.benchmark.claims import TAG_DRIVER, claimed, fit_lock, owner_token
-from augbench.benchmark.fit import fit_once, prepare_fit_data
+from augbench.benchmark.fit import fit_node, fit_once, prepare_fit_data
 from augbench.benchmark.grid import Cell, Fit, GridSpec
 from augbench.benchmark.locks import lock_dir
 from augbench.benchmark.store import default_tracking_uri
@@ -28,7 +28,7 @@ def on_runtime_device(fit: Fit, cells: list[Cell]) -> tuple[Fit, list[Cell]]:
     if device == fit.spec.device:
         return fit, cells
     spec = dataclasses.replace(fit.spec, device=device)  # the device is in no hash: same cells, same cache
-    new_fit = Fit(spec, fit.dataset, fit.budget, fit.seed, fit.arm)
+    new_fit = Fit(spec, fit.dataset, fit.budget, fit.seed, fit.arm, fit.target_value)
     return new_fit, [Cell(new_fit, c.classifier) for c in cells]
 
 
@@ -49,7 +49,8 @@ def run_group(fit: Fit, cells: list[Cell], parent: str, progress=None, *, force:
     fit, cells = on_runtime_device(fit, cells)
     if fit.spec.extra.get("threads"):
         torch.set_num_threads(int(fit.spec.extra["threads"]))
-    ctx = RunContext(group_tracker(fit.spec), parent, {TAG_DRIVER: driver or owner_token()})
+    ctx = RunContext(group_tracker(fit.spec), parent,
+                     {**fit.spec.extra.get("run_tags", {}), TAG_DRIVER: driver or owner_token()})
     locks = lock_dir(ctx.tracker.tracking_uri, fit.spec.out_dir)
     outcomes: list[CellOutcome] = []
 
@@ -65,6 +66,7 @@ def run_group(fit: Fit, cells: list[Cell], parent: str, progress=None, *, force:
         timings["data_s"] = time.perf_counter() - t0
         with fit_lock(locks, fit):
             arm = fit_once(data, ctx, timings, force=force)
+            cell_ctx = dataclasses.replace(ctx, parent=fit_node(data, arm, ctx))  # grid -> fit -> cells
     except Exception as exc:  # noqa: BLE001 - the fit failed: every cell of it fails with the same reason
         for cell in cells:
             with claimed(ctx.tracker, locks, cell, force) as mine:
@@ -75,7 +77,7 @@ def run_group(fit: Fit, cells: list[Cell], parent: str, progress=None, *, force:
             if not mine:
                 emit(skipped(cell))
                 continue
-            outcome = run_cell(cell, data, arm, ctx)
+            outcome = run_cell(cell, data, arm, cell_ctx)
         outcome.timings |= {f"group_{k}": v for k, v in timings.items() if isinstance(v, float)}
         timings = {}  # the fit's cost is attributed to the first cell only
         emit(outcome)

@@ -59,18 +59,28 @@ def heldout_images(train, val, budgeted, minority) -> tuple[dict, str]:
     return out, source
 
 
+def fit_domain_extractor(fit, info, train):
+    """The dataset's domain extractor (trained once per dataset and output folder, then cached):
+    the one the fidelity metrics and the convergence probe (benchmark/probe.py) both measure with."""
+    from augbench.benchmark.fidelity import domain_extractor
+
+    spec = fit.spec
+    cfg = spec.preset.get("fidelity") or {}
+    return domain_extractor(train, info.n_classes, dataset_key=f"{fit.dataset}",
+                            cache_dir=Path(spec.out_dir) / "cache" / "extractors", device=spec.device,
+                            epochs=int(cfg.get("domain_epochs", 5)), seed=0)
+
+
 def log_fidelity(tracker, run_id, fit, info, budgeted, train, val, images, labels, minority) -> dict:
-    from augbench.benchmark.fidelity import (ExtractorUnavailable, domain_extractor, evaluate_fidelity, fidelity_params,
-                                    inception_extractor, sample_grid)
+    from augbench.benchmark.fidelity import (ExtractorUnavailable, evaluate_fidelity, fidelity_params,
+                                             inception_extractor, sample_grid)
 
     spec = fit.spec
     cfg = spec.preset.get("fidelity") or {}
     if not cfg.get("enabled", True):
         tracker.log_params(run_id, {"fidelity": "disabled by preset"})
         return {}
-    cache = Path(spec.out_dir) / "cache" / "extractors"
-    extractors = [domain_extractor(train, info.n_classes, dataset_key=f"{fit.dataset}", cache_dir=cache,
-                                   device=spec.device, epochs=int(cfg.get("domain_epochs", 5)), seed=0)]
+    extractors = [fit_domain_extractor(fit, info, train)]
     params: dict = {}
     if cfg.get("inception", "auto") != "off":
         try:

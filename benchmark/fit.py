@@ -96,7 +96,7 @@ def prepare_fit_data(fit: Fit) -> FitData:
     # classes equal in size, which must not turn "every class smaller than the largest" into none
     minority = resolve_minority(spec.minority, names, splits.train.counts(n_classes))
     budgeted = apply_budget(train, n_classes, fit.budget, minority, fit.seed)
-    targets = target_counts(budgeted.original, budgeted.effective, spec.target, max(counts))
+    targets = target_counts(budgeted.original, budgeted.effective, fit.target, max(counts))
     val_budget = apply_val_budget(val, n_classes, budgeted, fit.seed, spec.val_budget)
     return FitData(fit, splits.info, train, val_budget.split, test, minority, budgeted, targets, val_budget)
 
@@ -141,18 +141,28 @@ def generate(data: FitData, timings: dict, refit: bool = False) -> FittedArm:
     fit, budgeted, targets = data.fit, data.budgeted, data.targets
     folder = fit_dir(fit)
     samples_path = folder / "samples.npz"
-    generator = create_generator(fit.arm, **fit.generator_config())
+    settings = fit.generator_config()
     if samples_path.exists() and not refit:
+        record = json.loads((folder / "fit.json").read_text())
+        solved = record.get("compute") or {}
+        if solved.get("compute_knob"):  # the length the budget bought, not the preset's
+            settings = {**settings, solved["compute_knob"]: int(solved["compute_units"])}
         cached = np.load(samples_path)
         timings["cache_hit"] = 1.0
-        return FittedArm(generator, Split(cached["images"], cached["labels"]),
-                         json.loads((folder / "fit.json").read_text()))
+        return FittedArm(create_generator(fit.arm, **settings), Split(cached["images"], cached["labels"]), record)
     folder.mkdir(parents=True, exist_ok=True)
     real = budgeted.split
+    settings, compute = _length_for_budget(fit, settings, real, data.info.n_classes)
+    generator = create_generator(fit.arm, **settings)
     t0 = time.perf_counter()
     # arms seed themselves; the fork keeps whatever they leave unseeded from depending on earlier fits
-    with seeded_global_rng(fit.seed, fit.spec.device):
-        generator.fit(real.images, real.labels, data.info.n_classes, seed=fit.seed, device=fit.spec.device)
+    from augbench.benchmark.progress import fit_progress
+
+    with fit_progress(fit.spec, generator, fit.label()) as progress:
+        probe = _probe(data, generator, progress)
+        with seeded_global_rng(fit.seed, fit.spec.device):
+            generator.fit(real.images, real.labels, data.info.n_classes, seed=fit.seed, device=fit.spec.device,
+                          progress=probe or progress)
     timings["fit_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     images, labels = generator.resample({c: targets[c] - budgeted.effective[c] for c in data.minority},
@@ -160,7 +170,10 @@ def generate(data: FitData, timings: dict, refit: bool = False) -> FittedArm:
     timings["sample_s"] = time.perf_counter() - t0
     record = {"arm": fit.arm, "config": generator.describe(), "history": generator.history[-2000:],
               "effective": {str(k): v for k, v in budgeted.effective.items()},
-              "targets": {str(k): v for k, v in targets.items()}, "timings": dict(timings)}
+              "targets": {str(k): v for k, v in targets.items()}, "timings": dict(timings), "compute": compute}
+    if probe is not None:
+        label, evidence = probe.verdict()
+        record["probe"] = {"history": probe.history(), "verdict": label, "evidence": evidence, "errors": probe.errors}
     if generator.learned:
         tmp = folder / f"generator.pt.tmp{os.getpid()}"
         generator.save(tmp)
@@ -170,24 +183,72 @@ def generate(data: FitData, timings: dict, refit: bool = False) -> FittedArm:
     return FittedArm(generator, Split(images, labels), record)
 
 
+def _probe(data: FitData, generator, progress):
+    """The convergence probe for a learned arm's fit, or None (fidelity or the probe switched off)."""
+    cfg = data.fit.spec.preset.get("fidelity") or {}
+    if not generator.learned or not generator.adds_images or not cfg.get("enabled", True) \
+            or not cfg.get("probe", True):
+        return None
+    from augbench.benchmark.fidelity import class_keys
+    from augbench.benchmark.fidelity_step import fit_domain_extractor
+    from augbench.benchmark.probe import ConvergenceProbe
+
+    real = data.budgeted.split
+    extractor = fit_domain_extractor(data.fit, data.info, data.train)
+    keys = class_keys(data.info.class_names)
+    return ConvergenceProbe(generator, extractor, {c: real.images[real.labels == c] for c in data.minority},
+                            {c: keys[c] for c in data.minority}, then=progress)
+
+
+def _length_for_budget(fit: Fit, settings: dict, real: Split, n_classes: int) -> tuple[dict, dict]:
+    """The arm's settings with its training length solved for the preset's compute budget, and what
+    the fit will cost (benchmark/compute.py); arms that do not train are returned as they are."""
+    from augbench.benchmark.compute import length_knob, plan_length
+    from augbench.generators import create_generator
+
+    if length_knob(create_generator(fit.arm, **settings)) is None:
+        return settings, {}
+    from augbench.benchmark.grid import compute_scale
+
+    return plan_length(fit.spec.preset.get("compute"), fit.arm, settings, real.images, real.labels, n_classes,
+                       device=fit.spec.device, seed=fit.seed, scale=compute_scale(fit.arm),
+                       cache_dir=Path(fit.spec.out_dir) / "cache" / "compute")
+
+
 # --- fit logging --------------------------------------------------------------------------------------
 def log_fit_run(data: FitData, arm: FittedArm, ctx: RunContext) -> str:
     """One MLflow run per generator fit: settings, effective budget, fidelity metrics, sample grid."""
     fit, info, budgeted, generator, tracker = data.fit, data.info, data.budgeted, arm.generator, ctx.tracker
     images, labels = arm.synthetic.images, arm.synthetic.labels
     params = {"dataset": fit.dataset, "budget": budget_label(fit.budget), "seed": fit.seed, "arm": fit.arm,
-              "image_size": fit.spec.image_size, "target": fit.spec.target, "minority": data.minority_names()}
+              "image_size": fit.spec.image_size, "target": fit.target, "minority": data.minority_names()}
     params.update({f"gen.{k}": v for k, v in generator.describe().items()})
+    params.update({k: v for k, v in (arm.record.get("compute") or {}).items() if isinstance(v, str)})
     params.update({f"effective_{metric_key(info.class_names[c])}": n for c, n in budgeted.effective.items()})
     run_id = tracker.start("generator", fit.hash, f"fit {fit.label()}", params=params,
                            tags={TAG_GRID: fit.spec.grid_id(), **ctx.tags}, parent=ctx.parent)
     try:
+        tracker.log_inputs(run_id, [split_input(data, budgeted.split, "train", f"train b={budget_label(fit.budget)} "
+                                                f"s={fit.seed}")])
+        weights = fit_dir(fit) / "generator.pt"
+        if generator.learned and weights.exists():  # a remote tracking server gets the weights too
+            tracker.log_artifact(run_id, weights, "model")
         metrics = {f"n_synthetic_{metric_key(info.class_names[c])}": int((labels == c).sum()) for c in data.minority}
         metrics.update({f"time_{k}": v for k, v in arm.record.get("timings", {}).items()
                         if isinstance(v, (int, float))})
+        compute = arm.record.get("compute") or {}
+        metrics.update({k: float(v) for k, v in compute.items() if isinstance(v, (int, float))})
+        if compute:
+            metrics["images_seen"] = float(_images_seen(generator, compute, len(budgeted.split)))
         curves = [(int(row.get("step", i)), {f"train_{k}": v for k, v in row.items()
                                              if k != "step" and isinstance(v, (int, float))})
                   for i, row in enumerate(arm.record.get("history", []))]
+        probe = arm.record.get("probe")
+        if probe:
+            tracker.log_params(run_id, {"probe_verdict": probe["verdict"],
+                                        **({"probe_errors": "; ".join(probe["errors"])[:500]} if probe["errors"] else {})})
+            metrics.update({k: v for k, v in probe["evidence"].items() if np.isfinite(v)})
+            curves += [(int(step), row) for step, row in probe["history"]]
         tracker.log_metric_rows(run_id, [(0, metrics), *curves])
         if generator.learned and len(images):
             from augbench.benchmark.fidelity_step import log_fidelity
@@ -200,6 +261,52 @@ def log_fit_run(data: FitData, arm: FittedArm, ctx: RunContext) -> str:
         raise
     tracker.finish(run_id, "FINISHED")
     return run_id
+
+
+def split_input(data: FitData, split: Split, context: str, part: str):
+    """``split`` as an MLflow dataset input of the fit's or a cell's run (benchmark/lineage.py)."""
+    from augbench.benchmark.lineage import dataset_input
+
+    spec = data.fit.spec
+    source = str(Path(spec.data_dir) / data.fit.dataset) if spec.data_dir else data.fit.dataset
+    return dataset_input(data.fit.dataset, split, part=part, context=context,
+                         fingerprint=spec.split_fingerprints.get(data.fit.dataset), source=source,
+                         class_names=list(data.info.class_names),
+                         extra={"budget": budget_label(data.fit.budget), "seed": data.fit.seed,
+                                "subsample": spec.preset.get("subsample") or {}})
+
+
+def fit_node(data: FitData, arm: FittedArm, ctx: RunContext) -> str:
+    """The run a fit's cells nest under in this grid's tree: the fit run itself, or, when that run
+    was logged under another grid (fits are shared across grids that differ only in classifiers),
+    a link run under this grid that carries the fit's params and points at it."""
+    from augbench.benchmark.tracking import PARENT_TAG
+    from augbench.reports.runs import TAG_FIT
+
+    tracker, fit = ctx.tracker, data.fit
+    if arm.run_id is None:
+        return ctx.parent
+    original = tracker.client.get_run(arm.run_id)
+    if original.data.tags.get(PARENT_TAG) == ctx.parent:
+        return arm.run_id
+    grid_id = fit.spec.grid_id()
+    for run in tracker.runs("fit-link", hash_=fit.hash, grid_id=grid_id):
+        if run.data.tags.get(PARENT_TAG) == ctx.parent:
+            return run.info.run_id
+    run_id = tracker.start("fit-link", fit.hash, f"fit {fit.label()} (from an earlier grid)",
+                           params=dict(original.data.params),
+                           tags={TAG_GRID: grid_id, TAG_FIT: fit.hash, "augbench.fit_run": arm.run_id, **ctx.tags},
+                           parent=ctx.parent)
+    tracker.finish(run_id, "FINISHED")
+    return run_id
+
+
+def _images_seen(generator, compute: dict, n_images: int) -> int:
+    """Real images the fit drew: units x batch (x real batches per step), or epochs x images."""
+    if compute.get("compute_knob") == "epochs":
+        return int(compute["compute_units"]) * n_images
+    per_step = int(getattr(generator, "real_batches_per_step", 1)) * int(generator.config.get("batch_size", 64))
+    return int(compute["compute_units"]) * per_step
 
 
 def fit_once(data: FitData, ctx: RunContext, timings: dict, *, force: bool = False) -> FittedArm:

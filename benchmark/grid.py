@@ -20,10 +20,13 @@ def content_hash(obj) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def parse_budgets(text) -> list[int | None]:
-    """'10,50,all' -> [10, 50, None]; None means every real image."""
+def parse_budgets(text) -> list[int | str | None]:
+    """'10,50,all' -> [10, 50, None]; '5%,10%' -> ['5%', '10%'] (fractions of each minority class);
+    None means every real image. Counts and fractions may be mixed."""
+    from augbench.datasets.budget import parse_fraction
+
     items = text if isinstance(text, (list, tuple)) else str(text).split(",")
-    out: list[int | None] = []
+    out: list[int | str | None] = []
     for item in items:
         item = str(item).strip().lower()
         if not item:
@@ -31,10 +34,14 @@ def parse_budgets(text) -> list[int | None]:
         if item == "all":
             out.append(None)
             continue
+        if item.endswith("%"):
+            out.append(parse_fraction(item))
+            continue
         try:
             value = int(item)
         except ValueError:
-            raise UserError(f"budget {item!r} is not a number.", "write budgets like --budget 10,50,100,all.") from None
+            raise UserError(f"budget {item!r} is not a number.",
+                            "write budgets like --budget 10,50,100,all or --budget 5%,10%,50%.") from None
         if value <= 0:
             raise UserError(f"budget {value} must be positive.", "use a positive count per minority class, or 'all'.")
         out.append(value)
@@ -54,7 +61,7 @@ def parse_seeds(text) -> list[int]:
     return list(dict.fromkeys(seeds))
 
 
-def budget_label(budget: int | None) -> str:
+def budget_label(budget: int | str | None) -> str:
     return "all" if budget is None else str(budget)
 
 
@@ -69,7 +76,7 @@ class GridSpec:
     seeds: list[int]
     preset: dict
     image_size: int
-    target: str = "original"
+    target: str = "original"  # the first target; ``targets`` holds the whole axis when it has several
     minority: list[str] | None = None
     device: str = "cpu"
     data_dir: str | None = None
@@ -83,18 +90,45 @@ class GridSpec:
     #: before hashing, so a changed split (a split file added or removed) never reuses a fit or a cell
     split_fingerprints: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
+    #: the target axis (e.g. ratio:0.5, ratio:1, ratio:5); None: the single ``target``
+    targets: list[str] | None = None
+
+    def target_axis(self) -> list[str]:
+        return list(self.targets) if self.targets else [self.target]
 
     def grid_id(self) -> str:
         keys = ("datasets", "generators", "classifiers", "budgets", "seeds", "image_size", "target", "minority",
                 "val_budget", "split_fingerprints")
-        return content_hash({k: getattr(self, k) for k in keys} | {"preset": self.preset.get("name")})
+        extra = {"targets": self.targets} if self.targets and len(self.targets) > 1 else {}
+        return content_hash({k: getattr(self, k) for k in keys} | {"preset": self.preset.get("name")} | extra)
 
     def fits(self) -> list["Fit"]:
-        return [Fit(self, d, b, s, g) for d in self.datasets for b in self.budgets for s in self.seeds
-                for g in self.generators]
+        axis = self.target_axis()
+        return [Fit(self, d, b, s, g, t if len(axis) > 1 else None) for d in self.datasets for b in self.budgets
+                for t in axis for s in self.seeds for g in self.generators]
 
     def cells(self) -> list["Cell"]:
         return [c for fit in self.fits() for c in fit.cells()]
+
+
+def compute_scale(arm: str) -> float | None:
+    """The compute multiple of a ``--gen-budget`` variant (``dcgan@4x`` -> 4.0), else None. Being
+    variants, the multiples are arms of their own in every table and hash."""
+    from augbench.core.registry import variant_scale
+
+    return variant_scale(arm)
+
+
+def arm_settings(preset: dict, arm: str) -> dict:
+    """An arm's preset entry; a variant (``ddpm@g3``) starts from its base arm's entry and changes
+    only what its own entry sets, so ``generators.ddpm@g3.guidance=3`` differs from ddpm in one knob."""
+    from augbench.core.registry import split_variant
+
+    entries = preset.get("generators") or {}
+    base, label = split_variant(arm)
+    if label is None:
+        return dict(entries.get(arm, {}))
+    return {**entries.get(base, {}), **entries.get(arm, {})}
 
 
 @dataclass
@@ -106,9 +140,14 @@ class Fit:
     budget: int | None
     seed: int
     arm: str
+    target_value: str | None = None  # set on grids with a target axis; else the grid's one target
+
+    @property
+    def target(self) -> str:
+        return self.target_value or self.spec.target
 
     def generator_config(self) -> dict:
-        return dict(self.spec.preset.get("generators", {}).get(self.arm, {}))
+        return arm_settings(self.spec.preset, self.arm)
 
     def config(self) -> dict:
         """The resolved settings that determine the generated images (and nothing else)."""
@@ -116,10 +155,13 @@ class Fit:
         return {
             "version": CACHE_VERSION, "dataset": self.dataset, "image_size": s.image_size,
             "subsample": s.preset.get("subsample") or {}, "budget": budget_label(self.budget),
-            "seed": self.seed, "minority": s.minority, "target": s.target,
+            "seed": self.seed, "minority": s.minority, "target": self.target,
             "split": s.split_fingerprints.get(self.dataset),
             "arm": self.arm, "arm_config": self.generator_config(),
             "fidelity": s.preset.get("fidelity") or {}, "inception_weights": s.inception_weights,
+            # only when set: a preset without a compute block keeps the hashes (and caches) it had
+            **({"compute": s.preset["compute"]} if s.preset.get("compute") else {}),
+            **({"gen_scale": compute_scale(self.arm)} if compute_scale(self.arm) else {}),
         }
 
     @property
@@ -130,7 +172,8 @@ class Fit:
         return [Cell(self, c) for c in self.spec.classifiers]
 
     def label(self) -> str:
-        return f"{self.dataset} b={budget_label(self.budget)} s={self.seed} {self.arm}"
+        target = f" t={self.target_value}" if self.target_value else ""
+        return f"{self.dataset} b={budget_label(self.budget)}{target} s={self.seed} {self.arm}"
 
 
 @dataclass
@@ -159,14 +202,14 @@ class Cell:
         and the budget (the report pairs seeds and budgets itself). Same key = same split, same
         classifier recipe, same preset and grid overrides, same target, minority and val budget."""
         config = self.config()
-        for key in ("arm", "arm_config", "seed", "budget"):
+        for key in ("arm", "arm_config", "gen_scale", "seed", "budget"):
             config.pop(key, None)
         return content_hash(config)
 
     def params(self) -> dict:
         f = self.fit
         return {"dataset": f.dataset, "budget": budget_label(f.budget), "seed": f.seed, "arm": f.arm,
-                "classifier": self.classifier, "image_size": f.spec.image_size, "target": f.spec.target,
+                "classifier": self.classifier, "image_size": f.spec.image_size, "target": f.target,
                 "preset": f.spec.preset.get("name", "custom"), "config_name": f.spec.preset.get("name", "custom"),
                 "val_budget": f.spec.val_budget}
 

@@ -5,6 +5,7 @@ The resolved values are printed before anything runs, so the user of the bare mi
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -13,6 +14,7 @@ import yaml
 
 from augbench.benchmark.grid import GridSpec, budget_label, parse_budgets, parse_seeds
 from augbench.benchmark.precision_header import describe_precision
+from augbench.benchmark.overrides import parse_overrides
 from augbench.benchmark.presets import default_preset, load_preset, merged
 from augbench.benchmark.settings import check_overrides, resolve_settings
 from augbench.datasets.budget import check_val_budget
@@ -27,7 +29,7 @@ KEYS = {"dataset": "datasets", "datasets": "datasets", "generators": "generators
         "jobs": "jobs", "ray_address": "ray_address", "gpus_per_cell": "gpus_per_cell",
         "cpus_per_cell": "cpus_per_cell", "threads": "threads",
         "inception_weights": "inception_weights", "classifier_weights": "classifier_weights",
-        "overrides": "overrides", "val_budget": "val_budget"}
+        "overrides": "overrides", "val_budget": "val_budget", "gen_budget": "gen_budget"}
 DEFAULTS = {"datasets": "isic", "generators": "all", "budgets": "10,50,100", "target": "original",
             "out": "augbench-out", "experiment": "augbench", "device": "auto", "executor": "local", "jobs": 1,
             "gpus_per_cell": 0.0, "val_budget": "budgeted"}
@@ -35,7 +37,7 @@ DEFAULTS = {"datasets": "isic", "generators": "all", "budgets": "10,50,100", "ta
 
 INT_KEYS = {"image_size", "jobs", "threads"}
 FLOAT_KEYS = {"gpus_per_cell", "cpus_per_cell"}
-TEXT_KEYS = {"preset", "target", "data_dir", "out", "tracking_uri", "experiment", "device", "executor", "ray_address",
+TEXT_KEYS = {"gen_budget", "preset", "target", "data_dir", "out", "tracking_uri", "experiment", "device", "executor", "ray_address",
              "inception_weights", "classifier_weights", "val_budget"}
 
 
@@ -63,9 +65,11 @@ def grid_values(raw, source: str) -> dict:
     if not isinstance(raw, dict):
         raise UserError(f"{source} holds a YAML {type(raw).__name__}, not a mapping of settings.",
                         "write one `key: value` per line, e.g. `dataset: isic` and `budgets: 10,50`.")
-    out = {}
+    out, variants = {}, {}
     for key, value in raw.items():
         norm = str(key).replace("-", "_")
+        if KEYS.get(norm) == "generators" and isinstance(value, list):
+            value, variants = _arm_entries(value, source)
         if norm not in KEYS:
             from difflib import get_close_matches
 
@@ -74,9 +78,32 @@ def grid_values(raw, source: str) -> dict:
             raise UserError(f"{source} has an unknown key {key!r}{hint}.",
                             f"use keys among: {', '.join(sorted(set(KEYS)))}.")
         out[KEYS[norm]] = _check_type(source, str(key), KEYS[norm], value)
+    if variants:
+        overrides = dict(out.get("overrides") or {})
+        overrides["generators"] = {**(overrides.get("generators") or {}), **variants}
+        out["overrides"] = overrides
     if out.get("overrides"):
         check_overrides(out["overrides"], where=f"{source}: overrides")
     return out
+
+
+def _arm_entries(entries: list, source: str) -> tuple[list, dict]:
+    """A ``generators:`` list whose items may be ``{label: {settings}}``: each such item is an arm
+    (``ddpm@g3``, or a plain arm name) plus its settings, so a grid file can hold two ddpm arms
+    that differ in one knob under labels of their own."""
+    names, settings = [], {}
+    for item in entries:
+        if isinstance(item, dict):
+            if len(item) != 1 or not isinstance(next(iter(item.values())), (dict, type(None))):
+                raise UserError(f"{source}: generators entry {item!r} is not `name: {{settings}}`.",
+                                "write one arm per item, e.g. `- ddpm@g3: {guidance: 3.0}`.")
+            (label, values), = item.items()
+            names.append(str(label))
+            if values:
+                settings[str(label)] = values
+        else:
+            names.append(str(item))
+    return names, settings
 
 
 def _check_type(source: str, key: str, dest: str, value):
@@ -149,6 +176,10 @@ def spec_from_args(args) -> tuple[GridSpec, dict, dict]:
     """GridSpec + executor options + the resolved settings to print, from `benchmark run`'s flags."""
     file_values = read_grid_file(args.config) if getattr(args, "config", None) else {}
     flags = {dest: getattr(args, dest) for dest in set(KEYS.values()) if getattr(args, dest, None) is not None}
+    command_line = parse_overrides(getattr(args, "settings", None))
+    if command_line:
+        check_overrides(command_line, where="command-line settings")
+        flags["overrides"] = merged(file_values.get("overrides") or {}, command_line)
     if "data_dir" in flags:
         origin = "--data-dir"
     elif file_values.get("data_dir"):
@@ -181,6 +212,7 @@ def spec_from_values(given: dict, *, data_dir_origin: str = "$BENCHMARK_DATA_DIR
     from augbench.generators import expand_generators
 
     values = {**DEFAULTS, **given}
+    targets = parse_targets(values["target"])
     preset_name = values.get("preset") or default_preset()
     if values.get("overrides"):
         check_overrides(values["overrides"])
@@ -191,11 +223,11 @@ def spec_from_values(given: dict, *, data_dir_origin: str = "$BENCHMARK_DATA_DIR
     data_dir = values.get("data_dir") or os.environ.get("BENCHMARK_DATA_DIR")
     spec = GridSpec(
         datasets=_listify(values["datasets"]),
-        generators=expand_generators(_listify(values["generators"])),
+        generators=with_compute_sweep(expand_generators(_listify(values["generators"])), values.get("gen_budget")),
         classifiers=expand_classifiers(_listify(values.get("classifiers")) or list(settings.classifiers)),
         budgets=parse_budgets(values["budgets"]),
         seeds=parse_seeds(values.get("seeds") if values.get("seeds") is not None else list(settings.seeds)),
-        preset=preset, image_size=image_size, target=str(values["target"]),
+        preset=preset, image_size=image_size, target=targets[0], targets=targets if len(targets) > 1 else None,
         minority=_listify(values.get("minority")) or None, device=device, data_dir=data_dir,
         out_dir=str(values["out"]), tracking_uri=values.get("tracking_uri"), experiment=str(values["experiment"]),
         inception_weights=values.get("inception_weights"), classifier_weights=values.get("classifier_weights"),
@@ -220,13 +252,26 @@ def spec_from_values(given: dict, *, data_dir_origin: str = "$BENCHMARK_DATA_DIR
              "seeds": ",".join(map(str, spec.seeds)),
              "preset": f"{preset.get('name')}" + ("" if values.get("preset") else
                                                   f" (chosen by hardware: {_hardware()})"),
-             "image_size": image_size, "target": spec.target,
+             "image_size": image_size, "target": ",".join(spec.target_axis()),
              "val_budget": spec.val_budget + ("" if spec.val_budget == "full" else
                                               " (val images of each budgeted class scaled like train)"), "minority": ",".join(spec.minority or ["auto"]),
              "device": f"{device} ({device_note})", "precision": "; ".join(describe_precision(spec)), "data_dir": data_dir or "(unset: $BENCHMARK_DATA_DIR)", "out": spec.out_dir,
              "tracking": spec.tracking_uri or default_tracking_uri(spec.out_dir),
              "executor": describe_executor(run_opts)}
+    if values.get("overrides"):
+        shown["overrides"] = " ".join(_dotted(values["overrides"]))
     return spec, run_opts, shown
+
+
+def _dotted(block: dict, prefix: str = "") -> list[str]:
+    """An overrides block as the ``key=value`` words that would set it (for the run header)."""
+    out = []
+    for key, value in block.items():
+        if isinstance(value, dict) and value:
+            out += _dotted(value, f"{prefix}{key}.")
+        else:
+            out.append(f"{prefix}{key}={value}")
+    return out
 
 
 def preset_with_overrides(preset: dict, overrides: dict) -> dict:
@@ -282,8 +327,57 @@ def validate_run_opts(opts: dict) -> None:
         raise UserError(f"--threads {opts['threads']} must be at least 1.", "pass e.g. --threads 2.")
 
 
+def with_compute_sweep(arms: list[str], sweep) -> list[str]:
+    """``--gen-budget 1x,4x,16x``: each learned arm also as ``<arm>@4x``, ``<arm>@16x`` (the 1x is
+    the arm itself); arms that do not train appear once, as the flat reference lines."""
+    if not sweep:
+        return arms
+    from augbench.generators import GENERATORS
+
+    scales = []
+    for item in _listify(sweep):
+        text = item.lower().removesuffix("x")
+        try:
+            value = float(text)
+        except ValueError:
+            raise UserError(f"--gen-budget {item!r} is not a multiple like 4x.", "write e.g. --gen-budget 1x,4x,16x.") from None
+        if not (value > 0 and math.isfinite(value)):
+            raise UserError(f"--gen-budget {item!r} must be a positive multiple.", "write e.g. --gen-budget 1x,4x,16x.")
+        scales.append(value)
+    out = []
+    for arm in arms:
+        if not getattr(GENERATORS.entry(arm).factory, "learned", False) or "@" in arm:
+            out.append(arm)
+            continue
+        out += [arm if s == 1 else f"{arm}@{s:g}x".replace(".", "_") for s in scales]
+    return list(dict.fromkeys(out))
+
+
+def parse_targets(text) -> list[str]:
+    """``'ratio:0.5,1,5'`` -> ``['ratio:0.5', 'ratio:1', 'ratio:5']``; ``'original'`` -> ``['original']``.
+    A bare number right after a ratio is another ratio; otherwise it is a count (``--target 500``)."""
+    items = text if isinstance(text, (list, tuple)) else str(text).split(",")
+    out, ratio = [], False
+    for item in (str(i).strip().lower() for i in items):
+        if not item:
+            continue
+        if item.startswith("ratio:"):
+            ratio = True
+        elif ratio:
+            item = f"ratio:{item}"
+        if item.startswith("ratio:"):
+            from augbench.datasets.budget import parse_ratio
+
+            item = f"ratio:{parse_ratio(item):g}"
+        validate_target(item)
+        out.append(item)
+    if not out:
+        raise UserError("no target given.", "pass e.g. --target original or --target ratio:0.5,1,5.")
+    return list(dict.fromkeys(out))
+
+
 def validate_target(target: str) -> None:
-    if target in ("original", "balanced"):
+    if target in ("original", "balanced") or target.startswith("ratio:"):
         return
     try:
         if int(target) > 0:

@@ -155,8 +155,12 @@ def run_grid(spec: GridSpec, *, executor: str = "local", jobs: int = 1, ray_addr
     lap("validate")
     groups, skipped = plan(spec, tracker, force=force, rerun_failed=rerun_failed)
     grid_id = spec.grid_id()
+    from augbench.benchmark.lineage import source_tags
+
+    spec.extra.setdefault("run_tags", source_tags())  # resolved here, carried to every worker's runs
     with file_lock(lock_dir(spec.tracking_uri, spec.out_dir) / f"grid-{grid_id}.lock"):
-        parent = tracker.grid_parent(grid_id, spec_summary(spec))
+        parent = tracker.grid_parent(grid_id, spec_summary(spec), tags=spec.extra["run_tags"],
+                                     name=grid_run_name(spec, grid_id))
     tracker.log_params(parent, {f"audit.{k}": v for k, v in audit.items()})
     lap("plan")
     total = sum(len(cells) for _, cells in groups)
@@ -167,15 +171,17 @@ def run_grid(spec: GridSpec, *, executor: str = "local", jobs: int = 1, ray_addr
     t0 = time.perf_counter()
     bar = None
     if show_progress and total:
-        from tqdm import tqdm
+        from augbench.benchmark.dryrun import cell_costs
+        from augbench.benchmark.progress import GridBar
 
-        bar = tqdm(total=total, unit="cell", dynamic_ncols=True, desc="augbench")
+        bar = GridBar(cell_costs(spec, groups), total)
+        # the per-step line only where the fit runs in this process, under this bar
+        spec.extra["step_progress"] = executor == "local" and jobs == 1
 
     def progress(outcome: CellOutcome):
         result.outcomes.append(outcome)
         if bar is not None:
-            bar.update(1)
-            bar.set_postfix_str(f"{outcome.status.lower()}: {outcome.label}"[:60])
+            bar.advance(outcome)
         else:
             echo(f"  {outcome.status:8s} {outcome.label} ({outcome.seconds:.1f}s)")
             sys.stdout.flush()
@@ -201,6 +207,15 @@ def run_grid(spec: GridSpec, *, executor: str = "local", jobs: int = 1, ray_addr
         except Exception:  # noqa: BLE001 - never hide the grid's own outcome behind a bookkeeping error
             pass
     return result
+
+
+def grid_run_name(spec: GridSpec, grid_id: str) -> str:
+    """What the MLflow UI lists for the grid: its axes at a glance, the id to tell reruns apart."""
+    from augbench.benchmark.grid import budget_label
+
+    arms = ",".join(spec.generators) if len(spec.generators) <= 3 else f"{len(spec.generators)} arms"
+    return (f"grid {','.join(spec.datasets)} b={','.join(budget_label(b) for b in spec.budgets)} {arms} "
+            f"x {','.join(spec.classifiers)} s={','.join(map(str, spec.seeds))} [{grid_id[:8]}]")
 
 
 def summarise(result: GridResult, metric: str = "test_balanced_accuracy") -> str:

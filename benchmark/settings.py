@@ -57,6 +57,17 @@ class FidelitySettings:
     domain_epochs: int = 5
     inception: str = "auto"  # "auto" | "off"
     inception_size: int = 299
+    probe: bool = True  # the convergence probe during learned fits (benchmark/probe.py)
+
+
+@dataclass(frozen=True)
+class ComputeSettings:
+    """The ``compute:`` block: what bounds a learned arm's fit (benchmark/compute.py). ``steps``
+    keeps each arm's own length setting; ``flops`` and ``seconds`` solve it per arm for the amount."""
+
+    budget: str = "steps"  # "steps" | "flops" | "seconds"
+    flops: typing.Optional[float] = None  # FLOPs per fit (fixed costs such as pre-training included)
+    seconds: typing.Optional[float] = None  # seconds per fit on the measuring machine
 
 
 @dataclass(frozen=True)
@@ -80,14 +91,18 @@ class Settings:
     subsample: SubsampleSettings = field(default_factory=SubsampleSettings)
     classifier: ClassifierSettings = field(default_factory=ClassifierSettings)
     fidelity: FidelitySettings = field(default_factory=FidelitySettings)
+    compute: ComputeSettings = field(default_factory=ComputeSettings)
     generators: dict = field(default_factory=dict)
     base_preset: typing.Optional[str] = None  # set when a grid's overrides renamed the preset
 
     def generator(self, arm: str) -> dict:
-        return dict(self.generators.get(arm, {}))
+        from augbench.benchmark.grid import arm_settings
+
+        return arm_settings({"generators": self.generators}, arm)
 
 
-SECTIONS = {"classifier": ClassifierSettings, "fidelity": FidelitySettings, "subsample": SubsampleSettings}
+SECTIONS = {"classifier": ClassifierSettings, "fidelity": FidelitySettings, "subsample": SubsampleSettings,
+            "compute": ComputeSettings}
 TOP_LEVEL = tuple(f.name for f in dataclasses.fields(Settings))
 OVERRIDE_KEYS = tuple(k for k in TOP_LEVEL if k != "base_preset")  # base_preset is derived, never written
 
@@ -146,7 +161,24 @@ def section(cls, block, where: str, name: str):
     values = {key: _typed(f"{where}: {name}.{key}", key, hints[key], value, fields[key].default)
               for key, value in block.items()}
     _check_values(f"{where}: {name}.", values)
+    if cls is ComputeSettings:
+        _check_compute(f"{where}: {name}", values)
     return cls(**values)
+
+
+def _check_compute(where: str, values: dict) -> None:
+    from augbench.benchmark.compute import MODES
+
+    mode = values.get("budget", "steps")
+    if mode not in MODES:
+        raise UserError(f"{where}.budget is {mode!r}, not one of {', '.join(MODES)}.",
+                        "write e.g. compute: {budget: flops, flops: 2.0e12}.")
+    for key in ("flops", "seconds"):
+        if values.get(key) is not None and values[key] <= 0:
+            raise UserError(f"{where}.{key} is {values[key]!r}, not a positive number.", f"write e.g. {key}: 2.0e12.")
+    if mode != "steps" and values.get(mode) is None:
+        raise UserError(f"{where}: budget {mode} needs {where.split(': ')[-1]}.{mode}, the amount per fit.",
+                        f"add e.g. {mode}: {'2.0e12' if mode == 'flops' else '60'}.")
 
 
 def _check_values(prefix: str, values: dict) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import json
-import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -23,12 +22,6 @@ from augbench.reports.runs import TAG_GRID, TAG_HASH, TAG_KIND, TAG_OWNER, TAG_S
 
 PARENT_TAG = "mlflow.parentRunId"
 TAG_ERROR = "augbench.error"
-
-
-def _chunks(items, n):
-    items = list(items)
-    for i in range(0, len(items), n):
-        yield items[i:i + n]
 
 
 def error_message(exc: BaseException) -> str:
@@ -86,13 +79,14 @@ class Tracker:
                 if r.info.status == "FAILED" and r.data.tags.get(TAG_SUPERSEDED) != "true"}
 
     # --- writing ---------------------------------------------------------------------------------
-    def grid_parent(self, grid_id: str, summary: dict) -> str:
+    def grid_parent(self, grid_id: str, summary: dict, *, tags: dict | None = None, name: str | None = None) -> str:
         """Reuse the grid's parent run across resumes so the UI shows one tree per grid."""
         for run in self.runs("grid", grid_id=grid_id):
             if run.info.status != "RUNNING":
                 self.client.update_run(run.info.run_id, status="RUNNING")
             return run.info.run_id
-        run_id = self.start("grid", grid_id, f"grid {grid_id}", params={}, tags={TAG_GRID: grid_id})
+        run_id = self.start("grid", grid_id, name or f"grid {grid_id}", params={},
+                            tags={TAG_GRID: grid_id, **(tags or {})})
         self.log_dict(run_id, summary, "grid.json")
         return run_id
 
@@ -109,8 +103,8 @@ class Tracker:
         from mlflow.entities import Param
 
         items = [Param(str(k), str(v)[:6000]) for k, v in params.items()]
-        for chunk in _chunks(items, 100):
-            self.client.log_batch(run_id, params=chunk)
+        if items:  # MlflowClient.log_batch splits into the store's request limits itself
+            self.client.log_batch(run_id, params=items)
 
     def log_metrics(self, run_id: str, metrics: dict, step: int = 0) -> None:
         self.log_metric_rows(run_id, [(step, metrics)])
@@ -122,8 +116,8 @@ class Tracker:
         now = int(time.time() * 1000)
         items = [Metric(str(k), float(v), now, int(step)) for step, metrics in rows for k, v in metrics.items()
                  if v is not None]
-        for chunk in _chunks(items, 900):
-            self.client.log_batch(run_id, metrics=chunk)
+        if items:
+            self.client.log_batch(run_id, metrics=items)
 
     def set_tags(self, run_id: str, tags: dict) -> None:
         from mlflow.entities import RunTag
@@ -134,13 +128,16 @@ class Tracker:
         self.client.log_artifact(run_id, str(path), artifact_path)
 
     def log_text(self, run_id: str, text: str, name: str) -> None:
-        with tempfile.TemporaryDirectory() as tmp:
-            p = Path(tmp) / name
-            p.write_text(text)
-            self.log_artifact(run_id, p)
+        self.client.log_text(run_id, text, name)
 
     def log_dict(self, run_id: str, data, name: str) -> None:
+        # through json.dumps(default=str) rather than client.log_dict: settings hold tuples and paths
         self.log_text(run_id, json.dumps(data, indent=2, default=str), name)
+
+    def log_inputs(self, run_id: str, inputs: list) -> None:
+        """MLflow DatasetInputs (benchmark/lineage.py): the UI's "Datasets used" of the run."""
+        if inputs:
+            self.client.log_inputs(run_id, datasets=list(inputs))
 
     def finish(self, run_id: str, status: str = "FINISHED") -> None:
         self.client.set_terminated(run_id, status)

@@ -5,7 +5,7 @@
 from augbench.core.registry import Registry
 from augbench.generators.base import DivergenceError, Generator, check_finite, fit_resample
 
-GENERATORS = Registry("generator")
+GENERATORS = Registry("generator", variants=True)  # ddpm@g3: ddpm under its own label
 
 
 def register_generator(name: str, **meta):
@@ -36,15 +36,20 @@ def expand_generators(spec) -> list[str]:
 
 
 def _import_backends() -> None:
-    """Backends register on import; every public module of this package is one backend or helper."""
+    """Backends register on import; every public module of this package is one backend or helper,
+    and every ``augbench.generators`` entry point of an installed distribution is one more
+    (docs/plugins.md). Loading them here, not at package import, is what makes pool and Ray workers,
+    which import this package afresh, see the same arms as the driver."""
     import importlib
     import pkgutil
 
     from augbench import generators
+    from augbench.core.plugins import load_plugins
 
     for info in pkgutil.iter_modules(generators.__path__):
         if not info.name.startswith("_") and info.name != "base":
             importlib.import_module(f"augbench.generators.{info.name}")
+    load_plugins("augbench.generators")
 
 
 __all__ = ["DivergenceError", "GENERATORS", "Generator", "check_finite", "create_generator", "fit_resample",

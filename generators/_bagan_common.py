@@ -111,12 +111,19 @@ class AutoencoderGAN(LearnedGenerator):
         fmt = torch.channels_last if self.config["channels_last"] else torch.contiguous_format
         return net.to(device=self.device, memory_format=fmt)
 
+    length_knob = "gan_steps"  # what a compute budget sets (benchmark/compute.py); pre-training is fixed
+
+    def training_units(self, n_images: int) -> int:
+        """GAN steps a fit on ``n_images`` takes: ``gan_steps``, or ``gan_epochs`` passes when it is 0."""
+        per_epoch = steps_per_epoch(n_images, int(self.config["batch_size"]))
+        return int(self.config["gan_steps"]) or int(self.config["gan_epochs"]) * per_epoch
+
     def train(self, images, labels, *, seed, progress) -> None:
         self.class_counts = class_counts(labels, self.n_classes)
         batch = int(self.config["batch_size"])
         per_epoch = steps_per_epoch(len(labels), batch)
         ae_steps = int(self.config["ae_epochs"]) * per_epoch
-        gan_steps = int(self.config["gan_steps"]) or int(self.config["gan_epochs"]) * per_epoch
+        gan_steps = self.training_units(len(labels))
         self._train_phases(self.batches(images, labels, batch, seed), seed, per_epoch, ae_steps, gan_steps,
                            progress)
 

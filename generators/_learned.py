@@ -153,6 +153,12 @@ class LearnedGenerator(Generator):
         return record
 
     # --- sampling -----------------------------------------------------------------------------
+    def probe_sample(self, label: int, n: int, *, seed: int) -> np.ndarray:
+        """Samples from the networks mid-fit, for the convergence probe (benchmark/probe.py). Arms
+        whose sampling needs end-of-fit state (bagan-gp's BN recalibration) override it; whatever
+        they touch they must put back, so the fit goes on as if never probed."""
+        return self.sample(label, n, seed=seed)
+
     def _sample(self, label: int, n: int, *, seed: int) -> np.ndarray:
         if not self.nets:
             raise RuntimeError(f"{self.name}: no trained generator (fit() failed or load() was not called)")

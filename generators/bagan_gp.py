@@ -157,6 +157,18 @@ class BaganGP(AutoencoderGAN):
                 progress(offset + step + 1, total)
 
     @torch.no_grad()
+    def probe_sample(self, label: int, n: int, *, seed: int) -> np.ndarray:
+        """Mid-fit samples as the end of the fit would make them: BN statistics recalibrated on the
+        sampling distribution first (stale running statistics give flat grey images, which would
+        read as a plateau), then every decoder buffer put back."""
+        decoder = self.nets["decoder"]
+        saved = {k: v.detach().clone() for k, v in decoder.state_dict().items()}
+        try:
+            self._recalibrate_batchnorm(torch_generator(seed))
+            return self.sample(label, n, seed=seed)
+        finally:
+            decoder.load_state_dict(saved)
+
     def _recalibrate_batchnorm(self, rng: torch.Generator) -> None:
         """Re-estimate the decoder's BN running statistics on the sampling distribution itself.
 

@@ -111,6 +111,9 @@ class Generator(ABC):
 
     def load(self, path: str | Path) -> "Generator":
         blob = torch.load(str(path), weights_only=True)
+        # the saved settings win over the constructor's: a checkpoint samples as it did when saved
+        # (ddim steps, guidance, temperature are settings, not weights); change one after load if wanted
+        self.config.update({k: v for k, v in blob.get("config", {}).items() if k in self.config})
         self.n_classes = blob["n_classes"]
         self.image_shape = tuple(blob["image_shape"]) or None
         self.load_state_dict(blob["state"])

@@ -167,6 +167,10 @@ class LatentSMOTE(LearnedGenerator):
             raise RuntimeError(f"{self.name}: no trained generator (fit() failed or load() was not called)")
         return self._latents[self._labels == label]
 
+    def probe_sample(self, label: int, n: int, *, seed: int) -> np.ndarray:
+        raise NotImplementedError("latent-smote samples from codes of its training images, encoded only once "
+                                  "its autoencoder is trained: no mid-fit probe")
+
     def generate(self, label, n, *, seed):
         codes = self.class_latents(label)
         if len(codes) == 0:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from augbench.core.errors import UserError
 from augbench.reports.fidelity_tables import fidelity_tables
-from augbench.reports.plots import (Figure, metric_vs_budget, recall_heatmap, sample_grids, training_curves,
+from augbench.reports.plots import (Figure, metric_vs_budget, metric_vs_compute, probe_curves, recall_heatmap, sample_grids, training_curves,
                            tsne_panels)
 from augbench.reports.render import Table, to_csv, to_latex, to_markdown
 from augbench.reports.runs import RunSet, budget_sort_key, load_runs, metric_names
@@ -60,7 +60,28 @@ class Report:
 
     def warnings(self) -> list[str]:
         seeds = self.runs.cells.groupby(self.runs.group_keys() + ["arm", "budget"])["seed"].nunique()
-        return [ONE_SEED_NOTE] if len(seeds) and int(seeds.max()) <= 1 else []
+        out = [ONE_SEED_NOTE] if len(seeds) and int(seeds.max()) <= 1 else []
+        return out + probe_warnings(self.runs.fits)
+
+
+def probe_warnings(fits) -> list[str]:
+    """Arms whose generator was still improving (or diverged) when its fit ended, by budget and seed."""
+    if fits.empty or "params.probe_verdict" not in fits:
+        return []
+    out = []
+    for label, meaning in (("still improving", "its numbers are a lower bound for the arm"),
+                           ("diverged", "its generator ended worse than it started")):
+        hit = fits[fits["params.probe_verdict"] == label]
+        if hit.empty:
+            continue
+        parts = []
+        for (dataset, arm), group in hit.groupby(["dataset", "arm"]):
+            where = ", ".join(f"budget {b} seed(s) {', '.join(str(s) for s in sorted(g['seed'].dropna()))}"
+                              for b, g in sorted(group.groupby("budget"), key=lambda kv: budget_sort_key(kv[0])))
+            parts.append(f"{arm} on {dataset} ({where})")
+        out.append(f"{label.capitalize()} when its fit ended ({meaning}; convergence probe, "
+                   f"docs/protocol.md): " + "; ".join(parts) + ".")
+    return out
 
 
 def resolve_metrics(requested, runs: RunSet) -> list[str]:
@@ -119,12 +140,15 @@ def _add_figures(report: Report, keys: list[str]) -> None:
     for metric in report.metrics:
         report.figures += metric_vs_budget(runs.cells, metric, keys)
     report.figures += recall_heatmap(runs.cells, keys, report.budget)
+    if not runs.fits.empty:
+        report.figures += metric_vs_compute(runs.cells, runs.fits, report.metrics[0], keys, report.budget)
     if runs.fits.empty:
         report.figure_notes["samples"] = ["No generator-fit runs in this selection: no sample grids, t-SNE or "
                                           "training curves."]
         return
     files = RunFiles(runs.tracking_uri)
-    for name, make in (("samples", sample_grids), ("tsne", tsne_panels), ("training", training_curves)):
+    for name, make in (("samples", sample_grids), ("tsne", tsne_panels), ("training", training_curves),
+                       ("probe", probe_curves)):
         result = make(runs.fits, report.budget, files)
         report.figures += result.figures
         if result.notes:

@@ -57,7 +57,7 @@ PROBE = """
 
 SECTIONS = (("main", "Main tables"), ("stats", "Statistics: each arm against none"),
             ("pairwise", "All pairs of arms"), ("per_class", "Per class"), ("fidelity", "Fidelity"),
-            ("left_out", "Left out"), ("curves", "Metric vs budget"), ("heatmaps", "Per-class recall"),
+            ("left_out", "Left out"), ("curves", "Metric vs budget"), ("compute", "Metric vs generator compute"), ("heatmaps", "Per-class recall"),
             ("samples", "Real vs synthetic samples"), ("tsne", "t-SNE of features"),
             ("training", "Generator training curves"))
 

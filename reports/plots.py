@@ -124,6 +124,55 @@ def recall_heatmap(cells: pd.DataFrame, keys: list[str], budget: str, split: str
     return out
 
 
+# --- metric vs generator compute -------------------------------------------------------------------------
+def metric_vs_compute(cells: pd.DataFrame, fits: pd.DataFrame, metric: str, keys: list[str],
+                      budget: str) -> list[Figure]:
+    """What more compute buys (a ``--gen-budget`` sweep): the headline metric and the minority
+    recall of each learned arm against the FLOPs its fits got, and the arms that do not train as
+    flat lines. Drawn only when the selection holds ``<arm>@<N>x`` variants."""
+    from augbench.core.registry import split_variant, variant_scale
+
+    if not any(variant_scale(a) for a in cells["arm"].unique()) or "metrics.compute_flops" not in fits:
+        return []
+    panels = [m for m in (metric, "test_minority_recall") if f"metrics.{m}" in cells]
+    out = []
+    for group_id, group in iter_groups(cells, keys):
+        at = group[group["budget"] == budget]
+        if at.empty:
+            continue
+        fit_at = fits[(fits["budget"] == budget) & (fits["dataset"] == group_id.get("dataset", fits["dataset"]))]
+        flops = fit_at.groupby("arm")["metrics.compute_flops"].mean()
+        fig = _new_figure(4.2 * len(panels), 3.4)
+        ns = 0
+        for k, name in enumerate(panels):
+            ax = fig.add_subplot(1, len(panels), k + 1)
+            lines: dict[str, list[tuple[float, float]]] = {}
+            for arm in arm_order(at["arm"]):
+                mean, _, n = summary(values_by_seed(at[at["arm"] == arm], name).to_numpy())
+                ns = max(ns, n)
+                if arm in flops.index and np.isfinite(flops[arm]):
+                    lines.setdefault(split_variant(arm)[0], []).append((float(flops[arm]), mean))
+                elif np.isfinite(mean):
+                    ax.axhline(mean, linestyle="--", linewidth=1, color="0.5")
+                    ax.annotate(arm, (1.0, mean), xycoords=("axes fraction", "data"), fontsize=7,
+                                ha="right", va="bottom", color="0.35")
+            for base, points in lines.items():
+                points.sort()
+                ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=base)
+            ax.set_xscale("log")
+            ax.set_xlabel("generator training FLOPs per fit")
+            ax.set_ylabel(name)
+            if lines:
+                ax.legend(fontsize=7)
+        out.append(Figure(slug("metric_vs_compute", budget, *group_id.values()),
+                          f"What more generator compute buys at budget {budget} — "
+                          + ", ".join(f"{k} {v}" for k, v in group_id.items()),
+                          f"Mean over seeds (n = {ns} at most) of each learned arm at each compute multiple "
+                          "(x: FLOPs its fits counted, log scale); dashed: arms that do not train.", _png(fig),
+                          "compute"))
+    return out
+
+
 # --- per-fit panels ---------------------------------------------------------------------------------------
 def representative_fits(fits: pd.DataFrame, budget: str) -> pd.DataFrame:
     """One fit per (dataset, arm) at the budget: the lowest seed (panels are illustrations, not stats)."""
@@ -257,4 +306,32 @@ def training_curves(fits: pd.DataFrame, budget: str, files, max_panels: int = 6)
                                   f"Generator training curves — {_label(fit)}",
                                   "Losses the generator logged while fitting (train_* metrics by step).", _png(fig),
                                   "training"))
+    return out
+
+
+# --- convergence probe ------------------------------------------------------------------------------------
+def probe_curves(fits: pd.DataFrame, budget: str, files) -> FigureSet:
+    """The convergence probe's mean per-class FID by step, one line per learned arm (lowest seed),
+    with its verdict in the legend (benchmark/probe.py)."""
+    out = FigureSet()
+    if "params.probe_verdict" not in fits:
+        return out
+    at = representative_fits(fits, budget)
+    at = at[at["params.probe_verdict"].notna() & (at["params.probe_verdict"] != "not probed")]
+    for dataset, group in at.groupby("dataset"):
+        fig = _new_figure(5.6, 3.6)
+        ax = fig.add_subplot()
+        for _, fit in group.iterrows():
+            steps, values = files.history(fit["run_id"], "probe_fid_mean")
+            if len(steps):
+                total = max(steps)
+                ax.plot([s / total for s in steps], values, marker="o", label=f"{fit['arm']}: {fit['params.probe_verdict']}")
+        ax.set_xlabel("fraction of the fit")
+        ax.set_ylabel("probe FID (mean over minority classes)")
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+        out.figures.append(Figure(slug("probe", dataset, budget), f"Convergence probe — dataset {dataset}, budget {budget}",
+                                  "Domain-feature FID of 32 samples per minority class against the class's budget "
+                                  "images, at sixths of each fit (lowest seed); the trend matters, not the level "
+                                  "(few real images bias FID upwards).", _png(fig), "training"))
     return out

@@ -51,9 +51,19 @@ BUDGET_ALL = "all"
 
 
 def budget_sort_key(label) -> tuple:
-    """Numeric budgets ascending, then 'all' (the full training split) last."""
+    """Count budgets ascending, then fraction budgets ('5%') ascending, then 'all' (the full
+    training split) last."""
     text = str(label)
-    return (1, 0) if text == BUDGET_ALL else (0, int(text)) if text.isdigit() else (0, float("inf"), text)
+    if text == BUDGET_ALL:
+        return (2, 0.0, "")
+    if text.isdigit():
+        return (0, float(text), "")
+    if text.endswith("%"):
+        try:
+            return (1, float(text[:-1]), "")
+        except ValueError:
+            pass
+    return (1, float("inf"), text)
 
 
 @dataclass

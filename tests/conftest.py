@@ -49,3 +49,20 @@ def augbench_wheel(tmp_path_factory) -> Path:
                    check=True, timeout=600)
     (wheel,) = out.glob("augbench-*.whl")
     return wheel
+
+
+@pytest.fixture(scope="session")
+def lineage_grid(tmp_path_factory, data_dir):
+    """One real smoke grid run through the installed `benchmark` console script, with a command-line
+    arm setting and --save-models: what the MLflow lineage and UI tests read back."""
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("lineage") / "out"
+    script = Path(sys.executable).with_name("benchmark")
+    cmd = [str(script), "run", "--dataset", "pneumonia", "--generators", "none,classic,ddpm", "--preset", "smoke",
+           "--budget", "10", "--data-dir", str(data_dir), "--out", str(out), "--no-progress", "--save-models",
+           "generators.ddpm.steps=5"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=out.parent)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return out

@@ -3,11 +3,15 @@
 Modelled on timm's registry: a decorator registers a factory under a name, and ``create`` /
 ``names`` are the only ways in, so the CLI, grid files and tests all resolve names the same way.
 Parametric entries (``folder:<path>``, ``medmnist:<file.npz>``) receive the text after the colon.
+A registry built with ``variants=True`` (the generators) also accepts ``<name>@<label>``: the same
+backend under a label of its own, so one grid can hold two ddpm arms with different settings and
+every table, hash and MLflow run keeps them apart.
 """
 from __future__ import annotations
 
 import difflib
 import fnmatch
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -22,9 +26,28 @@ class Entry:
     meta: dict = field(default_factory=dict)
 
 
+VARIANT_SEP = "@"
+_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")  # no dots: `generators.ddpm@g3.guidance=3` splits on them
+
+
+def split_variant(spec: str) -> tuple[str, str | None]:
+    """``'ddpm@g3'`` -> ``('ddpm', 'g3')``; a plain name -> ``(name, None)``."""
+    base, sep, label = spec.strip().partition(VARIANT_SEP)
+    return base, (label if sep else None)
+
+
+def variant_scale(spec: str) -> float | None:
+    """The compute multiple a variant label names (``dcgan@4x`` -> 4.0, ``dcgan@0_5x`` -> 0.5);
+    None for any other name. ``benchmark run --gen-budget`` makes such variants."""
+    label = split_variant(spec)[1]
+    match = re.fullmatch(r"(\d+(?:_\d+)?)x", label or "")
+    return float(match.group(1).replace("_", ".")) if match else None
+
+
 class Registry:
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, *, variants: bool = False):
         self.kind = kind
+        self.variants = variants
         self._entries: dict[str, Entry] = {}
 
     def register(self, name: str, *, parametric: bool = False, **meta):
@@ -41,6 +64,15 @@ class Registry:
         spec = spec.strip()
         if spec in self._entries and not self._entries[spec].parametric:
             return self._entries[spec], None
+        if self.variants and VARIANT_SEP in spec:
+            base, label = split_variant(spec)
+            if not _LABEL.fullmatch(label or ""):
+                raise UnknownNameError(
+                    f"{self.kind} variant {spec!r} needs a label after {VARIANT_SEP!r}.",
+                    f"write it as '{base}{VARIANT_SEP}<label>' with letters, digits, '_' or '-', "
+                    f"e.g. '{base}{VARIANT_SEP}v2'.")
+            entry, arg = self.resolve(base)
+            return entry, arg
         head, sep, arg = spec.partition(":")
         entry = self._entries.get(head)
         if entry is not None and entry.parametric:
@@ -66,6 +98,8 @@ class Registry:
     def entry(self, name: str) -> Entry:
         """The entry registered under a bare name, parametric ones included (for listings)."""
         head = name.strip().partition(":")[0]
+        if self.variants:
+            head = split_variant(head)[0]
         if head in self._entries:
             return self._entries[head]
         raise UnknownNameError(f"unknown {self.kind} {name!r}.", self._suggestion(name))

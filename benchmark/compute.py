@@ -1,0 +1,206 @@
+"""Equal compute for the learned arms: a fit bounded by floating-point operations (or seconds).
+
+Counting steps is not counting compute: a ddpm step, a cwgan-gp step (five critic updates and a
+gradient penalty) and a dcgan step differ several-fold in work, so "400 steps each" favours the arm
+with the heaviest step. With ``compute: {budget: flops, flops: F}`` every learned arm trains for
+whatever number of its own units (steps, GAN steps, or epochs) costs F floating-point operations.
+
+The cost of an arm is measured, not modelled: two short fits on the fit's own budgeted images, with
+the arm's length setting at 1 and at 2 units, under ``torch.utils.flop_counter.FlopCounterMode``.
+Their difference is one unit's FLOPs; the rest of the first is the fixed cost (the BAGANs'
+autoencoder pre-training, for instance), which counts against the budget too. The same two fits
+time the arm on this machine, which is what ``budget: seconds`` uses ("what do I get in N minutes
+here"), a planning mode whose result depends on the machine by design. Measurements are cached per
+arm, settings, image shape, class count and image count, so seeds of one budget measure once.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+#: the settings that set a learned arm's training length, in the order they are looked for
+LENGTH_KNOBS = ("gan_steps", "steps", "epochs")
+MODES = ("steps", "flops", "seconds")
+TIME_SPAN = 5  # units timed beyond the first, for seconds per unit
+MEASURE_BATCHES = 4  # batches of images the measuring fits run on
+
+
+@dataclass(frozen=True)
+class UnitCost:
+    """What one fit costs: fixed + units x per_unit, in FLOPs and (on the measuring machine) seconds."""
+
+    knob: str
+    fixed_flops: float
+    unit_flops: float
+    fixed_s: float
+    unit_s: float
+
+    def units_for(self, mode: str, amount: float) -> int:
+        fixed, unit = (self.fixed_flops, self.unit_flops) if mode == "flops" else (self.fixed_s, self.unit_s)
+        if unit <= 0:
+            return 1
+        return max(1, int(math.floor((float(amount) - fixed) / unit)))
+
+    def flops(self, units: int) -> float:
+        return self.fixed_flops + units * self.unit_flops
+
+
+def length_knob(generator) -> str | None:
+    """The setting that counts the arm's training units; None for arms that do not train."""
+    if not getattr(generator, "learned", False):
+        return None
+    declared = getattr(generator, "length_knob", None)
+    if declared:
+        return declared
+    return next((k for k in LENGTH_KNOBS if k in generator.config), None)
+
+
+def _flop_counter():
+    """A dispatch mode summing torch's own FLOP formulas (torch.utils.flop_counter.flop_registry).
+
+    Not FlopCounterMode itself: its per-module tracking hooks the autograd graph, which breaks the
+    double backward of a gradient penalty (cwgan-gp, bagan-gp), and per-module totals are not needed."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils.flop_counter import flop_registry
+
+    class FlopCounter(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.total = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            out = func(*args, **kwargs)
+            formula = flop_registry.get(func._overloadpacket)
+            if formula is not None:
+                self.total += int(formula(*args, **kwargs, out_val=out))
+            return out
+
+    return FlopCounter()
+
+
+def _fit_cost(arm: str, settings: dict, images, labels, n_classes: int, device: str, seed: int, *,
+              count: bool = True, timed: bool = False):
+    """(FLOPs, seconds) of one fit with ``settings``; the seconds are timed without the counter."""
+    from augbench.core.seeding import seeded_global_rng
+    from augbench.generators import create_generator
+
+    flops = 0.0
+    if count:
+        counter = _flop_counter()
+        with seeded_global_rng(seed, device), counter:
+            create_generator(arm, **settings).fit(images, labels, n_classes, seed=seed, device=device)
+        flops = float(counter.total)
+    if not timed:
+        return flops, 0.0
+    t0 = time.perf_counter()
+    with seeded_global_rng(seed, device):
+        create_generator(arm, **settings).fit(images, labels, n_classes, seed=seed, device=device)
+    return flops, time.perf_counter() - t0
+
+
+def _subset(images: np.ndarray, labels: np.ndarray, m: int, seed: int) -> np.ndarray:
+    """Indices of ``m`` images covering every class (two of each where it has two), for measuring."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(labels))
+    chosen = list(order[:m])
+    for c in np.unique(labels):
+        have = int((labels[chosen] == c).sum())
+        extra = [i for i in order[m:] if labels[i] == c][:max(0, 2 - have)]
+        chosen.extend(extra)
+    return np.sort(np.asarray(chosen))
+
+
+def measure(arm: str, settings: dict, images: np.ndarray, labels: np.ndarray, n_classes: int, *,
+            device: str = "cpu", seed: int = 0, cache_dir: str | Path | None = None,
+            timed: bool = False) -> UnitCost:
+    """The arm's fixed and per-unit cost on ``len(images)`` images (cached under ``cache_dir``).
+
+    The short fits run on a class-covering subset of ``MEASURE_BATCHES`` batches, not on every
+    image: a step's cost depends on the batch, not on the pool it is drawn from, while a pass over
+    the data (pre-training epochs, encoding every image, an epoch-counted arm's unit) costs in
+    proportion to the batches per pass, so those parts are scaled up to the full image count."""
+    from augbench.benchmark.grid import content_hash
+    from augbench.generators import create_generator
+
+    generator = create_generator(arm, **settings)
+    knob = length_knob(generator)
+    if knob is None:
+        raise ValueError(f"arm {arm!r} has no training length to budget")
+    key = content_hash({"arm": arm, "settings": {k: v for k, v in settings.items() if k != knob}, "knob": knob,
+                        "shape": list(images.shape[1:]), "n": int(len(images)), "n_classes": int(n_classes),
+                        "device": str(device).split(":")[0], "v": 2})
+    path = Path(cache_dir) / f"{key}.json" if cache_dir else None
+    if path is not None and path.exists():
+        cached = json.loads(path.read_text())
+        if not timed or cached.get("unit_s"):
+            return UnitCost(**cached)
+    batch = int(generator.config.get("batch_size", 64))
+    idx = _subset(images, labels, min(len(images), MEASURE_BATCHES * batch), seed)
+    small_x, small_y = images[idx], labels[idx]
+    passes = math.ceil(len(images) / batch) / math.ceil(len(idx) / batch)
+    one = _fit_cost(arm, {**settings, knob: 1}, small_x, small_y, n_classes, device, seed, timed=timed)
+    two = _fit_cost(arm, {**settings, knob: 2}, small_x, small_y, n_classes, device, seed, timed=timed)
+    unit_flops = max(0.0, two[0] - one[0])
+    fixed_flops = max(0.0, one[0] - unit_flops)
+    unit_s = fixed_s = 0.0
+    if timed:  # the first timed fit pays one-time kernel set-up: per-unit seconds from two later ones
+        span = _fit_cost(arm, {**settings, knob: 1 + TIME_SPAN}, small_x, small_y, n_classes, device, seed,
+                         count=False, timed=True)
+        unit_s = max(1e-6, (span[1] - two[1]) / (TIME_SPAN - 1))
+        fixed_s = max(0.0, two[1] - 2 * unit_s)
+    per_pass_unit = passes if knob == "epochs" else 1.0
+    cost = UnitCost(knob, fixed_flops * passes, unit_flops * per_pass_unit, fixed_s * passes,
+                    unit_s * per_pass_unit)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(asdict(cost)))
+        os.replace(tmp, path)
+    return cost
+
+
+def plan_length(compute: dict | None, arm: str, settings: dict, images, labels, n_classes: int, *,
+                device: str, seed: int, cache_dir, scale: float | None = None) -> tuple[dict, dict]:
+    """(settings the fit runs with, what the budget bought) for one learned arm.
+
+    ``compute`` is the preset's block. Mode ``steps`` (the default) leaves the settings alone and
+    still reports the fit's FLOPs, so every fit says what it cost, whatever bounded it. ``scale``
+    (a ``@4x`` variant) multiplies the budget: the steps in steps mode, the amount otherwise."""
+    compute = dict(compute or {})
+    mode = compute.get("budget", "steps")
+    if scale and mode != "steps":
+        compute[mode] = float(compute[mode]) * scale
+    cost = measure(arm, settings, images, labels, n_classes, device=device, seed=seed, cache_dir=cache_dir,
+                   timed=mode == "seconds")
+    if mode == "steps":
+        from augbench.generators import create_generator
+
+        generator = create_generator(arm, **settings)
+        count = getattr(generator, "training_units", None)
+        units = int(count(len(images))) if count else int(generator.config[cost.knob])
+        if scale:
+            units = max(1, int(round(units * scale)))
+            settings = {**settings, cost.knob: units}
+    else:
+        units = cost.units_for(mode, compute[mode])
+        settings = {**settings, cost.knob: units}
+    bought = {"compute_mode": mode, "compute_knob": cost.knob, "compute_units": units,
+              "compute_flops": cost.flops(units), "compute_flops_per_unit": cost.unit_flops,
+              "compute_fixed_flops": cost.fixed_flops}
+    if scale:
+        bought["compute_scale"] = float(scale)
+    if mode != "steps":
+        bought["compute_budget"] = float(compute[mode])
+        fixed = cost.fixed_flops if mode == "flops" else cost.fixed_s
+        bought["compute_over_budget"] = float(fixed + cost.unit_flops * (mode == "flops") + cost.unit_s * (mode != "flops")
+                                              > float(compute[mode]))
+    if mode == "seconds":
+        bought["compute_est_seconds"] = cost.fixed_s + units * cost.unit_s
+    return settings, bought

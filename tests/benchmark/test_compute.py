@@ -1,0 +1,97 @@
+"""Compute budgets: the FLOP counter agrees with torch's, measured costs predict real fits, and a
+FLOPs budget gives every learned arm the same compute."""
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from augbench import datasets
+from augbench.benchmark.cli import build_parser
+from augbench.benchmark.compute import _fit_cost, _flop_counter, measure, plan_length
+from augbench.benchmark.gridfile import spec_from_args
+from augbench.core.errors import UserError
+
+
+def test_counter_matches_torchs_flop_counter_on_forward_and_backward():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 28 * 28, 10))
+    x = torch.randn(4, 1, 28, 28)
+    ours = _flop_counter()
+    with ours:
+        model(x).sum().backward()
+    reference = FlopCounterMode(display=False)
+    with reference:
+        model(x).sum().backward()
+    assert ours.total == reference.get_total_flops() > 0
+    # the linear layer alone, by hand: forward 2*N*in*out, backward twice that (input and weight grads)
+    linear = nn.Linear(64, 32)
+    ours = _flop_counter()
+    with ours:
+        linear(torch.randn(5, 64, requires_grad=True)).sum().backward()
+    assert ours.total == 3 * 2 * 5 * 64 * 32
+
+
+@pytest.fixture(scope="module")
+def real(data_dir):
+    train = datasets.load_dataset("pneumonia", data_dir=data_dir).train
+    idx = np.concatenate([np.flatnonzero(train.labels == c)[:48] for c in (0, 1)])
+    return train.images[idx], train.labels[idx]
+
+
+SMALL = {"dcgan": {"batch_size": 16, "base_channels": 8},
+         "bagan-gp": {"batch_size": 16, "width": 0.25, "ae_epochs": 1},
+         "latent-smote": {"batch_size": 16, "base_channels": 8}}
+
+
+@pytest.mark.parametrize("arm, units", [("dcgan", 6), ("bagan-gp", 5), ("latent-smote", 3)])
+def test_measured_cost_predicts_the_flops_of_a_longer_fit(real, arm, units):
+    images, labels = real  # 96 images = 6 batches of 16: the measuring fits run on 4 of them
+    cost = measure(arm, SMALL[arm], images, labels, 2)
+    knob = cost.knob
+    actual, _ = _fit_cost(arm, {**SMALL[arm], knob: units}, images, labels, 2, "cpu", 0)
+    assert cost.unit_flops > 0
+    # steps cost the same on any pool; passes (pre-training, epochs) are scaled from 4 to 6 batches
+    assert cost.flops(units) == pytest.approx(actual, rel=0.05 if knob == "epochs" or cost.fixed_flops else 1e-9)
+
+
+def test_a_flops_budget_gives_each_arm_the_same_compute_within_one_unit(real, tmp_path):
+    images, labels = real
+    budget = 4e10
+    got = {}
+    for arm in ("dcgan", "bagan-gp"):
+        settings, bought = plan_length({"budget": "flops", "flops": budget}, arm, SMALL[arm], images, labels, 2,
+                                       device="cpu", seed=0, cache_dir=tmp_path)
+        assert settings[bought["compute_knob"]] == bought["compute_units"]
+        assert budget - bought["compute_flops_per_unit"] < bought["compute_flops"] <= budget
+        got[arm] = bought["compute_units"]
+    assert got["dcgan"] > got["bagan-gp"]  # a bagan-gp step costs more, and pre-training comes first
+    assert list(tmp_path.glob("*.json"))  # measured once, then cached
+
+
+def test_steps_mode_leaves_settings_and_reports_the_cost(real, tmp_path):
+    images, labels = real
+    settings, bought = plan_length(None, "dcgan", {**SMALL["dcgan"], "steps": 7}, images, labels, 2, device="cpu",
+                                   seed=0, cache_dir=tmp_path)
+    assert settings["steps"] == 7 and bought["compute_mode"] == "steps" and bought["compute_units"] == 7
+    assert bought["compute_flops"] == pytest.approx(7 * bought["compute_flops_per_unit"])
+
+
+def _spec(*settings):
+    return spec_from_args(build_parser().parse_args(["run", "--dataset", "pneumonia", "--preset", "smoke",
+                                                     "--generators", "dcgan", *settings]))[0]
+
+
+@pytest.mark.parametrize("settings, words", [(["compute.budget=flops"], "needs compute.flops"),
+                                              (["compute.budget=minutes"], "not one of"),
+                                              (["compute.budget=flops", "compute.flops=-1"], "positive")])
+def test_bad_compute_blocks_fail_before_the_run(settings, words):
+    with pytest.raises(UserError, match=words):
+        _spec(*settings)
+
+
+def test_a_compute_block_enters_the_fit_hash_only_when_set():
+    plain, budgeted = _spec(), _spec("compute.budget=flops", "compute.flops=1e12")
+    assert "compute" not in plain.fits()[0].config()
+    assert budgeted.fits()[0].config()["compute"] == {"budget": "flops", "flops": 1e12}
+    assert plain.fits()[0].hash != budgeted.fits()[0].hash

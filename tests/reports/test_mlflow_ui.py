@@ -1,0 +1,116 @@
+"""The MLflow UI that `benchmark ui` serves, opened in headless Chromium over a real grid's store.
+
+What a user looks for there: one grid as a parent run (its fits and cells folded under it), a cell
+page naming its parent fit, its source commit and the datasets it used, and the compare view of the
+grid's cells showing the per-class metrics side by side. The UI is a React app, so the checks read
+the DOM Chromium renders (--dump-dom after the page's scripts ran), not the HTML the server sends.
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from augbench.reports.runs import TAG_GRID, TAG_KIND
+from augbench.reports.server import HOST, free_port, wait_healthy
+from tests.reports.test_html_chromium import chromium
+from tests.reports.test_mlflow_server import rest_search
+
+
+@pytest.fixture(scope="module")
+def ui(lineage_grid, tmp_path_factory):
+    """`benchmark ui --out <grid's out>` on a free port, in its own process group."""
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("ui") / "ui.log"
+    log = open(log_path, "w")
+    script = Path(sys.executable).with_name("benchmark")
+    process = subprocess.Popen([str(script), "ui", "--out", str(lineage_grid), "--port", str(port)], stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://{HOST}:{port}"
+    try:
+        wait_healthy(url, process, timeout=120)
+        yield url
+    except Exception:
+        log.flush()
+        print(log_path.read_text()[-3000:])
+        raise
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        log.close()
+
+
+def page_text(url: str, tmp_path, *, expect: str) -> str:
+    """The visible text of ``url`` once rendered; retried with more (virtual) time until ``expect`` shows."""
+    text = ""
+    for budget in (20000, 60000):
+        profile = tmp_path / f"profile-{budget}-{time.monotonic_ns()}"
+        result = subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                                 "--disable-sync", f"--user-data-dir={profile}", "--window-size=1600,4000",
+                                 f"--virtual-time-budget={budget}", "--dump-dom", url],
+                                capture_output=True, text=True, timeout=180)
+        dom = re.sub(r"<script.*?</script>|<style.*?</style>", " ", result.stdout, flags=re.S)
+        text = " ".join(re.sub(r"<[^>]+>", " ", dom).split())
+        if expect in text:
+            return text
+    raise AssertionError(f"{expect!r} not rendered at {url}; page text: {text[:1500]}")
+
+
+def _grid_runs(ui):
+    experiments = json.loads(urllib.request.urlopen(f"{ui}/api/2.0/mlflow/experiments/get-by-name?"
+                                                    "experiment_name=augbench", timeout=30).read())
+    exp_id = experiments["experiment"]["experiment_id"]
+    runs = rest_search(ui, {"experiment_ids": [exp_id], "max_results": 100})
+    tags = [{t["key"]: t["value"] for t in r["data"]["tags"]} for r in runs]
+    return exp_id, [(r, t) for r, t in zip(runs, tags)]
+
+
+
+def test_grid_is_one_parent_with_its_fits_and_cells_folded_under_it(ui, tmp_path):
+    exp_id, runs = _grid_runs(ui)
+    (grid, grid_tags), = [(r, t) for r, t in runs if t[TAG_KIND] == "grid"]
+    name = grid["info"]["run_name"]
+    search = urllib.parse.quote(f"tags.`{TAG_GRID}` = '{grid_tags[TAG_GRID]}'")
+    text = page_text(f"{ui}/#/experiments/{exp_id}/runs?searchFilter={search}", tmp_path, expect=name)
+    assert f"{len(runs)} matching runs" in text  # grid + 3 fits + 3 cells, all of this grid
+    hidden = [r["info"]["run_name"] for r, t in runs if t[TAG_KIND] == "cell"]
+    assert not any(n in text for n in hidden), "cells are listed at the top level, not under their fit"
+
+
+def test_a_cell_page_shows_its_fit_source_datasets_and_arm_settings(ui, tmp_path):
+    exp_id, runs = _grid_runs(ui)
+    cell, tags = next((r, t) for r, t in runs if t[TAG_KIND] == "cell"
+                      and any(p["key"] == "arm" and p["value"] == "classic" for p in r["data"]["params"]))
+    fit = next(r for r, _ in runs if r["info"]["run_id"] == tags["mlflow.parentRunId"])
+    text = page_text(f"{ui}/#/experiments/{exp_id}/runs/{cell['info']['run_id']}", tmp_path, expect="Parent run")
+    assert f"Parent run {fit['info']['run_name']}" in text
+    commit = tags.get("mlflow.source.git.commit")
+    assert f"Source benchmark{' ' + commit[:7] if commit else ''}" in text
+    assert "pneumonia train b=10 s=0" in text  # its dataset input
+    assert re.search(r"gen\.hflip \d", text)  # the arm's settings, on the cell itself
+
+
+def test_compare_view_of_the_grids_cells_shows_per_class_metrics(ui, tmp_path):
+    exp_id, runs = _grid_runs(ui)
+    cells = [r["info"]["run_id"] for r, t in runs if t[TAG_KIND] == "cell"]
+    url = (f"{ui}/#/compare-runs?runs={urllib.parse.quote(json.dumps(cells))}"
+           f"&experiments={urllib.parse.quote(json.dumps([exp_id]))}")
+    text = page_text(url, tmp_path, expect=f"Comparing {len(cells)} Runs")
+    # MLflow 3.17's compare table renders the first metrics by name (the rest after scrolling):
+    # the per-class AUC and F1 of both classes are among them
+    for name in ("test_auc_normal", "test_auc_pneumonia", "test_f1_normal", "test_f1_pneumonia"):
+        assert name in text, name
+    assert all(arm in text for arm in ("none", "classic", "ddpm"))
