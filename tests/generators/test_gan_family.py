@@ -1,0 +1,45 @@
+"""The shared GAN checks (tests/generators/gan_checks.py) for the arms added after the first five
+GANs, in one place; each arm's own file tests what is particular to its loss and critic."""
+import pytest
+
+pytest.register_assert_rewrite("tests.generators.gan_checks")
+
+from augbench.generators import GENERATORS, create_generator, generator_names  # noqa: E402
+from tests.generators import gan_checks as checks  # noqa: E402
+
+ORDER = {'wgan': 25, 'lsgan': 26, 'sngan': 27, 'acgan': 28}  # registration order: after bagan-gp, before ddpm
+ARMS = pytest.mark.parametrize("name", list(ORDER))
+
+
+@ARMS
+def test_registered_as_learned_arm_after_the_existing_gans(name):
+    assert name in generator_names()
+    entry = GENERATORS.get(name)
+    assert entry.meta["learned"] and entry.meta["order"] == ORDER[name]
+    assert entry.meta["order"] > GENERATORS.get("bagan-gp").meta["order"]
+    assert create_generator(name).learned
+
+
+@ARMS
+def test_sampling_is_deterministic(name):
+    checks.check_deterministic_sampling(name)
+
+
+@ARMS
+def test_save_load_round_trip(name, tmp_path):
+    checks.check_save_load_round_trip(name, tmp_path)
+
+
+@ARMS
+def test_nan_mid_run_stops_the_fit(name):
+    checks.check_nan_mid_run_stops_the_fit(name)
+
+
+@ARMS
+def test_bad_input_is_a_user_error(name):
+    checks.check_bad_input_is_a_user_error(name)
+
+
+@ARMS
+def test_amp_training_runs(name):
+    checks.check_amp_training(name)
