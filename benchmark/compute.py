@@ -125,7 +125,8 @@ def measure(arm: str, settings: dict, images: np.ndarray, labels: np.ndarray, n_
     The short fits run on a class-covering subset of ``MEASURE_BATCHES`` batches, not on every
     image: a step's cost depends on the batch, not on the pool it is drawn from, while a pass over
     the data (pre-training epochs, encoding every image, an epoch-counted arm's unit) costs in
-    proportion to the batches per pass, so those parts are scaled up to the full image count."""
+    proportion to the images per pass. A third fit on twice the pool tells the two kinds of fixed
+    cost apart (``_extrapolate``), and the per-pass part is scaled up to the full image count."""
     from augbench.benchmark.grid import content_hash
     from augbench.generators import create_generator
 
@@ -135,35 +136,58 @@ def measure(arm: str, settings: dict, images: np.ndarray, labels: np.ndarray, n_
         raise ValueError(f"arm {arm!r} has no training length to budget")
     key = content_hash({"arm": arm, "settings": {k: v for k, v in settings.items() if k != knob}, "knob": knob,
                         "shape": list(images.shape[1:]), "n": int(len(images)), "n_classes": int(n_classes),
-                        "device": str(device).split(":")[0], "v": 2})
+                        "device": str(device).split(":")[0], "v": 3})
     path = Path(cache_dir) / f"{key}.json" if cache_dir else None
     if path is not None and path.exists():
         cached = json.loads(path.read_text())
         if not timed or cached.get("unit_s"):
             return UnitCost(**cached)
     batch = int(generator.config.get("batch_size", 64))
-    idx = _subset(images, labels, min(len(images), MEASURE_BATCHES * batch), seed)
-    small_x, small_y = images[idx], labels[idx]
-    passes = math.ceil(len(images) / batch) / math.ceil(len(idx) / batch)
-    one = _fit_cost(arm, {**settings, knob: 1}, small_x, small_y, n_classes, device, seed, timed=timed)
-    two = _fit_cost(arm, {**settings, knob: 2}, small_x, small_y, n_classes, device, seed, timed=timed)
+    n_full = len(images)
+    idx = _subset(images, labels, min(n_full, MEASURE_BATCHES * batch), seed)
+    big = idx if len(idx) >= n_full else _subset(images, labels, min(n_full, 2 * len(idx)), seed)
+    one = _fit_cost(arm, {**settings, knob: 1}, images[idx], labels[idx], n_classes, device, seed, timed=timed)
+    two = _fit_cost(arm, {**settings, knob: 2}, images[idx], labels[idx], n_classes, device, seed, timed=timed)
+    # an epoch-counted unit is a pass over the data: it grows with the pool, a step does not
+    grows = knob == "epochs"
     unit_flops = max(0.0, two[0] - one[0])
-    fixed_flops = max(0.0, one[0] - unit_flops)
-    unit_s = fixed_s = 0.0
+    fixed_small = max(0.0, one[0] - unit_flops)
+    unit_s = fixed_s_small = 0.0
     if timed:  # the first timed fit pays one-time kernel set-up: per-unit seconds from two later ones
-        span = _fit_cost(arm, {**settings, knob: 1 + TIME_SPAN}, small_x, small_y, n_classes, device, seed,
+        span = _fit_cost(arm, {**settings, knob: 1 + TIME_SPAN}, images[idx], labels[idx], n_classes, device, seed,
                          count=False, timed=True)
         unit_s = max(1e-6, (span[1] - two[1]) / (TIME_SPAN - 1))
-        fixed_s = max(0.0, two[1] - 2 * unit_s)
-    per_pass_unit = passes if knob == "epochs" else 1.0
-    cost = UnitCost(knob, fixed_flops * passes, unit_flops * per_pass_unit, fixed_s * passes,
-                    unit_s * per_pass_unit)
+        fixed_s_small = max(0.0, two[1] - 2 * unit_s)
+    if len(big) == len(idx):  # the measuring pool is every image: nothing to extrapolate
+        fixed_flops, fixed_s, per_unit = fixed_small, fixed_s_small, 1.0
+    else:
+        big_one = _fit_cost(arm, {**settings, knob: 1}, images[big], labels[big], n_classes, device, seed,
+                            timed=timed)
+        ratio = len(big) / len(idx)
+        fixed_big = max(0.0, big_one[0] - unit_flops * (ratio if grows else 1.0))
+        fixed_s_big = max(0.0, big_one[1] - unit_s * (ratio if grows else 1.0)) if timed else 0.0
+        fixed_flops = _extrapolate(fixed_small, fixed_big, len(idx), len(big), n_full)
+        fixed_s = _extrapolate(fixed_s_small, fixed_s_big, len(idx), len(big), n_full) if timed else 0.0
+        per_unit = n_full / len(idx)
+    per_pass_unit = per_unit if grows else 1.0
+    cost = UnitCost(knob, fixed_flops, unit_flops * per_pass_unit, fixed_s, unit_s * per_pass_unit)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + f".tmp{os.getpid()}")
         tmp.write_text(json.dumps(asdict(cost)))
         os.replace(tmp, path)
     return cost
+
+
+def _extrapolate(small: float, big: float, n_small: int, n_big: int, n_full: int) -> float:
+    """A fit's fixed cost on ``n_full`` images from two pool sizes, as ``a + b * n``.
+
+    A fixed cost may be steps (a pre-training phase counted in steps costs the same on any pool),
+    passes over the data (pre-training epochs, encoding every image) or both (opengan's encoder steps
+    then its feature bank); two pool sizes separate the two parts, where scaling the whole of it by
+    the pool ratio would charge step-counted phases once per pass."""
+    slope = max(0.0, (big - small) / (n_big - n_small))
+    return max(0.0, small + slope * (n_full - n_small))
 
 
 def plan_length(compute: dict | None, arm: str, settings: dict, images, labels, n_classes: int, *,

@@ -26,7 +26,10 @@ GENERATOR_STEP_S = {"dcgan": 0.038, "cwgan-gp": 0.22, "infogan": 0.039, "bagan":
                     "ddpm": 0.22, "latent-smote": 0.063,
                     # measured next to dcgan and cwgan-gp on a loaded CPU (docs/performance.md, "Four more
                     # GAN arms") and scaled by those two arms' ratio to their figures above
-                    "wgan": 0.13, "lsgan": 0.04, "sngan": 0.13, "acgan": 0.036}
+                    "wgan": 0.13, "lsgan": 0.04, "sngan": 0.13, "acgan": 0.036,
+                    # 0.92x a dcgan step measured beside it, plus quick's 100 encoder steps at 0.08x
+                    # spread over its 400 GAN steps (docs/performance.md, "opengan")
+                    "opengan": 0.036}
 SAMPLE_S = {"ddpm": 22.0, "bagan": 3.0}  # drawing the synthetic images, where it is not negligible
 FIDELITY_FIRST_S = 20.0   # the domain extractor, trained once per dataset and output folder
 FIDELITY_PER_FIT_S = 2.0  # features and metrics for one learned fit

@@ -56,15 +56,18 @@ def _norm2d(kind: str, channels: int) -> nn.Module:
 
 class ConditionalGenerator(nn.Module):
     """z (+ class) -> tanh image. The class enters as a learned embedding, or one-hot when
-    ``embed_dim`` is 0 (InfoGAN, whose categorical code *is* a one-hot input)."""
+    ``embed_dim`` is 0 (InfoGAN, whose categorical code *is* a one-hot input). With ``cond_dim`` the
+    condition is a given real vector of that length instead of a label (opengan's class features)."""
 
     def __init__(self, image_size: int, channels: int, latent_dim: int, n_classes: int,
-                 base_channels: int, embed_dim: int = 0):
+                 base_channels: int, embed_dim: int = 0, cond_dim: int | None = None):
         super().__init__()
         seed_size, stages = resolution_plan(image_size)
         self.n_classes = int(n_classes)
-        self.embed = nn.Embedding(n_classes, embed_dim) if embed_dim > 0 else None
-        cond_dim = embed_dim if embed_dim > 0 else n_classes
+        self.vector_condition = cond_dim is not None
+        self.embed = nn.Embedding(n_classes, embed_dim) if embed_dim > 0 and cond_dim is None else None
+        if cond_dim is None:
+            cond_dim = embed_dim if embed_dim > 0 else n_classes
         width = base_channels * 2 ** (stages - 1)
         self.seed_shape = (width, seed_size, seed_size)
         self.project = nn.Linear(latent_dim + cond_dim, width * seed_size * seed_size, bias=False)
@@ -78,6 +81,8 @@ class ConditionalGenerator(nn.Module):
         self.ups = nn.Sequential(*ups)
 
     def condition(self, y: torch.Tensor) -> torch.Tensor:
+        if self.vector_condition:
+            return y.to(self.project.weight.dtype)
         if self.embed is not None:
             return self.embed(y)
         return F.one_hot(y, self.n_classes).to(self.project.weight.dtype)
@@ -155,3 +160,20 @@ class AuxClassifierCritic(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.trunk(x)
         return self.source(h).squeeze(1), self.classes(h)
+
+
+class FeatureProjectionCritic(nn.Module):
+    """D(x, f) -> one logit, conditioned on a feature vector ``f`` by projection (Miyato & Koyama
+    2018, with the class embedding replaced by the given vector): ``psi(h) + <V h, f>``. A label
+    plane cannot carry a real-valued condition; the inner product can, and it asks D the question
+    that matters for opengan: does this image sit where ``f`` says in the metric space?"""
+
+    def __init__(self, image_size: int, channels: int, cond_dim: int, base_channels: int, norm: str = "batch"):
+        super().__init__()
+        self.trunk = ConvTrunk(image_size, channels, base_channels, norm)
+        self.head = nn.Linear(self.trunk.out_features, 1)
+        self.project = nn.Linear(self.trunk.out_features, cond_dim, bias=False)
+
+    def forward(self, x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+        h = self.trunk(x)
+        return self.head(h).squeeze(1) + (self.project(h) * f.to(h.dtype)).sum(1)

@@ -41,10 +41,11 @@ def real(data_dir):
 
 SMALL = {"dcgan": {"batch_size": 16, "base_channels": 8},
          "bagan-gp": {"batch_size": 16, "width": 0.25, "ae_epochs": 1},
-         "latent-smote": {"batch_size": 16, "base_channels": 8}}
+         "latent-smote": {"batch_size": 16, "base_channels": 8},
+         "opengan": {"batch_size": 16, "base_channels": 8, "encoder_steps": 20, "encoder_channels": 8}}
 
 
-@pytest.mark.parametrize("arm, units", [("dcgan", 6), ("bagan-gp", 5), ("latent-smote", 3)])
+@pytest.mark.parametrize("arm, units", [("dcgan", 6), ("bagan-gp", 5), ("latent-smote", 3), ("opengan", 4)])
 def test_measured_cost_predicts_the_flops_of_a_longer_fit(real, arm, units):
     images, labels = real  # 96 images = 6 batches of 16: the measuring fits run on 4 of them
     cost = measure(arm, SMALL[arm], images, labels, 2)
@@ -53,6 +54,26 @@ def test_measured_cost_predicts_the_flops_of_a_longer_fit(real, arm, units):
     assert cost.unit_flops > 0
     # steps cost the same on any pool; passes (pre-training, epochs) are scaled from 4 to 6 batches
     assert cost.flops(units) == pytest.approx(actual, rel=0.05 if knob == "epochs" or cost.fixed_flops else 1e-9)
+
+
+@pytest.fixture(scope="module")
+def larger(data_dir):
+    train = datasets.load_dataset("pneumonia", data_dir=data_dir).train
+    idx = np.concatenate([np.flatnonzero(train.labels == c)[:100] for c in (0, 1)])
+    return train.images[idx], train.labels[idx]
+
+
+@pytest.mark.parametrize("arm", ["opengan", "bagan-gp"])
+def test_fixed_costs_counted_in_steps_are_not_scaled_by_the_pool(larger, arm):
+    """200 images = 12.5 batches, measured on 4 and 8: opengan's encoder phase is counted in steps
+    (the same on any pool) beside its feature bank (one pass); bagan-gp's pre-training is epochs. A
+    cost that scaled the whole fixed part by the pool ratio was 2.09x (opengan) and 1.05x (bagan-gp)
+    the real fit's FLOPs here."""
+    images, labels = larger
+    cost = measure(arm, SMALL[arm], images, labels, 2)
+    actual, _ = _fit_cost(arm, {**SMALL[arm], cost.knob: 3}, images, labels, 2, "cpu", 0)
+    assert cost.fixed_flops > 0
+    assert cost.flops(3) == pytest.approx(actual, rel=0.03)
 
 
 def test_a_flops_budget_gives_each_arm_the_same_compute_within_one_unit(real, tmp_path):

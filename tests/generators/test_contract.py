@@ -40,6 +40,7 @@ TINY: dict[str, dict] = {
     "ddpm": {"steps": 1, "batch_size": 4, "base_channels": 8, "num_res_blocks": 1, "attention": False,
              "ddim_steps": 2, "log_every": 1},
     "latent-smote": {"epochs": 1, "batch_size": 4, "base_channels": 8, "latent_dim": 16},
+    "opengan": {"steps": 1, "encoder_steps": 1, "batch_size": 4, "base_channels": 8, "encoder_channels": 4},
 }
 
 #: common size/length knobs and a tiny value for each, for arms missing from TINY

@@ -4,16 +4,16 @@ import pytest
 
 pytest.register_assert_rewrite("tests.generators.gan_checks")
 
-from augbench.generators import GENERATORS, create_generator, generator_names  # noqa: E402
+from augbench.generators import GENERATORS, create_generator, expand_generators, generator_names  # noqa: E402
 from tests.generators import gan_checks as checks  # noqa: E402
 
-ORDER = {'wgan': 25, 'lsgan': 26, 'sngan': 27, 'acgan': 28}  # registration order: after bagan-gp, before ddpm
+ORDER = {'wgan': 25, 'lsgan': 26, 'sngan': 27, 'acgan': 28, 'opengan': 29}  # registration order: after bagan-gp, before ddpm
 ARMS = pytest.mark.parametrize("name", list(ORDER))
 
 
 @ARMS
 def test_registered_as_learned_arm_after_the_existing_gans(name):
-    assert name in generator_names()
+    assert name in generator_names() and name in expand_generators("all")  # --generators all runs it
     entry = GENERATORS.get(name)
     assert entry.meta["learned"] and entry.meta["order"] == ORDER[name]
     assert entry.meta["order"] > GENERATORS.get("bagan-gp").meta["order"]
