@@ -31,11 +31,13 @@ KEYS = {"dataset": "datasets", "datasets": "datasets", "generators": "generators
         "inception_weights": "inception_weights", "classifier_weights": "classifier_weights",
         "overrides": "overrides", "val_budget": "val_budget", "gen_budget": "gen_budget"}
 DEFAULTS = {"datasets": "isic", "generators": "all", "budgets": "10,50,100", "target": "original",
-            "out": "augbench-out", "experiment": "augbench", "device": "auto", "executor": "local", "jobs": 1,
-            "gpus_per_cell": 0.0, "val_budget": "budgeted"}
+            "out": "augbench-out", "experiment": "augbench", "device": "auto", "executor": "local",
+            "gpus_per_cell": 0.0, "val_budget": "budgeted"}  # jobs: --jobs, else the grid file, else the preset
 
 
 INT_KEYS = {"image_size", "jobs", "threads"}
+#: preset settings that change how a grid runs, not what it computes: overriding them keeps the name
+EXECUTION_ONLY = {"jobs"}
 FLOAT_KEYS = {"gpus_per_cell", "cpus_per_cell"}
 TEXT_KEYS = {"gen_budget", "preset", "target", "data_dir", "out", "tracking_uri", "experiment", "device", "executor", "ray_address",
              "inception_weights", "classifier_weights", "val_budget"}
@@ -240,7 +242,9 @@ def spec_from_values(given: dict, *, data_dir_origin: str = "$BENCHMARK_DATA_DIR
     if negative:
         raise UserError(f"seed {negative[0]} is negative.", "use seeds >= 0, e.g. --seeds 0,1,2.")
     validate_target(spec.target)
-    run_opts = {"executor": values["executor"], "jobs": int(values["jobs"]), "ray_address": values.get("ray_address"),
+    jobs = values.get("jobs")
+    jobs = int(jobs) if jobs is not None else preset_jobs(settings.jobs, device, values["executor"])
+    run_opts = {"executor": values["executor"], "jobs": jobs, "ray_address": values.get("ray_address"),
                 "gpus_per_cell": float(values["gpus_per_cell"]), "force": force, "rerun_failed": rerun_failed,
                 "cpus_per_cell": float(values["cpus_per_cell"]) if values.get("cpus_per_cell") is not None else None,
                 "threads": int(values["threads"]) if values.get("threads") is not None else None}
@@ -287,10 +291,26 @@ def preset_with_overrides(preset: dict, overrides: dict) -> dict:
         return preset
     body = {k: v for k, v in overrides.items() if k != "name"}
     out = merged(preset, body)
+    if not {k for k in body if k not in EXECUTION_ONLY}:  # e.g. jobs=2: same configuration, same name
+        return out
+    body = {k: v for k, v in body.items() if k not in EXECUTION_ONLY}
     label = overrides.get("name") or f"custom-{content_hash(body)[:6]}"
     out["name"] = f"{preset.get('name')}+{label}"
     out["base_preset"] = preset.get("name")
     return out
+
+
+def preset_jobs(jobs, device: str, executor: str) -> int:
+    """The preset's ``jobs`` as a count. ``auto`` is one process per usable core on a local CPU run
+    (each then gets one torch thread: two one-thread fits beat one two-thread fit on small networks,
+    docs/performance.md), and 1 on a GPU or under Ray, which has its own parallelism."""
+    if jobs != "auto":
+        return int(jobs)
+    if executor != "local" or not str(device).startswith("cpu"):
+        return 1
+    from augbench.benchmark.executors import usable_cpus
+
+    return usable_cpus()
 
 
 def _hardware() -> str:

@@ -93,6 +93,9 @@ class Settings:
     fidelity: FidelitySettings = field(default_factory=FidelitySettings)
     compute: ComputeSettings = field(default_factory=ComputeSettings)
     generators: dict = field(default_factory=dict)
+    #: parallel fit groups when neither --jobs nor the grid file says: a count, or "auto" (one per usable
+    #: core on a CPU run, 1 on a GPU). How the grid is executed, never what it computes: not in any hash.
+    jobs: typing.Union[int, str] = 1
     base_preset: typing.Optional[str] = None  # set when a grid's overrides renamed the preset
 
     def generator(self, arm: str) -> dict:
@@ -206,6 +209,12 @@ def _top_level(where: str, preset: dict) -> dict:
     if "image_size" in preset:
         out["image_size"] = _typed(f"{where}: image_size", "image_size", int, preset["image_size"], 28)
         _check_values(f"{where}: ", {"image_size": out["image_size"]})
+    if "jobs" in preset:
+        jobs = preset["jobs"]
+        if jobs != "auto" and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+            raise UserError(f"{where}: jobs is {jobs!r}, not a whole number >= 1 or 'auto'.",
+                            "write jobs: 1 (sequential), jobs: 2, or jobs: auto (one per usable core on a CPU).")
+        out["jobs"] = jobs
     if "seeds" in preset:
         _check_list(where, "seeds", preset["seeds"], "[0, 1, 2]")
         try:

@@ -36,6 +36,11 @@ ARMS = {
     "bagan-gp": ({"ae_epochs": 1, "gan_steps": 5, "batch_size": 64, "width": 0.5, "bn_recalibration": 0}, 3),
     "ddpm": ({"steps": 10, "batch_size": 64, "base_channels": 16, "num_res_blocks": 1, "attention": False}, 8),
     "latent-smote": ({"epochs": 2, "batch_size": 64, "base_channels": 32}, 6),
+    "wgan": ({"steps": 6, "batch_size": 64, "base_channels": 32}, 4),
+    "lsgan": ({"steps": 8, "batch_size": 64, "base_channels": 32}, 6),
+    "sngan": ({"steps": 6, "batch_size": 64, "base_channels": 32}, 4),
+    "acgan": ({"steps": 8, "batch_size": 64, "base_channels": 32}, 6),
+    "opengan": ({"steps": 8, "encoder_steps": 2, "batch_size": 64, "base_channels": 32, "encoder_channels": 16}, 6),
 }
 
 
@@ -88,7 +93,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conv", action="store_true", help="time the conv alone")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--arms", default="", help="comma list of arms to time (default: all of them)")
     args = parser.parse_args()
+    chosen = [a for a in args.arms.split(",") if a] or list(ARMS)
     torch.set_num_threads(1)
     support = cpu_bf16_support()
     print(f"CPU: {cpu_model()} ({os.cpu_count()} cores); torch {torch.__version__}, 1 thread; "
@@ -100,7 +107,8 @@ def main() -> None:
                conv_seconds(None, args.repeats), conv_seconds(torch.bfloat16, args.repeats)), flush=True)
     if args.conv:
         return
-    for arm, (config, timed) in ARMS.items():
+    for arm in chosen:
+        config, timed = ARMS[arm]
         f32 = arm_step_seconds(arm, config, timed, "float32")
         bf16 = arm_step_seconds(arm, config, timed, "bf16")
         print(line(f"{arm} training step (quick-preset size)", f32, bf16), flush=True)

@@ -100,3 +100,17 @@ def test_holm_levels_match_holm_decisions():
     p = [0.01, 0.04, 0.03, 0.20]
     # sorted 0.01 (0.05/4: reject), 0.03 (0.05/3 = 0.0167: stop), later ones keep that level
     assert holm_levels(p) == pytest.approx([0.0125, 0.05 / 3, 0.05 / 3, 0.05 / 3])
+
+
+def test_small_sample_df_lies_between_n_minus_1_and_satterthwaite():
+    from augbench.reports.stats import small_sample_df
+
+    assert small_sample_df(3, 1.0) == 2  # all variance from the seeds: n - 1
+    assert small_sample_df(3, 0.0) == float("inf")  # no seed term: the image bootstrap alone, normal
+    for n in (3, 5, 10):
+        previous = n - 1
+        for share in (0.9, 0.7, 0.5, 0.2):
+            df = small_sample_df(n, share)
+            assert n - 1 < df < (n - 1) / share ** 2  # fewer than Satterthwaite's plug-in
+            assert df > previous  # the smaller the seed share, the nearer the normal
+            previous = df
