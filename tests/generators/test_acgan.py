@@ -15,16 +15,6 @@ from tests.generators import gan_checks as checks  # noqa: E402
 NAME = "acgan"
 
 
-@pytest.mark.parametrize("size", [28, 32, 64])
-@pytest.mark.parametrize("channels", [1, 3])
-def test_fit_and_sample_every_resolution(size, channels):
-    checks.check_fit_and_sample(NAME, size, channels)
-
-
-def test_divergence_is_reported():
-    checks.check_divergence_is_reported(NAME)
-
-
 def test_discriminator_never_sees_the_label_and_predicts_it():
     images, labels = checks.random_images(28, 1)
     gen = create_generator(NAME, steps=2, **checks.TINY).fit(images, labels, 3, seed=0)

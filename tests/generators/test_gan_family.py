@@ -43,3 +43,19 @@ def test_bad_input_is_a_user_error(name):
 @ARMS
 def test_amp_training_runs(name):
     checks.check_amp_training(name)
+
+
+#: wider nets where the 2-step, 4-channel eval output is flat at some size (see check_fit_and_sample_with)
+RESOLUTION_SETTINGS = {"lsgan": {"base_channels": 8}, "opengan": {"base_channels": 8}}
+
+
+@ARMS
+@pytest.mark.parametrize("size", [28, 32, 64])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_fit_and_sample_every_resolution(name, size, channels):
+    checks.check_fit_and_sample_with(name, size, channels, **RESOLUTION_SETTINGS.get(name, {}))
+
+
+@pytest.mark.parametrize("name", [n for n in ORDER if n != "wgan"])  # wgan's own file: clipping keeps it finite
+def test_divergence_is_reported(name):
+    checks.check_divergence_is_reported(name)

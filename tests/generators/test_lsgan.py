@@ -15,17 +15,6 @@ from tests.generators import gan_checks as checks  # noqa: E402
 NAME = "lsgan"
 
 
-@pytest.mark.parametrize("size", [28, 32, 64])
-@pytest.mark.parametrize("channels", [1, 3])
-def test_fit_and_sample_every_resolution(size, channels):
-    # 8 base channels (the contract test's width): at 4, two steps leave the 64 px grey eval output flat
-    checks.check_fit_and_sample_with(NAME, size, channels, base_channels=8)
-
-
-def test_divergence_is_reported():
-    checks.check_divergence_is_reported(NAME)
-
-
 def test_losses_are_the_least_squares_ones():
     """d_loss = 0.5 E(D(x)-b)^2 + 0.5 E(D(G(z))-a)^2 >= 0; with all targets at 0 and a D that outputs
     0 everywhere the loss must be exactly 0, which no BCE loss can be."""

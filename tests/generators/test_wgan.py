@@ -15,12 +15,6 @@ from tests.generators import gan_checks as checks  # noqa: E402
 NAME = "wgan"
 
 
-@pytest.mark.parametrize("size", [28, 32, 64])
-@pytest.mark.parametrize("channels", [1, 3])
-def test_fit_and_sample_every_resolution(size, channels):
-    checks.check_fit_and_sample(NAME, size, channels)
-
-
 def test_divergence_is_reported():
     # lr=1e30 on both players is not enough here: clipping pins every critic weight to +-clip, so the
     # critic stays bounded. A generator learning rate that large still blows up and must be reported.
