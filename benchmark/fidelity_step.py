@@ -37,7 +37,7 @@ def feature_sample(extractor, real_by_class, fake_by_class, heldout_by_class, cl
                 continue
             if len(images) > FEATURES_PER_ROLE:
                 images = images[np.sort(rng.choice(len(images), FEATURES_PER_ROLE, replace=False))]
-            out[f"{role}__{keys[c]}"] = extractor.features(images).astype(np.float32)
+            out[f"{role}__{keys[c]}"] = extractor.features(images, reuse=role != "fake").astype(np.float32)
     return out
 
 

@@ -152,7 +152,9 @@ def generate(data: FitData, timings: dict, refit: bool = False) -> FittedArm:
         return FittedArm(create_generator(fit.arm, **settings), Split(cached["images"], cached["labels"]), record)
     folder.mkdir(parents=True, exist_ok=True)
     real = budgeted.split
+    t0 = time.perf_counter()
     settings, compute = _length_for_budget(fit, settings, real, data.info.n_classes)
+    timings["compute_plan_s"] = time.perf_counter() - t0  # measuring the arm's cost: once per arm and budget
     generator = create_generator(fit.arm, **settings)
     t0 = time.perf_counter()
     # arms seed themselves; the fork keeps whatever they leave unseeded from depending on earlier fits

@@ -39,7 +39,8 @@ class ConvergenceProbe:
 
     def __init__(self, generator, extractor, real_by_class: dict, class_keys: dict, then=None):
         self.generator, self.extractor, self.then = generator, extractor, then
-        self.real = {c: extractor.features(images) for c, images in real_by_class.items() if len(images) >= 2}
+        self.real = {c: extractor.features(images, reuse=True) for c, images in real_by_class.items()
+                     if len(images) >= 2}
         self.keys = class_keys
         self.points: list[tuple[int, dict]] = []  # (step, {class: fid})
         self._next = 0

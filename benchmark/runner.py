@@ -170,11 +170,18 @@ def run_grid(spec: GridSpec, *, executor: str = "local", jobs: int = 1, ray_addr
                         grid_id=grid_id, hashes=[c.hash for c in spec.cells()])
     t0 = time.perf_counter()
     bar = None
-    if show_progress and total:
+    parallel = executor == "ray" or jobs > 1
+    costs = None
+    if total and (show_progress or parallel):
         from augbench.benchmark.dryrun import cell_costs
+
+        costs = cell_costs(spec, groups)
+    if parallel and costs:
+        groups = longest_first(groups, costs)
+    if show_progress and total:
         from augbench.benchmark.progress import GridBar
 
-        bar = GridBar(cell_costs(spec, groups), total)
+        bar = GridBar(costs, total)
         # the per-step line only where the fit runs in this process, under this bar
         spec.extra["step_progress"] = executor == "local" and jobs == 1
 
@@ -201,12 +208,23 @@ def run_grid(spec: GridSpec, *, executor: str = "local", jobs: int = 1, ray_addr
         lap("execute")
         result.phases = phases
         try:  # an interrupted grid stays RUNNING until its next resume finishes it
-            tracker.log_metrics(parent, phases)  # where the harness's own time goes (perf/harness_overhead.py)
+            # where the harness's own time goes, and over how many local workers (perf/harness_overhead.py)
+            tracker.log_metrics(parent, {**phases, **({"grid_jobs": float(jobs)} if executor == "local" else {})})
             if status == "FINISHED" or result.failed:
                 tracker.finish(parent, status)
         except Exception:  # noqa: BLE001 - never hide the grid's own outcome behind a bookkeeping error
             pass
     return result
+
+
+def longest_first(groups: list, costs: dict[str, float]) -> list:
+    """Fit groups in order of estimated cost, longest first: with a pool of workers, a long fit taken
+    last (ddpm at the last budget and seed, in grid order) keeps one worker busy while the others
+    idle. Results do not depend on the order (every fit and cell is seeded by its own key)."""
+    def cost(group) -> float:
+        return sum(costs.get(cell.hash, 0.0) for cell in group[1])
+
+    return sorted(groups, key=cost, reverse=True)  # stable: equal costs keep grid order
 
 
 def grid_run_name(spec: GridSpec, grid_id: str) -> str:

@@ -93,6 +93,10 @@ class DomainExtractor(FeatureExtractor):
         self._captured: list[torch.Tensor] = []
         head.register_forward_hook(lambda module, inputs, output: self._captured.append(inputs[0]))
 
+    def identity(self) -> str:
+        # the cache file's name carries a digest of everything that determines the trained model
+        return f"domain:{self.cache_path}"
+
     def _prepare(self, batch):
         if batch.shape[1] != self.channels:
             if batch.shape[1] == 3 and self.channels == 1:
@@ -125,8 +129,6 @@ def domain_extractor(train: Split, n_classes: int, *, dataset_key: str, cache_di
                      epochs: int = 10, seed: int = 0, arch: str = "small-cnn", batch_size: int = 128,
                      lr: float = 1e-3, val_fraction: float = 0.1) -> DomainExtractor:
     """Load the cached classifier for this (dataset, size, split, config) or train and cache it."""
-    from augbench.classifiers import create_classifier
-
     config = {
         "version": CACHE_VERSION, "dataset_key": str(dataset_key), "arch": arch,
         "image_size": int(train.images.shape[1]), "channels": int(train.images.shape[3]),
@@ -137,12 +139,29 @@ def domain_extractor(train: Split, n_classes: int, *, dataset_key: str, cache_di
     cache_dir = Path(cache_dir)
     path = _cache_file(cache_dir, config)
     if path.is_file():
-        model = create_classifier(arch, n_classes=n_classes, in_channels=config["channels"],
-                                  image_size=config["image_size"])
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-        model.load_state_dict(saved["state_dict"])
-        return DomainExtractor(model, config, cache_path=path, from_cache=True, device=device,
-                               training=saved.get("training"))
+        return _load(path, config, n_classes, device)
+    from augbench.benchmark.locks import file_lock
+
+    # workers of a pool reach their first learned arm together: one trains, the others wait and load
+    with file_lock(path.with_name(path.name + ".lock")):
+        if path.is_file():
+            return _load(path, config, n_classes, device)
+        return _train_and_cache(train, n_classes, config, path, device)
+
+
+def _load(path: Path, config: dict, n_classes: int, device) -> DomainExtractor:
+    from augbench.classifiers import create_classifier
+
+    model = create_classifier(config["arch"], n_classes=n_classes, in_channels=config["channels"],
+                              image_size=config["image_size"])
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict(saved["state_dict"])
+    return DomainExtractor(model, config, cache_path=path, from_cache=True, device=device,
+                           training=saved.get("training"))
+
+
+def _train_and_cache(train: Split, n_classes: int, config: dict, path: Path, device) -> DomainExtractor:
+    cache_dir = path.parent
     model, training = _train(train, n_classes, config)
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")

@@ -82,7 +82,7 @@ def evaluate_fidelity(real_by_class: dict[int, np.ndarray], fake_by_class: dict[
     for c in sorted(fake_by_class):
         k = keys[c]
         real, fake = np.asarray(real_by_class[c]), np.asarray(fake_by_class[c])
-        f_real, f_fake = extractor.features(real), extractor.features(fake)
+        f_real, f_fake = extractor.features(real, reuse=True), extractor.features(fake)
         pooled["real"].append(f_real)
         pooled["fake"].append(f_fake)
         out[f"n_real_{k}"], out[f"n_fake_{k}"] = float(len(real)), float(len(fake))
@@ -97,7 +97,7 @@ def evaluate_fidelity(real_by_class: dict[int, np.ndarray], fake_by_class: dict[
             out[f"msssim_real_{k}"] = ms_ssim_diversity(real, max_pairs=msssim_pairs, seed=seed)
         heldout = heldout_by_class.get(c)
         if heldout is not None and len(heldout):
-            f_held = extractor.features(np.asarray(heldout))
+            f_held = extractor.features(np.asarray(heldout), reuse=True)
             pooled["heldout"].append(f_held)
             f_calib = _subsample(f_held, len(fake), rng)
             out[f"n_heldout_{k}"], out[f"n_calib_{k}"] = float(len(f_held)), float(len(f_calib))

@@ -6,7 +6,9 @@ property of the extractor, recorded by its ``name`` and ``params`` next to every
 """
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 
 import numpy as np
 import torch
@@ -27,6 +29,30 @@ class ExtractorUnavailable(UserError):
     def __init__(self, reason: str, fix: str = ""):
         super().__init__(reason, fix)
         self.reason = str(self)
+
+
+#: Features of real images kept for reuse within one process. Every learned arm of one (dataset, budget,
+#: seed) is measured against the same budget and held-out images, and with a pool of workers each
+#: worker runs many such fits: extracting those features once instead of once per arm is the
+#: "fidelity features once per split" lever of the three-seed mission (docs/performance.md).
+#: Keyed by the extractor's identity and a digest of the image bytes, so a different extractor,
+#: budget or seed never hits; bounded, least recently used first out.
+_REUSED: OrderedDict = OrderedDict()
+REUSE_LIMIT_BYTES = 256 << 20
+
+
+def image_digest(images: np.ndarray) -> str:
+    """Content digest of a uint8 image array (shape included: the same bytes as other shapes differ)."""
+    h = hashlib.blake2b(str(images.shape).encode(), digest_size=20)
+    h.update(memoryview(np.ascontiguousarray(images)).cast("B"))
+    return h.hexdigest()
+
+
+def _remember(key, value: np.ndarray) -> None:
+    value.flags.writeable = False  # shared by every caller that asks for the same images
+    _REUSED[key] = value
+    while sum(v.nbytes for v in _REUSED.values()) > REUSE_LIMIT_BYTES and len(_REUSED) > 1:
+        _REUSED.popitem(last=False)
 
 
 class FeatureExtractor(ABC):
@@ -57,11 +83,29 @@ class FeatureExtractor(ABC):
                                   align_corners=False)
         return batch
 
-    @torch.no_grad()
-    def features(self, images_uint8_nhwc: np.ndarray) -> np.ndarray:
+    def identity(self) -> str | None:
+        """What fixes this extractor's features (weights, input size); None: never reuse them."""
+        return None
+
+    def features(self, images_uint8_nhwc: np.ndarray, *, reuse: bool = False) -> np.ndarray:
+        """(N, D) float64 features. ``reuse``: for real images that other fits of this process measure
+        too (budget, held-out); the array comes back read-only and may be shared."""
         images = np.asarray(images_uint8_nhwc)
         if images.ndim != 4 or images.dtype != np.uint8:
             raise ValueError(f"features() takes uint8 NHWC images, got {images.dtype} {images.shape}")
+        identity = self.identity() if reuse else None
+        if identity is None:
+            return self._extract(images)
+        key = (identity, image_digest(images))
+        if key in _REUSED:
+            _REUSED.move_to_end(key)
+            return _REUSED[key]
+        out = self._extract(images)
+        _remember(key, out)
+        return out
+
+    @torch.no_grad()
+    def _extract(self, images: np.ndarray) -> np.ndarray:
         out = np.empty((len(images), self.dims), dtype=np.float64)
         for start in range(0, len(images), self.batch_size):
             batch = to_tensor(images[start:start + self.batch_size]).to(self.device)

@@ -73,6 +73,9 @@ class InceptionExtractor(FeatureExtractor):
         # channels-last runs Inception's convolutions ~1.7x faster on CPU (oneDNN)
         self.net = net.eval().to(self.device, memory_format=torch.channels_last)
 
+    def identity(self) -> str:
+        return f"inception:{self.weights}@{self.image_size}"
+
     def _prepare(self, batch):
         if batch.shape[1] == 1:
             batch = batch.expand(-1, 3, -1, -1)  # grayscale: Inception expects RGB

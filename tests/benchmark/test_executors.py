@@ -61,3 +61,37 @@ def test_dead_worker_fails_its_group_only(tmp_path, monkeypatch, capsys):
     runs = store_runs(out)
     assert Counter(r["hash"] for r in runs if r["status"] == "FINISHED") == Counter(expected)
     assert not [r for r in runs if r["status"] == "RUNNING"]  # the dead worker's runs were cleared
+
+
+def _submitted_arms(monkeypatch, argv) -> list[str]:
+    """The arms of the fit groups in the order run_grid hands them to the executor (nothing is run)."""
+    seen = []
+
+    def record(groups, parent, progress, **kwargs):
+        seen.extend(fit.arm for fit, _ in groups)
+
+    monkeypatch.setattr("augbench.benchmark.executors.execute", record)
+    assert main(argv) == 0
+    return seen
+
+
+def test_a_pool_takes_the_longest_fit_groups_first(tmp_path, monkeypatch):
+    """With workers in parallel, a long fit left for last keeps one busy while the others idle."""
+    preset = tiny_preset(tmp_path)
+    arms = "none,dcgan,oversample"
+    pooled = _submitted_arms(monkeypatch, run_argv(tmp_path / "pool", preset, "--jobs", "2", generators=arms,
+                                                   budget="10,20"))
+    assert pooled[:2] == ["dcgan", "dcgan"] and sorted(pooled[2:]) == ["none", "none", "oversample", "oversample"]
+    sequential = _submitted_arms(monkeypatch, run_argv(tmp_path / "seq", preset, generators=arms, budget="10,20"))
+    assert sequential == ["none", "dcgan", "oversample"] * 2  # one worker: grid order, as the progress reads
+
+
+def test_longest_first_is_stable_for_equal_costs():
+    from types import SimpleNamespace
+
+    from augbench.benchmark.runner import longest_first
+
+    groups = [(name, [SimpleNamespace(hash=name + str(i)) for i in range(n)]) for name, n in
+              (("a", 1), ("b", 2), ("c", 1), ("d", 1))]
+    costs = {"a0": 1.0, "b0": 1.0, "b1": 1.0, "c0": 5.0, "d0": 1.0}
+    assert [name for name, _ in longest_first(groups, costs)] == ["c", "b", "a", "d"]
