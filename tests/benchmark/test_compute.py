@@ -78,14 +78,16 @@ def test_fixed_costs_counted_in_steps_are_not_scaled_by_the_pool(larger, arm):
 
 def test_a_flops_budget_gives_each_arm_the_same_compute_within_one_unit(real, tmp_path):
     images, labels = real
-    budget = 4e10
+    budget = 2e11
     got = {}
-    for arm in ("dcgan", "bagan-gp"):
+    for arm in ("dcgan", "bagan-gp", "latent-smote"):
         settings, bought = plan_length({"budget": "flops", "flops": budget}, arm, SMALL[arm], images, labels, 2,
                                        device="cpu", seed=0, cache_dir=tmp_path)
         assert settings[bought["compute_knob"]] == bought["compute_units"]
         assert budget - bought["compute_flops_per_unit"] < bought["compute_flops"] <= budget
+        assert bought["compute_flops_per_unit"] < 0.05 * budget  # a unit fine enough to land within 5 %
         got[arm] = bought["compute_units"]
+    assert bought["compute_knob"] == "steps"  # latent-smote: steps, not whole epochs
     assert got["dcgan"] > got["bagan-gp"]  # a bagan-gp step costs more, and pre-training comes first
     assert list(tmp_path.glob("*.json"))  # measured once, then cached
 

@@ -144,12 +144,23 @@ def test_divergence_is_reported():
 
 def test_bad_settings_and_input_are_user_errors():
     for bad in ({"epoch": 3}, {"epochs": 0}, {"k_neighbors": 0}, {"penalty": "strong"}, {"batch_size": 1},
-                {"single_noise": -1}):
+                {"single_noise": -1}, {"steps": -1}):
         with pytest.raises(UserError):
             create_generator(NAME, **bad)
     images, labels = random_images(28, 1)
     with pytest.raises(UserError, match="n_classes"):
         tiny_fit(images=images, labels=labels, n_classes=2)
+
+
+def test_steps_replace_epochs_when_set():
+    """A FLOPs budget sets ``steps`` (benchmark/compute.py): an epoch is too coarse a unit to hit it."""
+    images, labels = random_images(28, 1)  # 12 images in batches of 4: 3 steps per epoch
+    by_epochs = tiny_fit(images=images, labels=labels, epochs=2, log_every=1)
+    assert [h["step"] for h in by_epochs.history] == [1, 2, 3, 4, 5, 6]
+    by_steps = tiny_fit(images=images, labels=labels, epochs=2, steps=5, log_every=1)
+    assert [h["step"] for h in by_steps.history] == [1, 2, 3, 4, 5]
+    assert by_steps.length_knob == "steps" and by_steps.training_units(12) == 5
+    assert create_generator(NAME, epochs=2, batch_size=4).training_units(12) == 6
 
 
 def test_describe_reports_the_defaults():
