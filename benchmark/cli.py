@@ -177,7 +177,7 @@ def cmd_run(args) -> int:
     if args.dry_run:
         from augbench.benchmark.dryrun import describe_plan
 
-        print(describe_plan(spec))
+        print(describe_plan(spec, jobs=run_opts["jobs"] if run_opts["executor"] == "local" else 1))
         return 0
     result = run_grid(spec, show_progress=not args.no_progress, **run_opts)
     print(summarise(result, metric=args.metric))

@@ -30,10 +30,31 @@ GENERATOR_STEP_S = {"dcgan": 0.038, "cwgan-gp": 0.22, "infogan": 0.039, "bagan":
                     # 0.92x a dcgan step measured beside it, plus quick's 100 encoder steps at 0.08x
                     # spread over its 400 GAN steps (docs/performance.md, "opengan")
                     "opengan": 0.036}
+# seconds per 1e12 counted FLOPs of a fit under a FLOPs budget (compute: {budget: flops}), quick-preset
+# networks at 28 px, 2 torch threads, float32 except bagan/bagan-gp/latent-smote in bf16: time_fit_s /
+# compute_flops of the one-seed mission run on a 2-core AMD EPYC with AVX512-BF16, idle (docs/performance.md,
+# "Three seeds of the mission"; the convergence probe included)
+GENERATOR_S_PER_TFLOP = {"dcgan": 13.0, "cwgan-gp": 12.0, "infogan": 13.0, "wgan": 13.0, "lsgan": 13.5,
+                         "sngan": 14.0, "acgan": 13.0, "opengan": 13.0, "bagan": 3.5, "bagan-gp": 7.0,
+                         "ddpm": 17.0, "latent-smote": 7.5}
+DEFAULT_S_PER_TFLOP = 13.0
 SAMPLE_S = {"ddpm": 22.0, "bagan": 3.0}  # drawing the synthetic images, where it is not negligible
+# a pool worker runs with one torch thread: on the 2-core machines measured, one thread ran the quick
+# networks at ~0.6x the speed of two (docs/performance.md), so two workers finish ~1.2x sooner, not 2x
+ONE_THREAD_SPEED = 0.6
 FIDELITY_FIRST_S = 20.0   # the domain extractor, trained once per dataset and output folder
 FIDELITY_PER_FIT_S = 2.0  # features and metrics for one learned fit
 DEFAULT_STEP_S = 1.0
+
+
+def _fit_seconds(cfg: dict, base: str, scale: float, compute: dict, n_train: int) -> float:
+    """Seconds of one learned fit at 28 px, bounded the way the preset's compute block bounds it."""
+    mode = compute.get("budget", "steps")
+    if mode == "seconds":
+        return float(compute["seconds"]) * scale
+    if mode == "flops":
+        return float(compute["flops"]) * scale / 1e12 * GENERATOR_S_PER_TFLOP.get(base, DEFAULT_S_PER_TFLOP)
+    return _steps(cfg, n_train) * scale * GENERATOR_STEP_S.get(base, DEFAULT_STEP_S)
 
 
 def _steps(cfg: dict, n_train: int) -> float:
@@ -60,8 +81,10 @@ def estimate_parts(spec: GridSpec, n_train: int, n_eval: int, pending_fits, pend
         base = split_variant(fit.arm)[0]  # ddpm@g3 costs what ddpm costs; dcgan@4x four times the steps
         if base not in GENERATOR_STEP_S and not _learned(fit.arm):
             continue  # baselines: instant
-        parts["generator fits"] += (_steps(cfg, n_train) * (variant_scale(fit.arm) or 1.0)
-                                    * GENERATOR_STEP_S.get(base, DEFAULT_STEP_S) + SAMPLE_S.get(base, 1.0)) * scale
+        seconds = _fit_seconds(cfg, base, variant_scale(fit.arm) or 1.0, spec.preset.get("compute") or {}, n_train)
+        if (spec.preset.get("compute") or {}).get("budget") != "seconds":
+            seconds *= scale  # a seconds budget is already wall time; steps and FLOPs grow with the image
+        parts["generator fits"] += seconds + SAMPLE_S.get(base, 1.0) * scale
         learned += 1
     if learned and (spec.preset.get("fidelity") or {}).get("enabled", True):
         parts["fidelity"] = (learned * FIDELITY_PER_FIT_S + (0 if extractor_cached else FIDELITY_FIRST_S)) * scale
@@ -109,7 +132,12 @@ def split_sizes(spec: GridSpec) -> tuple[int, int]:
     return n_train, n_eval
 
 
-def describe_plan(spec: GridSpec) -> str:
+def pool_minutes(sequential_s: float, jobs: int) -> float:
+    """Minutes for ``sequential_s`` of two-thread work spread over ``jobs`` one-thread workers."""
+    return sequential_s / (jobs * ONE_THREAD_SPEED) / 60
+
+
+def describe_plan(spec: GridSpec, jobs: int = 1) -> str:
 
     uri = spec.tracking_uri or default_tracking_uri(spec.out_dir)
     done: set[str] = set()
@@ -136,9 +164,10 @@ def describe_plan(spec: GridSpec) -> str:
                            extractor_cached=extractors.is_dir() and any(extractors.iterdir()))
     total = sum(parts.values())
     detail = ", ".join(f"{name} ~{seconds / 60:.0f}" for name, seconds in parts.items() if seconds)
+    pool = (f"; in {jobs} parallel jobs of one thread each ~{pool_minutes(total, jobs):.0f} min" if jobs > 1 else "")
     lines.append(f"\n{len(spec.cells())} cells ({len(pending_cells)} pending), {len(spec.fits())} generator fits "
                  f"({len(pending_fits)} not cached). Estimated time, run one after the other on a 2-core CPU: "
-                 f"~{total / 60:.0f} min" + (f" ({detail} min)" if detail else "") +
-                 ". Planning figure from the quick preset's measured costs (docs/performance.md); a GPU is "
-                 "much faster.")
+                 f"~{total / 60:.0f} min" + (f" ({detail} min)" if detail else "") + pool +
+                 ". Planning figure from the quick preset's measured costs in float32 (docs/performance.md; "
+                 "bf16 where the CPU runs it natively is faster); a GPU is much faster.")
     return "\n".join(lines)

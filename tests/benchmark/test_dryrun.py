@@ -1,6 +1,8 @@
 """`benchmark run --dry-run`: the expanded grid, what is finished or cached, an estimate; trains nothing."""
 import re
 
+import pytest
+
 from augbench.benchmark.cli import main
 from augbench.benchmark.dryrun import estimate_seconds
 from tests.benchmark._runner_support import run_argv, spec_for, tiny_preset
@@ -37,3 +39,29 @@ def test_estimate_grows_with_the_work(tmp_path):
     t_big = estimate_seconds(big, 1000, 500, big.fits(), big.cells())
     assert 0 < t_small < t_big
     assert estimate_seconds(big, 1000, 500, [], []) == 0  # nothing pending: nothing to wait for
+
+
+def test_a_flops_budget_sets_the_fit_estimate_and_a_pool_shortens_it(tmp_path, capsys):
+    """Under compute: {budget: flops}, a fit costs what its FLOPs cost, whatever the preset's steps say."""
+    from augbench.benchmark.dryrun import estimate_parts, pool_minutes
+
+    preset = tiny_preset(tmp_path)
+    spec = spec_for(run_argv(tmp_path, preset, generators="dcgan", budget="10"))
+
+    def fit_seconds(compute):
+        spec.preset["compute"] = compute
+        return estimate_parts(spec, 1000, 500, spec.fits(), [])["generator fits"]
+
+    small, large = fit_seconds({"budget": "flops", "flops": 1e11}), fit_seconds({"budget": "flops", "flops": 4e11})
+    assert 0 < small < large
+    # the budget's seconds scale with the FLOPs, the sampling allowance does not
+    assert (large - small) == pytest.approx(3 * (small - fit_seconds({"budget": "flops", "flops": 0.0})))
+    spec.preset["generators"]["dcgan"]["steps"] = 10_000  # steps do not bound a FLOPs-budgeted fit
+    assert fit_seconds({"budget": "flops", "flops": 1e11}) == pytest.approx(small)
+    sampling = fit_seconds({"budget": "flops", "flops": 0.0})
+    assert fit_seconds({"budget": "seconds", "seconds": 90}) == pytest.approx(90 + sampling)  # wall time as given
+    assert 5 < pool_minutes(600, 2) < 10  # 10 min of two-thread work in two one-thread workers: faster, not 2x
+
+    assert main([*run_argv(tmp_path, preset, generators="none,oversample", budget="10"), "--jobs", "2",
+                 "--dry-run"]) == 0
+    assert "in 2 parallel jobs of one thread each" in capsys.readouterr().out
