@@ -63,7 +63,7 @@ def metric_vs_budget(cells: pd.DataFrame, metric: str, keys: list[str]) -> list[
         fig = _new_figure(6.4, 3.8)
         ax = fig.add_subplot()
         n_max = 0
-        for arm in arm_order(group["arm"]):
+        for k, arm in enumerate(arm_order(group["arm"])):
             xs, means, lows, highs = [], [], [], []
             for i, budget in enumerate(budgets):
                 v = values_by_seed(group[(group["arm"] == arm) & (group["budget"] == budget)], metric).to_numpy()
@@ -75,7 +75,8 @@ def metric_vs_budget(cells: pd.DataFrame, metric: str, keys: list[str]) -> list[
                 xs.append(i), means.append(mean), lows.append(low), highs.append(high)
             if not xs:
                 continue
-            line, = ax.plot(xs, means, marker="o", label=arm, linestyle="--" if arm == "none" else "-")
+            style = line_style(k) if arm != "none" else {"color": "0.2", "marker": "o", "linestyle": "--"}
+            line, = ax.plot(xs, means, label=arm, **style)
             if np.isfinite(lows).any():
                 ax.fill_between(xs, lows, highs, color=line.get_color(), alpha=0.15, linewidth=0)
         ax.set_xticks(range(len(budgets)), [str(b) for b in budgets])
@@ -309,6 +310,13 @@ def training_curves(fits: pd.DataFrame, budget: str, files, max_panels: int = 6)
     return out
 
 
+def line_style(k: int) -> dict:
+    """The k-th line's colour, marker and dash: matplotlib's ten colours repeat from the 11th arm on,
+    and the quick mission draws 12 learned arms, so a repeated colour gets another dash and marker."""
+    markers, dashes = "osD^v", ("-", "--", ":", "-.")
+    return {"color": f"C{k % 10}", "marker": markers[(k // 10) % len(markers)], "linestyle": dashes[(k // 10) % len(dashes)]}
+
+
 # --- convergence probe ------------------------------------------------------------------------------------
 def probe_curves(fits: pd.DataFrame, budget: str, files) -> FigureSet:
     """The convergence probe's mean per-class FID by step, one line per learned arm (lowest seed),
@@ -321,11 +329,16 @@ def probe_curves(fits: pd.DataFrame, budget: str, files) -> FigureSet:
     for dataset, group in at.groupby("dataset"):
         fig = _new_figure(5.6, 3.6)
         ax = fig.add_subplot()
-        for _, fit in group.iterrows():
+        drawn = []
+        for k, (_, fit) in enumerate(group.iterrows()):
             steps, values = files.history(fit["run_id"], "probe_fid_mean")
             if len(steps):
                 total = max(steps)
-                ax.plot([s / total for s in steps], values, marker="o", label=f"{fit['arm']}: {fit['params.probe_verdict']}")
+                ax.plot([s / total for s in steps], values, label=f"{fit['arm']}: {fit['params.probe_verdict']}",
+                        **line_style(k))
+                drawn.extend(v for v in values if np.isfinite(v) and v > 0)
+        if drawn and max(drawn) > 10 * min(drawn):
+            ax.set_yscale("log")  # one arm far off (a diverged or barely started fit) must not flatten the rest
         ax.set_xlabel("fraction of the fit")
         ax.set_ylabel("probe FID (mean over minority classes)")
         ax.legend(fontsize=7)
