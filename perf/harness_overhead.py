@@ -62,8 +62,13 @@ def _sum(frame, column: str) -> float:
     return float(frame[col].fillna(0).sum()) if col in frame else 0.0
 
 
-def analyse(out: Path, wall: float, experiment: str = "augbench") -> dict:
-    """Work and overhead from the runs in ``out``'s store (every FINISHED fit and cell run)."""
+def analyse(out: Path, wall: float, experiment: str = "augbench", workers: int | None = None) -> dict:
+    """Work and overhead from the runs in ``out``'s store (every FINISHED fit and cell run).
+
+    With a pool of ``workers`` local processes (the grid run's ``grid_jobs``, or given), the logged
+    times are worker-seconds: the machine had ``wall x workers`` of them, and what work did not fill
+    is harness overhead plus workers waiting (the last groups of a grid, the domain extractor lock).
+    With one worker this is the same sum as before."""
     from augbench.benchmark.store import default_tracking_uri
     from augbench.reports.runs import search_runs
 
@@ -73,8 +78,11 @@ def analyse(out: Path, wall: float, experiment: str = "augbench") -> dict:
     work = {k: _sum(cells, k) for k in CELL_WORK} | {k: _sum(fits, k) for k in FIT_WORK}
     fidelity = _sum(fits, "time_fidelity_s")
     data = _sum(fits, "time_data_s")
+    compute_plan = _sum(fits, "time_compute_plan_s")
     grids = search_runs(uri, experiment, kind="grid", status=None)
     phases = {k: _sum(grids, f"time_{k}_s") for k in ("open_store", "validate", "plan", "execute")}
+    if workers is None:
+        workers = int(_sum(grids, "grid_jobs")) or 1
     in_cells = _sum(cells, "time_total_s") - sum(work[k] for k in CELL_WORK)
     total_work = sum(work.values()) + fidelity
     per_arm = {}
@@ -84,18 +92,29 @@ def analyse(out: Path, wall: float, experiment: str = "augbench") -> dict:
         per_arm[arm] = {"fit_sample_s": sum(_sum(f, k) for k in FIT_WORK), "fidelity_s": _sum(f, "time_fidelity_s"),
                         "classifier_s": sum(_sum(c, k) for k in CELL_WORK), "cells": int(len(c))}
         per_arm[arm]["total_s"] = sum(v for k, v in per_arm[arm].items() if k.endswith("_s"))
-    execute_overhead = phases["execute"] - total_work
+    capacity = wall * workers
+    execute_overhead = phases["execute"] * workers - total_work
     return {
-        "wall_s": wall, "work_s": total_work, "overhead_s": wall - total_work,
-        "overhead_share": (wall - total_work) / wall,
-        "overhead_share_fidelity_as_overhead": (wall - total_work + fidelity) / wall,
+        "wall_s": wall, "workers": workers, "capacity_s": capacity, "work_s": total_work,
+        "overhead_s": capacity - total_work,
+        "overhead_share": (capacity - total_work) / capacity,
+        "overhead_share_fidelity_as_overhead": (capacity - total_work + fidelity) / capacity,
         "work_parts_s": work | {"time_fidelity_s": fidelity},
+        "phases_s": {
+            "classifier training": work["time_train_s"],
+            "classifier scoring (val each epoch, final val + test)": work["time_val_eval_s"] + work["time_test_eval_s"],
+            "generator fits (convergence probe included)": work["time_fit_s"],
+            "drawing synthetic images": work["time_sample_s"],
+            "fidelity metrics": fidelity,
+            "measuring each arm's cost for the FLOPs budget": compute_plan,
+        },
         "overhead_parts_s": {
             "interpreter start, imports, argument resolution, closing summary": wall - sum(phases.values()),
             "opening/creating the MLflow store": phases["open_store"],
             "validation (names, dataset decode or cache load)": phases["validate"],
             "planning (finished-cell lookup, grid run)": phases["plan"],
-            "during execution, outside fit/sample/train/eval": execute_overhead,
+            "during execution, outside fit/sample/train/eval (worker-seconds)": execute_overhead,
+            "  of which measuring each arm's cost for the FLOPs budget": compute_plan,
             "  of which inside classifier cells (metrics, logging)": in_cells,
             "  of which data preparation (subsets, budgets)": data,
         },
@@ -112,12 +131,18 @@ def startup_seconds(env: dict) -> float:
 
 
 def markdown(result: dict, argv: list[str]) -> str:
+    workers = result.get("workers", 1)
+    pool = (f" x {workers} workers = {result['capacity_s']:.1f} worker-s; every figure below is worker-seconds"
+            if workers > 1 else "")
     lines = [f"command: `benchmark {' '.join(argv)}`",
-             f"- wall {result['wall_s']:.1f} s, work {result['work_s']:.1f} s "
+             f"- wall {result['wall_s']:.1f} s{pool}, work {result['work_s']:.1f} s "
              f"({result['n_fits']} generator fits, {result['n_cells']} classifier cells)",
-             f"- **harness overhead {result['overhead_s']:.1f} s = {100 * result['overhead_share']:.2f} % of wall** "
+             f"- **harness overhead{' and idle workers' if workers > 1 else ''} {result['overhead_s']:.1f} s = "
+             f"{100 * result['overhead_share']:.2f} % of {'capacity' if workers > 1 else 'wall'}** "
              f"(fidelity counted as evaluation work; counted as overhead instead: "
              f"{100 * result['overhead_share_fidelity_as_overhead']:.2f} %)"]
+    if "phases_s" in result:
+        lines.append("- phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in result["phases_s"].items()))
     lines += [f"  - {k}: {v:.1f} s" for k, v in result["overhead_parts_s"].items()]
     if "startup_s" in result:
         lines.append(f"  - (of which interpreter + imports, measured separately: {result['startup_s']:.1f} s)")

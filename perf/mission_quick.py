@@ -8,12 +8,15 @@ cached and a new MLflow store is created. Only $BENCHMARK_DATA_DIR is set (to th
 The decoded-image cache is cold unless $AUGBENCH_CACHE points at a warm one; this script unsets
 it, so decoding the images counts too.
 
-Reported: the wall time (target: under 30 minutes on 2 CPU cores), the harness overhead from
-perf/harness_overhead.py's accounting, and time per arm (fit + sample, fidelity, classifier),
-which shows which arms dominate when the target is missed.
+Reported: the CPU (model, AVX-512/AMX/bf16 flags, the bf16 verdict the presets act on), the wall
+time (target: three seeds in at most 30 minutes on 2 CPU cores), the time per phase (classifier
+training and scoring, generator fits, sampling, fidelity, cost measurement) and per arm, and the
+harness overhead from perf/harness_overhead.py's accounting. With a pool of workers (the quick
+preset's ``jobs: auto``) the phase and arm times are worker-seconds.
 
-    .venv/bin/python perf/mission_quick.py                  # the real thing (~30 min or more)
+    .venv/bin/python perf/mission_quick.py                  # the real thing (~30 min)
     .venv/bin/python perf/mission_quick.py --quick          # same pipeline, budget 10, 3 arms (a few min)
+    .venv/bin/python perf/mission_quick.py -- --seeds 0     # extra arguments go to `benchmark run`
 """
 from __future__ import annotations
 
@@ -37,16 +40,20 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="check the script: budget 10, arms none,oversample,dcgan")
     ap.add_argument("--workdir", help="where ./augbench-out is created (default: a fresh temporary folder)")
     ap.add_argument("--json", help="also write the result here")
+    ap.add_argument("extra", nargs="*", help="after --: more arguments for `benchmark run` (a variant to time)")
     args = ap.parse_args()
     argv = list(MISSION)
     if args.quick:
         argv = ["run", "--generators", "none,oversample,dcgan", "--dataset", "isic", "--budget", "10"]
+    argv += args.extra
     work = Path(args.workdir or tempfile.mkdtemp(prefix="augbench-mission-"))
     work.mkdir(parents=True, exist_ok=True)
     env = bench_env()
     env.pop("AUGBENCH_CACHE", None)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    cpu = cpu_description()
+    print(f"CPU: {cpu}", flush=True)
     print(f"{started}: `benchmark {' '.join(argv)}` in {work} (load average {load_average()})", flush=True)
     code, wall = _run_in(work, argv, env)
     print(f"exit code {code}, wall {wall:.0f} s = {wall / 60:.1f} min (load average after: {load_average()})")
@@ -54,7 +61,7 @@ def main() -> int:
     if not (out / "mlflow.db").exists():
         print("no store was written; see the log")
         return code or 1
-    result = analyse(out, wall) | {"argv": argv, "exit_code": code, "started": started, "cpus": os.cpu_count(),
+    result = analyse(out, wall) | {"argv": argv, "exit_code": code, "started": started, "cpus": os.cpu_count(), "cpu": cpu,
                                     "load_after": load_average(), "log": str(work / "mission.log")}
     print(markdown(result, argv))
     head = (work / "mission.log").read_text().split("grid ", 1)[0]
@@ -62,6 +69,29 @@ def main() -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
     return code
+
+
+def cpu_description() -> str:
+    """Model name, the bf16-relevant flags and the verdict core/precision.py acts on: every figure this
+    script prints belongs to one CPU, and bf16 is 1.4-2x faster on some and 19x slower on others."""
+    import platform
+
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+    except OSError:
+        pass
+    from augbench.core.precision import cpu_bf16_support
+
+    shown = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in flags]
+    verdict = cpu_bf16_support()
+    return (f"{model}, {os.cpu_count()} cores, flags: {' '.join(shown) or 'none of avx2/avx512/amx'}; "
+            f"native bf16: {'yes' if verdict.native else 'no'} ({verdict.reason})")
 
 
 def _run_in(work: Path, argv: list[str], env: dict):
