@@ -117,7 +117,13 @@ def test_bare_mission_command_prints_its_defaults(tmp_path, monkeypatch, data_di
     assert settings["classifiers"] and settings["seeds"] and settings["budgets"] == "10,50,100"
     assert settings["out"] == "augbench-out" and settings["tracking"].endswith("augbench-out/mlflow.db")
     assert settings["device"].startswith("cuda" if torch.cuda.is_available() else "cpu (auto")
-    assert settings["executor"].startswith("local, sequential")
+    from augbench.benchmark.executors import usable_cpus
+
+    # quick's jobs: auto is one fit group per usable core on a CPU; paper (a GPU) runs sequentially
+    cpu_pool = not torch.cuda.is_available() and usable_cpus() > 1
+    assert settings["executor"].startswith(f"local, process pool of {usable_cpus()}" if cpu_pool
+                                           else "local, sequential")
+    assert settings["seeds"] == ("0,1,2" if not torch.cuda.is_available() else settings["seeds"])
     assert "Estimated time" in printed
     assert not (tmp_path / "augbench-out" / "mlflow.db").exists()  # a dry run creates no store
 
