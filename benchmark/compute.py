@@ -138,19 +138,19 @@ def measure(arm: str, settings: dict, images: np.ndarray, labels: np.ndarray, n_
                         "shape": list(images.shape[1:]), "n": int(len(images)), "n_classes": int(n_classes),
                         "device": str(device).split(":")[0], "v": 3})
     path = Path(cache_dir) / f"{key}.json" if cache_dir else None
-    cached = _cached_cost(path, timed)
-    if cached is not None or path is None:
-        return cached or _measure(arm, settings, generator, knob, images, labels, n_classes, device, seed, timed, None)
-    from augbench.benchmark.locks import file_lock
+    def make():
+        return _measure(arm, settings, generator, knob, images, labels, n_classes, device, seed, timed, path)
+
+    if path is None:
+        return make()
+    from augbench.benchmark.locks import made_once
 
     # two workers of a pool fitting the same arm at the same budget (other seeds) measure it once
-    with file_lock(path.with_name(path.name + ".lock")):
-        return _cached_cost(path, timed) or _measure(arm, settings, generator, knob, images, labels, n_classes,
-                                                     device, seed, timed, path)
+    return made_once(path, lambda: _cached_cost(path, timed), make)
 
 
-def _cached_cost(path: Path | None, timed: bool) -> UnitCost | None:
-    if path is None or not path.exists():
+def _cached_cost(path: Path, timed: bool) -> UnitCost | None:
+    if not path.exists():
         return None
     cached = json.loads(path.read_text())
     return UnitCost(**cached) if not timed or cached.get("unit_s") else None

@@ -47,14 +47,17 @@ FIDELITY_PER_FIT_S = 2.0  # features and metrics for one learned fit
 DEFAULT_STEP_S = 1.0
 
 
-def _fit_seconds(cfg: dict, base: str, scale: float, compute: dict, n_train: int) -> float:
-    """Seconds of one learned fit at 28 px, bounded the way the preset's compute block bounds it."""
+def _fit_seconds(cfg: dict, base: str, scale: float, compute: dict, n_train: int, image_scale: float) -> float:
+    """Seconds of one learned fit, bounded the way the preset's compute block bounds it: a seconds
+    budget is wall time as given; steps and FLOPs cost more on larger images (``image_scale``)."""
     mode = compute.get("budget", "steps")
     if mode == "seconds":
         return float(compute["seconds"]) * scale
     if mode == "flops":
-        return float(compute["flops"]) * scale / 1e12 * GENERATOR_S_PER_TFLOP.get(base, DEFAULT_S_PER_TFLOP)
-    return _steps(cfg, n_train) * scale * GENERATOR_STEP_S.get(base, DEFAULT_STEP_S)
+        per_28px = float(compute["flops"]) / 1e12 * GENERATOR_S_PER_TFLOP.get(base, DEFAULT_S_PER_TFLOP)
+    else:
+        per_28px = _steps(cfg, n_train) * GENERATOR_STEP_S.get(base, DEFAULT_STEP_S)
+    return per_28px * scale * image_scale
 
 
 def _steps(cfg: dict, n_train: int) -> float:
@@ -81,10 +84,9 @@ def estimate_parts(spec: GridSpec, n_train: int, n_eval: int, pending_fits, pend
         base = split_variant(fit.arm)[0]  # ddpm@g3 costs what ddpm costs; dcgan@4x four times the steps
         if base not in GENERATOR_STEP_S and not _learned(fit.arm):
             continue  # baselines: instant
-        seconds = _fit_seconds(cfg, base, variant_scale(fit.arm) or 1.0, spec.preset.get("compute") or {}, n_train)
-        if (spec.preset.get("compute") or {}).get("budget") != "seconds":
-            seconds *= scale  # a seconds budget is already wall time; steps and FLOPs grow with the image
-        parts["generator fits"] += seconds + SAMPLE_S.get(base, 1.0) * scale
+        parts["generator fits"] += (_fit_seconds(cfg, base, variant_scale(fit.arm) or 1.0,
+                                                 spec.preset.get("compute") or {}, n_train, scale)
+                                    + SAMPLE_S.get(base, 1.0) * scale)
         learned += 1
     if learned and (spec.preset.get("fidelity") or {}).get("enabled", True):
         parts["fidelity"] = (learned * FIDELITY_PER_FIT_S + (0 if extractor_cached else FIDELITY_FIRST_S)) * scale

@@ -26,6 +26,19 @@ def file_lock(path: str | Path):
         yield
 
 
+def made_once(path: str | Path, read, make):
+    """``read()`` the cached result at ``path`` if it is there, else ``make()`` it, holding a lock next to
+    it so that of several processes wanting it at once one makes it and the others read it. ``read``
+    returns None for a file it cannot use; ``make`` writes the file (atomically) and returns the result."""
+    found = read()
+    if found is not None:
+        return found
+    path = Path(path)
+    with file_lock(path.with_name(path.name + ".lock")):
+        found = read()
+        return found if found is not None else make()
+
+
 def lock_dir(tracking_uri: str, out_dir: str | Path) -> Path:
     """Locks live next to a SQLite store (all writers of it share them), else in the output folder."""
     if tracking_uri.startswith("sqlite:///"):

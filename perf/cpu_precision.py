@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from augbench.core.precision import cpu_bf16_support  # noqa: E402
+from machine import cpu_model  # noqa: E402
 from augbench.generators import create_generator  # noqa: E402
 
 # the quick preset's networks with a few steps each; "timed" = how many of the last steps are timed
@@ -42,16 +41,6 @@ ARMS = {
     "acgan": ({"steps": 8, "batch_size": 64, "base_channels": 32}, 6),
     "opengan": ({"steps": 8, "encoder_steps": 2, "batch_size": 64, "base_channels": 32, "encoder_channels": 16}, 6),
 }
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def conv_seconds(dtype: torch.dtype | None, repeats: int) -> list[float]:

@@ -31,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness_overhead import REPO, analyse, bench_env, load_average, markdown  # noqa: E402
+from machine import cpu_description  # noqa: E402
 
 MISSION = ["run", "--generators", "all", "--dataset", "isic", "--budget", "10,50,100"]
 
@@ -69,29 +70,6 @@ def main() -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
     return code
-
-
-def cpu_description() -> str:
-    """Model name, the bf16-relevant flags and the verdict core/precision.py acts on: every figure this
-    script prints belongs to one CPU, and bf16 is 1.4-2x faster on some and 19x slower on others."""
-    import platform
-
-    model, flags = platform.processor() or platform.machine(), set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                model = value.strip()
-            elif key.strip() == "flags":
-                flags = set(value.split())
-    except OSError:
-        pass
-    from augbench.core.precision import cpu_bf16_support
-
-    shown = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in flags]
-    verdict = cpu_bf16_support()
-    return (f"{model}, {os.cpu_count()} cores, flags: {' '.join(shown) or 'none of avx2/avx512/amx'}; "
-            f"native bf16: {'yes' if verdict.native else 'no'} ({verdict.reason})")
 
 
 def _run_in(work: Path, argv: list[str], env: dict):

@@ -97,7 +97,7 @@ def main() -> int:
         child(args.child, bool(args.bf16), args.threads)
         return 0
     sys.path.insert(0, str(HERE))
-    from mission_quick import cpu_description
+    from machine import cpu_description
 
     from augbench.core.precision import cpu_bf16_support
 

@@ -138,15 +138,11 @@ def domain_extractor(train: Split, n_classes: int, *, dataset_key: str, cache_di
     }
     cache_dir = Path(cache_dir)
     path = _cache_file(cache_dir, config)
-    if path.is_file():
-        return _load(path, config, n_classes, device)
-    from augbench.benchmark.locks import file_lock
+    from augbench.benchmark.locks import made_once
 
     # workers of a pool reach their first learned arm together: one trains, the others wait and load
-    with file_lock(path.with_name(path.name + ".lock")):
-        if path.is_file():
-            return _load(path, config, n_classes, device)
-        return _train_and_cache(train, n_classes, config, path, device)
+    return made_once(path, lambda: _load(path, config, n_classes, device) if path.is_file() else None,
+                     lambda: _train_and_cache(train, n_classes, config, path, device))
 
 
 def _load(path: Path, config: dict, n_classes: int, device) -> DomainExtractor:
