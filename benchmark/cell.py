@@ -16,7 +16,8 @@ import numpy as np
 from augbench.benchmark.settings import train_config
 from augbench.benchmark.fit import FitData, FittedArm
 from augbench.benchmark.grid import Cell
-from augbench.benchmark.metrics import classification_metrics, confusion, metric_key
+from augbench.benchmark.metrics import (PRIOR_CORRECTED_SPLIT, classification_metrics, confusion, metric_key,
+                                        predicted_share, prior_corrected)
 from augbench.benchmark.tracking import RunContext, Tracker, error_message
 from augbench.datasets import Split
 from augbench.reports.runs import ARTIFACT_PREDICTIONS, TAG_FIT, TAG_GRID, TAG_PAIR_KEY
@@ -38,7 +39,7 @@ def _cell_params(cell: Cell, data: FitData, arm: FittedArm, cfg: dict, steps: in
     params = cell.params() | {"minority": data.minority_names(),
                               "n_train_real": len(real), "n_train_synthetic": len(arm.synthetic),
                               "n_val": len(data.val), "n_test": len(data.test), "evaluated_split": "test",
-                              "model_selection": "best val macro AUC", "steps_reference_size": data.reference_size,
+                              "model_selection": "last step" if cfg.get("select") == "last" else "best val macro AUC", "steps_reference_size": data.reference_size,
                               "steps_per_epoch": steps}
     params.update({f"clf.{k}": v for k, v in cfg.items()})
     # the arm's settings on the cell itself, so the UI can compare cells by a generator setting
@@ -96,7 +97,12 @@ def run_cell(cell: Cell, data: FitData, arm: FittedArm, ctx: RunContext) -> Cell
         probs_val = predict(val.images)
         probs = predict(test.images)
         timings["test_eval_s"] = time.perf_counter() - t0
+        probs_pc = prior_corrected(probs, train_counts, has_offsets=train_offset is not None or eval_offset is not None)
         metrics = classification_metrics(test.labels, probs, info.class_names, minority=minority, split="test")
+        metrics |= classification_metrics(test.labels, probs_pc, info.class_names, minority=minority,
+                                          split=PRIOR_CORRECTED_SPLIT)
+        metrics["test_majority_share"] = predicted_share(probs)
+        metrics["test_pc_majority_share"] = predicted_share(probs_pc)
         metrics |= classification_metrics(val.labels, probs_val, info.class_names, minority=minority, split="val")
         metrics |= {"best_epoch": result.best_epoch, "train_steps": result.train_steps,
                     "images_seen": result.images_seen}
@@ -105,7 +111,8 @@ def run_cell(cell: Cell, data: FitData, arm: FittedArm, ctx: RunContext) -> Cell
         _log_confusion(tracker, run_id, test, probs, info)
         if spec.extra.get("save_models"):
             _log_model(tracker, run_id, result.model, cell)
-        _log_predictions(tracker, run_id, probs, test)
+        _log_predictions(tracker, run_id, probs, test, probs_pc=probs_pc, class_names=info.class_names,
+                         train_counts=train_counts)
         timings["total_s"] = time.perf_counter() - t_start
         metrics |= {f"time_{k}": v for k, v in timings.items()}
         tracker.log_metric_rows(run_id, [*curves, (0, metrics)])
@@ -153,14 +160,25 @@ def _log_confusion(tracker: Tracker, run_id: str, test: Split, probs: np.ndarray
     tracker.log_text(run_id, "\n".join([header, *rows]) + "\n", "confusion_matrix_test.csv")
 
 
-def _log_predictions(tracker: Tracker, run_id: str, probs: np.ndarray, test: Split) -> None:
+def _log_predictions(tracker: Tracker, run_id: str, probs: np.ndarray, test: Split, *, probs_pc=None,
+                     class_names=(), train_counts=None) -> None:
     """Per-image test probabilities, so any metric can be recomputed and resampled after the fact
-    (reports/stats.py pairs arms image by image). float32: 2005 x 7 is 56 kB."""
+    (reports/stats.py pairs arms image by image). float32: 2005 x 7 is 56 kB. The prior-corrected
+    probabilities, the class names, the training counts and the test images' subject ids (lesion,
+    patient) travel with them, so a report needs nothing else to pair, correct or cluster."""
     import tempfile
 
     arrays = {"probs": np.asarray(probs, dtype=np.float32), "labels": np.asarray(test.labels, dtype=np.int64)}
+    if probs_pc is not None:
+        arrays["probs_pc"] = np.asarray(probs_pc, dtype=np.float32)
+    if len(class_names):
+        arrays["class_names"] = np.asarray(list(class_names)).astype(str)
+    if train_counts is not None:
+        arrays["train_counts"] = np.asarray(train_counts, dtype=np.int64)
     if test.ids is not None:
         arrays["ids"] = np.asarray(test.ids).astype(str)
+    if test.groups is not None:
+        arrays["groups"] = np.asarray(test.groups).astype(str)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / ARTIFACT_PREDICTIONS
         np.savez_compressed(path, **arrays)

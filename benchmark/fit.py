@@ -156,6 +156,8 @@ def generate(data: FitData, timings: dict, refit: bool = False) -> FittedArm:
     settings, compute = _length_for_budget(fit, settings, real, data.info.n_classes)
     timings["compute_plan_s"] = time.perf_counter() - t0  # measuring the arm's cost: once per arm and budget
     generator = create_generator(fit.arm, **settings)
+    if getattr(generator, "uses_reserve", False):
+        generator.set_reserve(_reserve(data))
     t0 = time.perf_counter()
     # arms seed themselves; the fork keeps whatever they leave unseeded from depending on earlier fits
     from augbench.benchmark.progress import fit_progress
@@ -173,6 +175,8 @@ def generate(data: FitData, timings: dict, refit: bool = False) -> FittedArm:
     record = {"arm": fit.arm, "config": generator.describe(), "history": generator.history[-2000:],
               "effective": {str(k): v for k, v in budgeted.effective.items()},
               "targets": {str(k): v for k, v in targets.items()}, "timings": dict(timings), "compute": compute}
+    if getattr(generator, "shortfall", None):
+        record["shortfall"] = {str(k): v for k, v in generator.shortfall.items()}
     if probe is not None:
         label, evidence = probe.verdict()
         record["probe"] = {"history": probe.history(), "verdict": label, "evidence": evidence, "errors": probe.errors}
@@ -183,6 +187,14 @@ def generate(data: FitData, timings: dict, refit: bool = False) -> FittedArm:
     _atomic_write_text(folder / "fit.json", json.dumps(record, default=str))
     _atomic_write_npz(samples_path, images=images, labels=labels)  # written last: its presence = complete
     return FittedArm(generator, Split(images, labels), record)
+
+
+def _reserve(data: FitData) -> dict[int, np.ndarray]:
+    """The out-of-budget training images of each minority class, in the budget's seeded order, for
+    the `real` control arm only: no other arm is handed them (tests/benchmark/test_real_control.py)."""
+    from augbench.datasets.budget import reserve_order
+
+    return {c: data.train.images[reserve_order(data.train, data.budgeted, c, data.fit.seed)] for c in data.minority}
 
 
 def _probe(data: FitData, generator, progress):

@@ -68,3 +68,30 @@ def classification_metrics(y_true, probs, class_names, *, minority=(), split: st
 
 def confusion(y_true, probs, n_classes: int) -> np.ndarray:
     return confusion_matrix(np.asarray(y_true), np.asarray(probs).argmax(axis=1), labels=list(range(n_classes)))
+
+
+#: the key prefix of metrics under the prior-corrected decision on the test split: test_pc_balanced_accuracy
+PRIOR_CORRECTED_SPLIT = "test_pc"
+#: a cell whose decision puts at least this share of test images in one class is flagged in the tables
+ONE_CLASS_SHARE = 0.95
+
+
+def prior_corrected(probs, train_counts, *, has_offsets: bool = False) -> np.ndarray:
+    """p(y|x) / pi_train(y), renormalised: the decision of a classifier that is not judged by its class
+    prior. pi_train is the arm's own training counts (real + synthetic), so an arm that refills the rare
+    classes has a flatter prior to divide out than ``none``. Arms that already correct the prior in their
+    logits (balanced softmax, logit adjustment: ``has_offsets``) are returned as they are, since their
+    outputs estimate the balanced posterior and dividing again would correct twice."""
+    probs = np.asarray(probs, dtype=np.float64)
+    if has_offsets:
+        return probs.copy()
+    counts = np.asarray(train_counts, dtype=np.float64).reshape(-1)
+    prior = np.where(counts > 0, counts, 0.5) / max(counts.sum(), 1.0)
+    scaled = probs / prior[None, :]
+    return scaled / scaled.sum(axis=1, keepdims=True)
+
+
+def predicted_share(probs) -> float:
+    """The largest share of test images the decision puts in one class (1/K when spread evenly)."""
+    pred = np.asarray(probs).argmax(axis=1)
+    return float(np.bincount(pred).max() / len(pred)) if len(pred) else float("nan")

@@ -125,6 +125,18 @@ def outside_budget(split: Split, result: BudgetResult, label: int) -> Split:
     return split.subset(np.flatnonzero(dropped & (split.labels == label)))
 
 
+def reserve_order(split: Split, result: BudgetResult, label: int, seed: int) -> np.ndarray:
+    """Positions in ``split`` of class ``label``'s images the budget left out, in the budget's own
+    seeded order: the images a larger budget of this seed would keep next. Only the `real` control
+    arm may train on them (docs/protocol.md)."""
+    idx = np.flatnonzero(split.labels == label)
+    n_keep = result.effective.get(int(label), len(idx))
+    if n_keep >= len(idx):
+        return np.zeros(0, dtype=np.int64)
+    order = class_rng(seed, int(label), BUDGET_SALT).permutation(len(idx))
+    return idx[order[n_keep:]]
+
+
 @dataclass
 class ValBudget:
     split: Split  # the validation split model selection may use

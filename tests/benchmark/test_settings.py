@@ -148,13 +148,15 @@ def test_overrides_only_override_what_they_name():
 # --- train_config ---------------------------------------------------------------------------------------
 def test_every_train_config_field_reaches_the_classifier():
     block = {"epochs": 3, "batch_size": 7, "lr": 0.5, "weight_decay": 0.25, "milestones": [0.2], "gamma": 0.3,
-             "amp": False, "eval_batch_size": 9, "cpu_bf16": "auto", "channels_last": False}
+             "amp": False, "eval_batch_size": 9, "cpu_bf16": "auto", "channels_last": False, "schedule": "cosine",
+             "warmup": 0.2, "select": "last"}
     # the block above sets every field a preset may: a new TrainConfig field must be added here too
     per_cell = {"seed", "device", "steps_per_epoch"}
     assert set(block) == {f.name for f in dataclasses.fields(TrainConfig)} - per_cell == set(TRAIN_FIELDS)
     tc = train_config({**block, "weights": "w.pt"}, seed=4, device="cpu", steps_per_epoch=11)
     assert tc == TrainConfig(epochs=3, batch_size=7, lr=0.5, weight_decay=0.25, milestones=(0.2,), gamma=0.3,
-                             amp=False, eval_batch_size=9, cpu_bf16="auto", channels_last=False, seed=4,
+                             amp=False, eval_batch_size=9, cpu_bf16="auto", channels_last=False, schedule="cosine",
+                             warmup=0.2, select="last", seed=4,
                              device="cpu", steps_per_epoch=11)
 
 

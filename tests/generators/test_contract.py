@@ -30,7 +30,7 @@ N_SAMPLES = 5  # not a multiple of any tiny batch size, so partial batches are e
 #: its defaults shrunk through SHRINK; add it here when those are not small enough.
 TINY: dict[str, dict] = {
     "none": {}, "class-weighted": {}, "oversample": {}, "classic": {},
-    "balanced-softmax": {}, "logit-adjustment": {"tau": 0.5},  # not the default, so loading must restore it
+    "balanced-softmax": {}, "real": {}, "logit-adjustment": {"tau": 0.5},  # not the default, so loading must restore it
     "dcgan": {"steps": 1, "batch_size": 4, "base_channels": 4},
     "cwgan-gp": {"steps": 1, "batch_size": 4, "base_channels": 4, "n_critic": 1},
     "infogan": {"steps": 1, "batch_size": 4, "base_channels": 4},
@@ -64,8 +64,26 @@ def tiny_settings(name: str) -> dict:
     return shrunk
 
 
+class _ReservedBuild:
+    """An arm that is handed real out-of-budget images (the `real` control) gets a toy reserve of the
+    size of the toy set it is fitted on, drawn from another seed, when it is fitted."""
+
+    def __init__(self, gen):
+        self.gen = gen
+
+    def fit(self, images, labels, n_classes, **kw):
+        extra, extra_labels = random_images(images.shape[1], images.shape[-1], n=len(images), seed=99)
+        extra_labels = extra_labels % n_classes
+        self.gen.set_reserve({c: extra[extra_labels == c] for c in range(n_classes)})
+        return self.gen.fit(images, labels, n_classes, **kw)
+
+    def __getattr__(self, item):
+        return getattr(self.gen, item)
+
+
 def build(name: str):
-    return create_generator(name, **tiny_settings(name))
+    gen = create_generator(name, **tiny_settings(name))
+    return _ReservedBuild(gen) if getattr(gen, "uses_reserve", False) else gen
 
 
 def toy_set(size: int, channels: int, seed: int = 0):
