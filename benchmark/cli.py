@@ -60,7 +60,8 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     o.add_argument("--rerun-failed", action="store_true", help="rerun only cells whose last run failed")
     o.add_argument("--dry-run", action="store_true", help="print the expanded grid, what is cached, an estimate")
     o.add_argument("--no-progress", action="store_true", help="plain log lines instead of a progress bar")
-    o.add_argument("--metric", default="test_balanced_accuracy", help="metric of the closing summary table")
+    o.add_argument("--metric", default="test_macro_auc",
+                   help="metric of the closing summary table (default test_macro_auc: threshold- and prior-free; docs/protocol.md)")
     p.add_argument("settings", nargs="*", metavar="KEY=VALUE",
                    help="preset settings as dotted keys, over the preset and the grid file's overrides: "
                         "classifier.epochs=20 generators.ddpm.guidance=3.0 fidelity.enabled=false "

@@ -35,7 +35,12 @@ def main(argv=None) -> int:
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--cpu-bf16", default="auto")
     ap.add_argument("--out", default="")
+    ap.add_argument("--figure", default="", help="write the curve as a PNG (with --from: from a recorded --out file)")
+    ap.add_argument("--from", dest="recorded", default="", help="a recorded --out file: plot it, train nothing")
     args = ap.parse_args(argv)
+    if args.recorded:
+        plot(json.loads(Path(args.recorded).read_text()), args.figure)
+        return 0
 
     import torch
 
@@ -85,7 +90,37 @@ def main(argv=None) -> int:
     frame = pd.DataFrame(rows)
     print(frame.groupby(["budget", "steps"])[["macro_auc", "balanced_accuracy", "pc_balanced_accuracy",
                                               "seconds"]].median().round(3).to_string())
+    if args.figure:
+        plot(rows, args.figure)
     return 0
+
+
+def plot(rows: list[dict], path: str) -> None:
+    """Test macro AUC and prior-corrected balanced accuracy against steps, one line per (arm, budget),
+    mean over seeds with the seeds as points."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, metric, title in ((axes[0], "macro_auc", "test macro AUC"),
+                              (axes[1], "pc_balanced_accuracy", "test balanced accuracy, prior-corrected")):
+        for (arm, budget), group in frame.groupby(["arm", "budget"], sort=False):
+            mean = group.groupby("steps")[metric].mean()
+            ax.plot(mean.index, mean.values, marker="o", label=f"{arm} b={budget}")
+            ax.scatter(group["steps"], group[metric], s=8, color=ax.lines[-1].get_color(), alpha=0.5)
+        ax.set_xscale("log")
+        ax.set_xlabel("classifier optimiser steps (batch 128, warm-up + cosine, last step)")
+        ax.set_title(f"{title} (n={frame['seed'].nunique()} seeds)")
+        ax.grid(alpha=0.3)
+    axes[1].axhline(1 / 7, color="grey", ls=":", label="chance (1/7)")
+    axes[1].legend(fontsize=8)
+    fig.suptitle("isic 28 px, small-cnn: `none` at budgets 10/50 and the `real` control (= budget all)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
 
 
 if __name__ == "__main__":
