@@ -261,7 +261,8 @@ def summarise(result: GridResult, metric: str = "test_balanced_accuracy") -> str
 def _main_table(result: GridResult, metric: str) -> str:
     from augbench.reports.render import to_markdown
     from augbench.reports.runs import TAG_HASH, load_runs
-    from augbench.reports.tables import main_tables
+    from augbench.reports.compare import Comparer
+    from augbench.reports.tables import gap_summary_lines, main_tables
 
     try:
         runs = load_runs(result.tracking_uri, result.experiment)
@@ -274,4 +275,8 @@ def _main_table(result: GridResult, metric: str) -> str:
     if cells.empty:
         return ""
     keys = dataclasses.replace(runs, cells=cells).group_keys()
-    return "\n\n".join(to_markdown(t) for t in main_tables(cells, metric, keys))
+    comparer = Comparer.for_cells(cells)
+    text = "\n\n".join(to_markdown(t) for t in main_tables(cells, metric, keys, comparer=comparer))
+    # with the `real` control and learned arms: how much of the none -> real gap the best learned arm closes
+    gaps = gap_summary_lines(cells, metric, keys, comparer=comparer)
+    return "\n\n".join(part for part in (text, "\n".join(gaps)) if part)

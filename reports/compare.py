@@ -15,7 +15,9 @@ import pandas as pd
 
 from augbench.reports.predictions import PredictionSource, recomputable, reproduces, stat_name
 from augbench.reports.runs import ARTIFACT_PREDICTIONS
-from augbench.reports.stats import N_BOOT, PairedDifference, paired_differences, seed_difference
+from augbench.reports.conventions import BASELINE, lower_is_better
+from augbench.reports.stats import (N_BOOT, GapClosed, PairedDifference, gap_closed, gap_closed_from_values,
+                                     paired_differences, seed_difference)
 
 BOOT_SEED = 0
 
@@ -27,6 +29,18 @@ class Comparison:
     arm: str
     reference: str
     result: PairedDifference
+    seeds: list = field(default_factory=list)
+    note: str = ""   # why the per-image bootstrap was not used ("" when it was)
+
+
+@dataclass
+class GapComparison:
+    metric: str
+    budget: str
+    arm: str
+    control: str
+    reference: str
+    result: GapClosed
     seeds: list = field(default_factory=list)
     note: str = ""   # why the per-image bootstrap was not used ("" when it was)
 
@@ -72,10 +86,11 @@ class Comparer:
                     if bad:
                         note = f"the predictions of run {str(bad[0])[:12]} do not reproduce its logged {metric}"
             if note:
-                va = pd.to_numeric(a.loc[seeds].get(f"metrics.{metric}"), errors="coerce")
-                vb = pd.to_numeric(b.loc[seeds].get(f"metrics.{metric}"), errors="coerce")
-                if va is None or vb is None:
+                column = f"metrics.{metric}"
+                if column not in a or column not in b:
                     continue
+                va = pd.to_numeric(a.loc[seeds, column], errors="coerce")
+                vb = pd.to_numeric(b.loc[seeds, column], errors="coerce")
                 result = seed_difference(va.to_numpy(float), vb.to_numpy(float), metric)
                 out[metric] = self._cache[key] = Comparison(metric, budget, arm, reference, result, seeds, note)
             else:
@@ -89,6 +104,56 @@ class Comparer:
                 r = results[name]
                 r = PairedDifference(**{**r.__dict__, "metric": metric})
                 out[metric] = self._cache[key] = Comparison(metric, budget, arm, reference, r, seeds)
+        return out
+
+    def gap_closed(self, group: pd.DataFrame, budget: str, arm: str, control: str, metric: str,
+                    reference: str = BASELINE, lower: bool | None = None) -> GapComparison | None:
+        """Gap closed (arm − reference) / (control − reference) at one budget, over the seeds all
+        three arms have; the seeds x test-images bootstrap when every run's predictions reproduce
+        its logged metric, else the logged per-seed values (and the reason)."""
+        lower = lower_is_better(metric) if lower is None else lower
+        at = group[group["budget"] == budget]
+        frames = [at[at["arm"] == x].set_index("seed") for x in (arm, reference, control)]
+        seeds = sorted(set.intersection(*(set(f.index.dropna()) for f in frames)))
+        if not seeds:
+            return None
+        key = ("gap", *(tuple(f.loc[seeds, "run_id"]) for f in frames), metric, lower)
+        if key in self._cache:
+            return self._cache[key]
+        note, preds = "", None
+        if self.source is None:
+            note = "per-image predictions not read (no tracking store)"
+        else:
+            preds = [[self.source.get(f.loc[s, "run_id"]) for s in seeds] for f in frames]
+            flat = [p for side in preds for p in side]
+            if any(p is None for p in flat):
+                note = f"some runs have no {ARTIFACT_PREDICTIONS} (older runs)"
+            elif any(p.probs.shape != flat[0].probs.shape or not np.array_equal(p.labels, flat[0].labels) or (
+                    p.ids is not None and flat[0].ids is not None and not np.array_equal(p.ids, flat[0].ids))
+                    for p in flat):
+                note = "the runs' test images differ (labels or ids), so images cannot be paired"
+        name = None
+        if not note:
+            name = stat_name(metric, flat[0], frames[0].loc[seeds[0]]) if recomputable(metric) else None
+            if name is None:
+                note = "not recomputable from per-image predictions"
+            else:
+                for side, f in zip(preds, frames):
+                    for p, s in zip(side, seeds):
+                        row = f.loc[s]
+                        if not note and not reproduces(p, name, float(row.get(f"metrics.{metric}", np.nan))):
+                            note = f"the predictions of run {str(row['run_id'])[:12]} do not reproduce its logged {metric}"
+        if note:
+            column = f"metrics.{metric}"
+            if any(column not in f for f in frames):
+                return None
+            values = [pd.to_numeric(f.loc[seeds, column], errors="coerce") for f in frames]
+            result = gap_closed_from_values(*(v.to_numpy(float) for v in values), metric, lower=lower)
+        else:
+            probs = [np.stack([p.probs for p in side]) for side in preds]
+            result = gap_closed(*probs, flat[0].labels, name, lower=lower, n_boot=self.n_boot, seed=BOOT_SEED)
+            result = GapClosed(**{**result.__dict__, "metric": metric})
+        out = self._cache[key] = GapComparison(metric, budget, arm, control, reference, result, seeds, note)
         return out
 
     def _predictions(self, a, b, seeds):
@@ -106,3 +171,4 @@ class Comparer:
                         p.ids is not None and first.ids is not None and not np.array_equal(p.ids, first.ids)):
                     return pairs, "the runs' test images differ (labels or ids), so images cannot be paired"
         return pairs, ""
+

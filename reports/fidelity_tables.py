@@ -13,7 +13,7 @@ import pandas as pd
 
 from augbench.reports.render import Cell, Table
 from augbench.reports.runs import budget_sort_key
-from augbench.reports.conventions import arm_order
+from augbench.reports.conventions import arm_label, arm_order, is_control
 from augbench.reports.stats import summary
 from augbench.reports.tables import format_cell, is_best
 
@@ -88,11 +88,11 @@ def fidelity_tables(fits: pd.DataFrame) -> list[Table]:
                         stats[a, "memorisation"] = _stat(group[group["arm"] == a], f"memorisation_loo_{x}_{cls}")
                 for i, arm in enumerate(present):
                     sel = group[group["arm"] == arm]
-                    row = [Cell(cls if i == 0 else ""), Cell(arm)]
+                    row = [Cell(cls if i == 0 else ""), Cell(arm_label(arm))]
                     for m, _, better in COLUMNS:
                         mean, std, n = stats[arm, m]
-                        means = [stats[a, m][0] for a in present if stats[a, m][2]]
-                        best = bool(better) and is_best(mean, n, means, lower=better == "low")
+                        means = [stats[a, m][0] for a in present if stats[a, m][2] and not is_control(a)]
+                        best = bool(better) and is_best(mean, n, means, lower=better == "low", arm=arm)
                         row.append(Cell(format_cell(mean, std, n, significant=m in SCALE_FREE), bold=best))
                         if n:
                             data.append({"dataset": dataset, "budget": budget, "extractor": x, "class": cls,

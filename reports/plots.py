@@ -15,7 +15,7 @@ import pandas as pd
 
 from augbench.reports.runs import ARTIFACT_FEATURES, ARTIFACT_REAL, ARTIFACT_SAMPLES, budget_sort_key, class_keys
 from augbench.reports.stats import CI_LEVEL, bootstrap_ci
-from augbench.reports.conventions import arm_order
+from augbench.reports.conventions import arm_label, arm_order
 from augbench.reports.stats import summary, values_by_seed
 from augbench.reports.tables import iter_groups, slug
 
@@ -76,7 +76,7 @@ def metric_vs_budget(cells: pd.DataFrame, metric: str, keys: list[str]) -> list[
             if not xs:
                 continue
             style = line_style(k) if arm != "none" else {"color": "0.2", "marker": "o", "linestyle": "--"}
-            line, = ax.plot(xs, means, label=arm, **style)
+            line, = ax.plot(xs, means, label=arm_label(arm), **style)
             if np.isfinite(lows).any():
                 ax.fill_between(xs, lows, highs, color=line.get_color(), alpha=0.15, linewidth=0)
         ax.set_xticks(range(len(budgets)), [str(b) for b in budgets])
@@ -110,7 +110,7 @@ def recall_heatmap(cells: pd.DataFrame, keys: list[str], budget: str, split: str
         ax = fig.add_subplot()
         image = ax.imshow(grid, vmin=0.0, vmax=1.0, cmap="viridis", aspect="auto")
         ax.set_xticks(range(len(classes)), classes, rotation=30, ha="right")
-        ax.set_yticks(range(len(arms)), arms)
+        ax.set_yticks(range(len(arms)), [arm_label(a) for a in arms])
         for i in range(len(arms)):
             for j in range(len(classes)):
                 if np.isfinite(grid[i, j]):

@@ -461,3 +461,169 @@ def values_by_seed(frame: pd.DataFrame, metric: str) -> pd.Series:
     if column not in frame:
         return pd.Series(dtype=float)
     return pd.Series(frame[column].to_numpy(dtype=float), index=frame["seed"].to_numpy())
+
+
+# --- gap closed towards the control ---------------------------------------------------------------------
+GAP_INCONCLUSIVE = "inconclusive: real is not resolved above none"
+
+
+@dataclass(frozen=True)
+class GapClosed:
+    """(arm − none) / (control − none) on one metric: the share of the way from ``none`` to the
+    control (``real``, the perfect generator) that the arm goes, with its 95 % interval.
+
+    0 = no better than ``none``, 1 = as good as real images, < 0 worse than ``none``. ``resolved``
+    is False when the control's own difference to ``none`` (``denominator``, with its interval)
+    is not resolved in the better direction: then the ratio is undefined at this compute,
+    ``estimate``/``low``/``high`` are nan and ``note`` says so instead of printing a huge ratio.
+    ``kind`` says which noise the interval covers, as for :class:`PairedDifference`."""
+
+    metric: str
+    estimate: float
+    se: float
+    df: float
+    low: float
+    high: float
+    n_seeds: int
+    n_images: int
+    kind: str
+    numerator: float                 # mean over seeds of arm − none
+    denominator: PairedDifference    # control − none, with its own interval
+    resolved: bool
+    note: str = ""
+
+    def interval(self, level: float = CI_LEVEL) -> tuple[float, float]:
+        if not (self.resolved and math.isfinite(self.estimate) and math.isfinite(self.se)):
+            return math.nan, math.nan
+        q = _quantile(1.0 - (1.0 - level) / 2.0, self.df)
+        return self.estimate - q * self.se, self.estimate + q * self.se
+
+
+def _denominator_resolved(d: PairedDifference, lower: bool) -> bool:
+    if not (math.isfinite(d.low) and math.isfinite(d.high)):
+        return False
+    return d.high < 0.0 if lower else d.low > 0.0
+
+
+def _gap(metric, num, den, boot_num, boot_den, denominator, lower, n_images, kind) -> GapClosed:
+    """The ratio of mean differences and its delta-method interval (see :func:`gap_closed`).
+
+    ``num``/``den``: (S,) per-seed differences on the full test set; ``boot_num``/``boot_den``:
+    (B, S) the same on image resamples (None: seeds only)."""
+    n_seeds = len(num)
+    common = dict(n_seeds=n_seeds, n_images=n_images, kind=kind, numerator=float(np.mean(num)),
+                  denominator=denominator)
+    if not _denominator_resolved(denominator, lower):
+        why = (GAP_INCONCLUSIVE if math.isfinite(denominator.low) else
+               "undefined: the control's difference to none has no interval")
+        return GapClosed(metric, math.nan, math.nan, math.nan, math.nan, math.nan, resolved=False, note=why,
+                         **common)
+    mean_den = float(np.mean(den))
+    ratio = float(np.mean(num)) / mean_den
+    # linearised ratio: u = num − ratio·den has mean 0 and Var(ratio) ≈ Var(mean u) / mean_den²
+    u = np.asarray(num, dtype=np.float64) - ratio * np.asarray(den, dtype=np.float64)
+    if boot_num is None:
+        var_u, df = (float(u.var(ddof=1)) / n_seeds, float(n_seeds - 1)) if n_seeds > 1 else (math.nan, math.nan)
+    else:
+        boot_u = boot_num - ratio * boot_den
+        boot_u = boot_u[np.isfinite(boot_u).all(axis=1)]
+        if len(boot_u) < 2:
+            var_u, df = math.nan, math.nan
+        elif n_seeds == 1:
+            var_u, df = float(boot_u[:, 0].var(ddof=1)), math.inf
+        else:
+            between = float(u.var(ddof=1))
+            cov = np.cov(boot_u, rowvar=False)
+            image_var = max(0.0, float((cov.sum() - np.trace(cov)) / (n_seeds * (n_seeds - 1))))
+            seed_term = between / n_seeds
+            var_u = seed_term + image_var
+            df = math.inf if seed_term == 0.0 else small_sample_df(n_seeds, seed_term / var_u)
+    se = math.sqrt(var_u) / abs(mean_den) if math.isfinite(var_u) else math.nan
+    result = GapClosed(metric, ratio, se, df, math.nan, math.nan, resolved=True, **common)
+    low, high = result.interval(CI_LEVEL)
+    note = "" if math.isfinite(se) else "one seed and no per-image predictions: no interval"
+    return GapClosed(metric, ratio, se, df, low, high, resolved=True, note=note, **common)
+
+
+def gap_closed(probs_arm, probs_none, probs_real, labels, metric: str, *, lower: bool = False,
+               n_boot: int = N_BOOT, seed: int = 0) -> GapClosed:
+    """Gap closed (arm − none) / (real − none) of one metric, paired by seed and test image.
+
+    ``probs_*``: (n_seeds, n_images, n_classes) probabilities of the arm, ``none`` and the control
+    ``real``, seed s of each paired; ``labels`` (n_images,); ``metric`` as for
+    :func:`paired_difference`; ``lower``: lower is better for this metric (then "resolved" means
+    real − none is resolved below 0).
+
+    Estimate: the ratio of the mean per-seed differences on the full test set,
+    mean(arm − none) / mean(real − none) (a ratio of means, not a mean of per-seed ratios, which a
+    seed with a small real − none would blow up). The test images are resampled ``n_boot`` times
+    with the *same* weights (:func:`resample_weights`) for all three arms and all seeds.
+
+    Interval: the delta method. With R the ratio, num and den the two differences, the ratio's
+    error is to first order that of u = num − R·den divided by mean(den), so
+    Var(R) ≈ Var(mean u) / mean(den)² (this is the delta method with the covariance of numerator
+    and denominator, both sharing the none runs and the test images). Var(mean u) is split into the
+    between-seed and shared test-image components exactly as :func:`paired_differences` does
+    (s²(u)/n_seeds + the mean between-seed covariance of the image-resampled u), with the same
+    ``(n_seeds − 1) / r`` degrees of freedom and a t interval. The delta method is only sound when
+    the denominator is well away from 0, so when the control's own interval (real − none) does
+    not exclude 0 in the better direction the gap closed is reported as inconclusive (``resolved``
+    False, nan estimate) instead: Fieller's interval would then be unbounded, and a point ratio of
+    two noise-level differences means nothing."""
+    k = np.asarray(probs_real)
+    a, n, labels = _check(probs_arm, probs_none, labels)
+    k = k[None] if k.ndim == 2 else k
+    if k.shape != a.shape:
+        raise ValueError(f"probs_real {k.shape} must match probs_arm {a.shape}")
+    n_seeds, n_images, _ = a.shape
+    rng = np.random.default_rng(seed)
+    weights = resample_weights(n_images, n_boot, rng)
+    full = [metric_values(p, labels, [metric])[metric][0] for p in (a, n, k)]
+    boot = [metric_values(p, labels, [metric], weights)[metric] for p in (a, n, k)]
+    num, den = full[0] - full[1], full[2] - full[1]
+    kind = KIND_IMAGES if n_seeds == 1 else KIND_BOTH
+    if not (np.isfinite(num).all() and np.isfinite(den).all()):
+        d = PairedDifference(metric, math.nan, math.nan, math.nan, math.nan, n_seeds, n_images, kind)
+        return GapClosed(metric, math.nan, math.nan, math.nan, math.nan, math.nan, n_seeds, n_images, kind,
+                         math.nan, d, False, "metric undefined on this test set")
+    # the denominator's own interval, from the same resamples (paired_differences would redraw them)
+    denominator = _difference_from(metric, den, boot[2] - boot[1], n_images)
+    return _gap(metric, num, den, boot[0] - boot[1], boot[2] - boot[1], denominator, lower, n_images, kind)
+
+
+def _difference_from(metric, d, boot, n_images) -> PairedDifference:
+    """paired_differences' t interval for per-seed differences ``d`` and their image resamples."""
+    n_seeds = len(d)
+    boot = boot[np.isfinite(boot).all(axis=1)]
+    common = dict(n_seeds=n_seeds, n_images=n_images, per_seed=tuple(float(x) for x in d), n_boot=len(boot))
+    estimate = float(np.mean(d))
+    if len(boot) < 2:
+        return PairedDifference(metric, estimate, math.nan, math.nan, math.nan, kind=KIND_BOTH, **common)
+    if n_seeds == 1:
+        image_var = float(boot[:, 0].var(ddof=1))
+        return _finish(metric, estimate, math.sqrt(image_var), math.inf, kind=KIND_IMAGES, image_var=image_var,
+                       **common)
+    between = float(np.var(d, ddof=1))
+    cov = np.cov(boot, rowvar=False)
+    image_var = max(0.0, float((cov.sum() - np.trace(cov)) / (n_seeds * (n_seeds - 1))))
+    seed_term = between / n_seeds
+    var = seed_term + image_var
+    df = math.inf if seed_term == 0.0 else small_sample_df(n_seeds, seed_term / var)
+    return _finish(metric, estimate, math.sqrt(var), df, kind=KIND_BOTH, between_seed_var=between,
+                   image_var=image_var, **common)
+
+
+def gap_closed_from_values(values_arm, values_none, values_real, metric: str = "", *,
+                           lower: bool = False) -> GapClosed:
+    """The fallback without per-image predictions: gap closed from the logged per-seed values.
+
+    Same ratio and delta method as :func:`gap_closed`, with Var(mean u) = s²(u)/n_seeds and
+    n_seeds − 1 degrees of freedom (shared test-image noise not covered, like
+    :func:`seed_difference`); the control's resolution is judged by :func:`seed_difference`."""
+    a = np.asarray(values_arm, dtype=np.float64)
+    n = np.asarray(values_none, dtype=np.float64)
+    k = np.asarray(values_real, dtype=np.float64)
+    keep = np.isfinite(a) & np.isfinite(n) & np.isfinite(k)
+    a, n, k = a[keep], n[keep], k[keep]
+    denominator = seed_difference(k, n, metric)
+    return _gap(metric, a - n, k - n, None, None, denominator, lower, 0, KIND_SEEDS)

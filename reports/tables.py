@@ -15,7 +15,8 @@ import pandas as pd
 from augbench.reports.render import Cell, Table, to_markdown
 from augbench.reports.runs import TAG_GRID, budget_sort_key, class_keys, load_runs, minority_keys, search_runs
 from augbench.reports.compare import Comparer
-from augbench.reports.conventions import BASELINE, arm_order, lower_is_better
+from augbench.reports.conventions import (BASELINE, arm_label, arm_order, control_of, is_control, is_learned,
+                                         lower_is_better)
 from augbench.reports.stats import CI_LEVEL, KIND_BOTH, KIND_IMAGES, KIND_SEEDS, summary, values_by_seed
 from augbench.reports.verdicts import ALPHA, COLUMNS, comparison_row, compare_to_baseline, correct
 
@@ -38,11 +39,22 @@ def format_cell(mean: float, std: float, n: int, digits: int = DIGITS, *, signif
 
 
 # --- summaries and paired comparisons -------------------------------------------------------------------
-def is_best(mean: float, n: int, means: list[float], lower: bool) -> bool:
-    """Best of its column, and only when the column is not a tie of everything (then nothing is best)."""
+def is_best(mean: float, n: int, means: list[float], lower: bool, arm: str | None = None) -> bool:
+    """Best of its column, and only when the column is not a tie of everything (then nothing is best).
+
+    ``means`` should hold the candidates only (:func:`candidate_means`); a control ``arm`` is never
+    best (it is the ceiling the methods are measured against, not one of them)."""
+    if arm is not None and is_control(arm):
+        return False
     if not n or len(means) < 2 or max(means) == min(means):
         return False
     return mean == (min(means) if lower else max(means))
+
+
+def candidate_means(stats: dict, arms, key) -> list[float]:
+    """The means that compete for "best": every arm with values except the controls.
+    ``stats[(arm, key)]`` = (mean, std, n)."""
+    return [stats[a, key][0] for a in arms if stats[a, key][2] and not is_control(a)]
 
 
 def _mark(row, lower: bool = False) -> str:
@@ -111,6 +123,31 @@ MAIN_MARKS_NOTE = (f"Δ: paired difference arm − {BASELINE} (same configuratio
                    f"of this table (one family).")
 
 
+def format_gap(g, control: str = "real") -> str:
+    """"gap closed 50% [31%, 69%]" (share of the way from none to the control), or why there is none."""
+    if not g.resolved:
+        return f"gap closed inconclusive ({control} not resolved vs {BASELINE})" \
+            if math.isfinite(g.denominator.estimate) else "gap closed –"
+    ci = "" if not (math.isfinite(g.low) and math.isfinite(g.high)) else f" [{g.low:.0%}, {g.high:.0%}]"
+    return f"gap closed {g.estimate:.0%}{ci}{_kind_tag(g.kind)}"
+
+
+def _gap_data(gap) -> dict:
+    g = gap.result
+    return {"gap_closed": g.estimate, "gap_low": g.low, "gap_high": g.high, "gap_resolved": g.resolved,
+            "gap_kind": g.kind, "gap_control": gap.control, "gap_note": g.note or gap.note}
+
+
+def gap_note(control: str, lower: bool) -> str:
+    better = "below" if lower else "above"
+    return (f"{arm_label(control)}: real training images from outside the budget fill each minority class to the "
+            f"same target count (the perfect generator); a control, never marked best. Gap closed = (arm − "
+            f"{BASELINE}) / ({control} − {BASELINE}), paired by seed (ratio of the mean differences), with a "
+            f"{CI_LEVEL:.0%} delta-method interval covering the same noise as Δ (docs/statistics.md): 0% = no better than "
+            f"{BASELINE}, 100% = as good as real images. \"inconclusive\": {control} is not resolved {better} "
+            f"{BASELINE} at this budget (its interval includes 0), so the share is undefined at this compute.")
+
+
 # --- main table ------------------------------------------------------------------------------------------
 def main_tables(cells: pd.DataFrame, metric: str, keys: list[str], comparer: Comparer | None = None) -> list[Table]:
     """One table per (dataset, classifier, configuration): rows = arms, columns = budgets."""
@@ -123,6 +160,7 @@ def main_tables(cells: pd.DataFrame, metric: str, keys: list[str], comparer: Com
         budgets = sorted(group["budget"].unique(), key=budget_sort_key)
         arms = arm_order(group["arm"])
         comparison = compare_to_baseline(group, metric, comparer=comparer) if BASELINE in arms else None
+        control = control_of(arms) if BASELINE in arms else None
         stats = {}
         for arm in arms:
             for budget in budgets:
@@ -130,23 +168,30 @@ def main_tables(cells: pd.DataFrame, metric: str, keys: list[str], comparer: Com
                 stats[arm, budget] = summary(values_by_seed(sel, metric).to_numpy())
         if not any(n for _, _, n in stats.values()):
             continue
-        rows, data = [], []
+        rows, data, gaps = [], [], []
         for arm in arms:
-            row = [Cell(arm)]
+            row = [Cell(arm_label(arm))]
             for budget in budgets:
                 mean, std, n = stats[arm, budget]
                 hit = _lookup(comparison, budget, arm)
-                means = [stats[a, budget][0] for a in arms if stats[a, budget][2]]
+                means = candidate_means(stats, arms, budget)
                 text = format_cell(mean, std, n)
                 if hit is not None and n:
                     text += f"; Δ {_fmt_diff(hit['estimate'])} {_fmt_ci(hit['ci_low'], hit['ci_high'])}" \
                             f"{_kind_tag(hit['kind'])}"
-                row.append(Cell(text, bold=is_best(mean, n, means, lower), mark=_mark(hit)))
+                gap = None
+                if control is not None and n and arm != BASELINE and not is_control(arm):
+                    gap = comparer.gap_closed(group, budget, arm, control, metric, lower=lower)
+                    if gap is not None:
+                        gaps.append(gap)
+                        text += f"; {format_gap(gap.result, control)}"
+                row.append(Cell(text, bold=is_best(mean, n, means, lower, arm), mark=_mark(hit)))
                 if n:
                     data.append({**group_id, "metric": metric, "arm": arm, "budget": budget, "mean": mean,
                                  "std": std, "n": n,
                                  **({k: hit[k] for k in ("estimate", "ci_low", "ci_high", "kind", "p", "p_holm",
-                                                         "verdict")} if hit is not None else {})})
+                                                         "verdict")} if hit is not None else {}),
+                                 **(_gap_data(gap) if gap is not None else {})})
             rows.append(row)
         n_max = max(n for _, _, n in stats.values())
         notes = [f"{metric}: mean ± sample std (ddof=1) over seeds, n = number of seeds; split: "
@@ -155,10 +200,52 @@ def main_tables(cells: pd.DataFrame, metric: str, keys: list[str], comparer: Com
         if comparison is not None and len(comparison):
             notes.append(MAIN_MARKS_NOTE)
             notes += kind_notes(comparison["kind"])
+        if gaps:
+            notes.append(gap_note(control, lower))
         notes += _seed_note(n_max)
         tables.append(Table(slug("main", metric, *group_id.values()), f"{metric} — {_describe(group_id)}",
                             ["arm", *(f"budget {b}" for b in budgets)], rows, notes, pd.DataFrame(data), "main"))
     return tables
+
+
+# --- the runner's gap-closed lines ------------------------------------------------------------------------
+INCONCLUSIVE_ADVICE = ("more seeds (--seeds), more classifier steps (classifier.epochs=...), or the paper preset "
+                       "would help")
+
+
+def gap_summary_lines(cells: pd.DataFrame, metric: str, keys: list[str], comparer: Comparer | None = None) -> list[str]:
+    """One line per budget of every configuration that has the control and learned arms: the gap
+    closed by the best learned arm (highest estimate) with its interval, or, where the control is
+    not resolved above ``none``, that the answer is inconclusive at this compute and what would help."""
+    lines = []
+    if f"metrics.{metric}" not in cells:
+        return lines
+    comparer = comparer or Comparer.for_cells(cells)
+    lower = lower_is_better(metric)
+    groups = list(iter_groups(cells, keys))
+    for group_id, group in groups:
+        arms = arm_order(group["arm"])
+        control = control_of(arms)
+        learned = [a for a in arms if is_learned(a)]
+        if control is None or BASELINE not in arms or not learned:
+            continue
+        where = f" ({_describe(group_id)})" if len(groups) > 1 else ""
+        for budget in sorted(group["budget"].unique(), key=budget_sort_key):
+            gaps = [g for g in (comparer.gap_closed(group, budget, a, control, metric, lower=lower) for a in learned)
+                    if g is not None]
+            if not gaps:
+                continue
+            resolved = [g for g in gaps if g.result.resolved and math.isfinite(g.result.estimate)]
+            if not resolved:
+                lines.append(f"inconclusive at this compute: {control} is not resolved {'below' if lower else 'above'} "
+                             f"{BASELINE} at budget {budget}{where}; {INCONCLUSIVE_ADVICE}.")
+                continue
+            best = max(resolved, key=lambda g: g.result.estimate)
+            r = best.result
+            ci = f" [{r.low:.0%}, {r.high:.0%}]" if math.isfinite(r.low) and math.isfinite(r.high) else " (no interval)"
+            lines.append(f"budget {budget}{where}: best learned arm {best.arm} closes {r.estimate:.0%}{ci} of the gap "
+                         f"from {BASELINE} to {control} on {metric} (n={r.n_seeds} seeds, interval over {r.kind}).")
+    return lines
 
 
 # --- statistics table ---------------------------------------------------------------------------------------
@@ -233,7 +320,7 @@ def pairwise_tables(cells: pd.DataFrame, metric: str, keys: list[str], budget: s
         found = {(r["arm"], r["reference"]): r for _, r in frame.iterrows()}
         rows = []
         for a in arms:
-            row = [Cell(a)]
+            row = [Cell(arm_label(a))]
             for b in arms:
                 r, sign = (found.get((a, b)), 1.0) if (a, b) in found else (found.get((b, a)), -1.0)
                 if a == b or r is None:
@@ -251,7 +338,7 @@ def pairwise_tables(cells: pd.DataFrame, metric: str, keys: list[str], budget: s
         data = frame.drop(columns=["per_seed", "result"]).assign(**group_id)
         tables.append(Table(slug("pairwise", metric, budget, *group_id.values()),
                             f"{metric}, all pairs at budget {budget} — {_describe(group_id)}",
-                            ["arm", *arms], rows, notes, data, "pairwise"))
+                            ["arm", *(arm_label(a) for a in arms)], rows, notes, data, "pairwise"))
     return tables
 
 
@@ -294,12 +381,12 @@ def per_class_tables(cells: pd.DataFrame, keys: list[str], budget: str | None = 
             stats = {(arm, m): summary(values_by_seed(at[at["arm"] == arm], f"{split}_{m}_{cls}").to_numpy())
                      for arm in arms for m, _ in PER_CLASS}
             for i, arm in enumerate(arms):
-                row = [Cell(label if i == 0 else ""), Cell(arm)]
+                row = [Cell(label if i == 0 else ""), Cell(arm_label(arm))]
                 for m, _ in PER_CLASS:
                     mean, std, n = stats[arm, m]
-                    means = [stats[a, m][0] for a in arms if stats[a, m][2]]
+                    means = candidate_means(stats, arms, m)
                     hit = marks.get((arm, f"{split}_{m}_{cls}"))
-                    row.append(Cell(format_cell(mean, std, n), bold=is_best(mean, n, means, lower=False),
+                    row.append(Cell(format_cell(mean, std, n), bold=is_best(mean, n, means, lower=False, arm=arm),
                                     mark=_mark(hit)))
                     if n:
                         data.append({**group_id, "budget": b, "class": cls, "arm": arm, "metric": f"{split}_{m}",
@@ -369,5 +456,5 @@ def main_table(tracking_uri: str, experiment: str, *, metric: str = "test_balanc
     return "\n\n".join(to_markdown(t) for t in main_tables(runs.cells, metric, runs.group_keys()))
 
 
-__all__ = ["DEFAULT_METRICS", "format_cell", "left_out_table", "main_table", "main_tables", "pairwise_tables",
+__all__ = ["DEFAULT_METRICS", "format_cell", "format_gap", "gap_summary_lines", "left_out_table", "main_table", "main_tables", "pairwise_tables",
            "per_class_tables", "stats_tables", "TAG_GRID", "search_runs"]
