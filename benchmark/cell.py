@@ -172,7 +172,7 @@ def _log_predictions(tracker: Tracker, run_id: str, probs: np.ndarray, test: Spl
     if probs_pc is not None:
         arrays["probs_pc"] = np.asarray(probs_pc, dtype=np.float32)
     if len(class_names):
-        arrays["class_names"] = np.asarray(list(class_names)).astype(str)
+        arrays["classes"] = np.asarray(list(class_names)).astype(str)
     if train_counts is not None:
         arrays["train_counts"] = np.asarray(train_counts, dtype=np.int64)
     if test.ids is not None:

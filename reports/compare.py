@@ -45,6 +45,15 @@ class GapComparison:
     note: str = ""   # why the per-image bootstrap was not used ("" when it was)
 
 
+def shared_groups(predictions) -> np.ndarray | None:
+    """The test images' subject ids when every run logged the same ones (then the bootstrap draws
+    subjects, reports/clusters.py), else None (images are drawn, as for runs logged before ids were)."""
+    first = predictions[0].groups if predictions else None
+    if first is None or any(p.groups is None or not np.array_equal(p.groups, first) for p in predictions):
+        return None
+    return first
+
+
 class Comparer:
     """Paired comparisons with the prediction artifacts of one store (None: logged values only)."""
 
@@ -99,7 +108,8 @@ class Comparer:
             probs_a = np.stack([p[0].probs for p in preds])
             probs_b = np.stack([p[1].probs for p in preds])
             results = paired_differences(probs_a, probs_b, preds[0][0].labels, [n for _, n, _ in todo],
-                                         n_boot=self.n_boot, seed=BOOT_SEED)
+                                         n_boot=self.n_boot, seed=BOOT_SEED,
+                                         groups=shared_groups([p for pair in preds for p in pair]))
             for metric, name, key in todo:
                 r = results[name]
                 r = PairedDifference(**{**r.__dict__, "metric": metric})
@@ -151,7 +161,8 @@ class Comparer:
             result = gap_closed_from_values(*(v.to_numpy(float) for v in values), metric, lower=lower)
         else:
             probs = [np.stack([p.probs for p in side]) for side in preds]
-            result = gap_closed(*probs, flat[0].labels, name, lower=lower, n_boot=self.n_boot, seed=BOOT_SEED)
+            result = gap_closed(*probs, flat[0].labels, name, lower=lower, n_boot=self.n_boot, seed=BOOT_SEED,
+                                groups=shared_groups(flat))
             result = GapClosed(**{**result.__dict__, "metric": metric})
         out = self._cache[key] = GapComparison(metric, budget, arm, control, reference, result, seeds, note)
         return out

@@ -36,6 +36,7 @@ class Predictions:
     labels: np.ndarray    # (N,) int64
     ids: np.ndarray | None = None
     classes: list[str] | None = None
+    groups: np.ndarray | None = None  # subject ids (lesion, patient) of the test images, where logged
 
 
 class PredictionSource:
@@ -62,11 +63,14 @@ class PredictionSource:
                 labels = np.asarray(data["labels"], dtype=np.int64)
                 ids = np.asarray(data["ids"]).astype(str) if "ids" in data.files else None
                 classes = [str(c) for c in data["classes"]] if "classes" in data.files else None
+                groups = np.asarray(data["groups"]).astype(str) if "groups" in data.files else None
         except (KeyError, ValueError, OSError):
             return None
         if probs.ndim != 2 or labels.shape != (probs.shape[0],):
             return None
-        return Predictions(probs, labels, ids, classes)
+        if groups is not None and groups.shape != labels.shape:
+            groups = None
+        return Predictions(probs, labels, ids, classes, groups)
 
 
 def recomputable(metric: str) -> bool:

@@ -285,15 +285,25 @@ def _check(probs_a, probs_b, labels):
     return a, b, labels
 
 
+def test_set_weights(n_images: int, n_boot: int, rng: np.random.Generator, groups=None) -> np.ndarray:
+    """The test-set resamples: subjects drawn with replacement when ``groups`` (subject ids) are given
+    (reports/clusters.py: the views of one lesion go in and out together), else images."""
+    if groups is None:
+        return resample_weights(n_images, n_boot, rng)
+    from augbench.reports.clusters import cluster_resample_weights
+
+    return cluster_resample_weights(groups, n_boot, rng)
+
+
 def paired_differences(probs_a, probs_b, labels, metrics, *, n_boot: int = N_BOOT, seed: int = 0,
-                       method: str = "t") -> dict[str, PairedDifference]:
+                       method: str = "t", groups=None) -> dict[str, PairedDifference]:
     """:func:`paired_difference` for several metrics at once, sharing one set of image resamples."""
     a, b, labels = _check(probs_a, probs_b, labels)
     n_seeds, n_images, _ = a.shape
     metrics = list(dict.fromkeys(metrics))
     full_a, full_b = metric_values(a, labels, metrics), metric_values(b, labels, metrics)
     rng = np.random.default_rng(seed)
-    weights = resample_weights(n_images, n_boot, rng)
+    weights = test_set_weights(n_images, n_boot, rng, groups)
     boot_a, boot_b = metric_values(a, labels, metrics, weights), metric_values(b, labels, metrics, weights)
     seed_draw = rng.integers(0, n_seeds, size=(n_boot, n_seeds))
     out = {}
@@ -546,7 +556,7 @@ def _gap(metric, num, den, boot_num, boot_den, denominator, lower, n_images, kin
 
 
 def gap_closed(probs_arm, probs_none, probs_real, labels, metric: str, *, lower: bool = False,
-               n_boot: int = N_BOOT, seed: int = 0) -> GapClosed:
+               n_boot: int = N_BOOT, seed: int = 0, groups=None) -> GapClosed:
     """Gap closed (arm − none) / (real − none) of one metric, paired by seed and test image.
 
     ``probs_*``: (n_seeds, n_images, n_classes) probabilities of the arm, ``none`` and the control
@@ -577,7 +587,7 @@ def gap_closed(probs_arm, probs_none, probs_real, labels, metric: str, *, lower:
         raise ValueError(f"probs_real {k.shape} must match probs_arm {a.shape}")
     n_seeds, n_images, _ = a.shape
     rng = np.random.default_rng(seed)
-    weights = resample_weights(n_images, n_boot, rng)
+    weights = test_set_weights(n_images, n_boot, rng, groups)
     full = [metric_values(p, labels, [metric])[metric][0] for p in (a, n, k)]
     boot = [metric_values(p, labels, [metric], weights)[metric] for p in (a, n, k)]
     num, den = full[0] - full[1], full[2] - full[1]

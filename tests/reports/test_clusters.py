@@ -33,3 +33,26 @@ def test_subject_resampling_widens_the_spread_of_a_clustered_mean():
 def test_subject_index_numbers_subjects_densely():
     subject, n = subject_index(["x", "y", "x"])
     assert n == 2 and subject[0] == subject[2] != subject[1]
+
+
+def test_paired_difference_with_subjects_is_wider_on_repeated_views():
+    """Each subject photographed 8 times with the same outcome: the subject bootstrap's interval of
+    a paired accuracy difference is about sqrt(8) times wider than the image bootstrap's."""
+    from augbench.reports.stats import paired_differences
+
+    rng = np.random.default_rng(3)
+    n_subjects, views = 60, 8
+    labels = np.repeat(rng.integers(0, 2, n_subjects), views)
+    correct_a = np.repeat(rng.random(n_subjects) < 0.8, views)
+    correct_b = np.repeat(rng.random(n_subjects) < 0.6, views)
+
+    def probs(correct):
+        p = np.where(correct, labels, 1 - labels)
+        return np.eye(2)[p][None].astype(np.float32)
+
+    groups = np.repeat(np.arange(n_subjects), views).astype(str)
+    by_image = paired_differences(probs(correct_a), probs(correct_b), labels, ["accuracy"], n_boot=2000)["accuracy"]
+    by_subject = paired_differences(probs(correct_a), probs(correct_b), labels, ["accuracy"], n_boot=2000,
+                                    groups=groups)["accuracy"]
+    assert by_image.estimate == by_subject.estimate
+    assert 2.0 < by_subject.se / by_image.se < 4.0  # sqrt(8) = 2.83
