@@ -637,3 +637,13 @@ def gap_closed_from_values(values_arm, values_none, values_real, metric: str = "
     a, n, k = a[keep], n[keep], k[keep]
     denominator = seed_difference(k, n, metric)
     return _gap(metric, a - n, k - n, None, None, denominator, lower, 0, KIND_SEEDS)
+
+
+def minimum_detectable_effect(se: float, df: float, level: float, power: float = 0.8) -> float:
+    """The smallest true difference a two-sided test at ``level`` detects with probability ``power``,
+    given the comparison's standard error and degrees of freedom: (t_{1-level/2} + t_{power}) * se.
+    With the seeds x images variance observed in the run, this says how large a gain the run could
+    have seen, so "no mark" can be read as "no gain of at least this size", never as "no gain"."""
+    if not (math.isfinite(se) and se >= 0 and 0 < level < 1):
+        return math.nan
+    return (_quantile(1.0 - level / 2.0, df) + _quantile(power, df)) * se

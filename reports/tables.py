@@ -148,6 +148,31 @@ def gap_note(control: str, lower: bool) -> str:
             f"{BASELINE} at this budget (its interval includes 0), so the share is undefined at this compute.")
 
 
+def mde_note(comparison: pd.DataFrame, budgets) -> list[str]:
+    """The minimum detectable effect of each budget's comparisons with the reference: 80 % power at the
+    table's strictest corrected level (Holm's first step, alpha / m over the table's m comparisons),
+    from the median standard error and degrees of freedom the budget's comparisons observed."""
+    from augbench.reports.stats import minimum_detectable_effect
+
+    m = int(comparison["p"].notna().sum())
+    if m == 0 or "se" not in comparison:
+        return []
+    level = ALPHA / m
+    parts = []
+    for budget in budgets:
+        rows = comparison[(comparison["budget"] == budget) & comparison["se"].notna()]
+        if rows.empty:
+            continue
+        mde = minimum_detectable_effect(float(rows["se"].median()), float(rows["df"].median()), level)
+        if math.isfinite(mde):
+            parts.append(f"budget {budget} ±{mde:.3f}")
+    if not parts:
+        return []
+    return [f"Minimum detectable effect (80 % power, two-sided at the Holm level {ALPHA:g}/{m} = {level:.4f}, "
+            f"median se and df of the budget's comparisons): {', '.join(parts)}. A difference smaller than this "
+            "carries no mark even when it is real; more seeds shrink it."]
+
+
 # --- main table ------------------------------------------------------------------------------------------
 def main_tables(cells: pd.DataFrame, metric: str, keys: list[str], comparer: Comparer | None = None) -> list[Table]:
     """One table per (dataset, classifier, configuration): rows = arms, columns = budgets."""
@@ -202,6 +227,8 @@ def main_tables(cells: pd.DataFrame, metric: str, keys: list[str], comparer: Com
             notes += kind_notes(comparison["kind"])
         if gaps:
             notes.append(gap_note(control, lower))
+        if comparison is not None and len(comparison):
+            notes += mde_note(comparison, budgets)
         notes += _seed_note(n_max)
         tables.append(Table(slug("main", metric, *group_id.values()), f"{metric} — {_describe(group_id)}",
                             ["arm", *(f"budget {b}" for b in budgets)], rows, notes, pd.DataFrame(data), "main"))

@@ -62,3 +62,15 @@ def test_bootstrap_never_leaves_the_range_of_the_differences():
     d = [0.10, 0.125, 0.088]
     low, high = bootstrap_ci(d)
     assert min(d) <= low <= high <= max(d)
+
+
+def test_minimum_detectable_effect_is_the_textbook_normal_figure():
+    """Normal approximation, alpha 0.05 two-sided, power 0.8: (1.960 + 0.842) * se = 2.802 * se."""
+    import math
+
+    from augbench.reports.stats import minimum_detectable_effect
+
+    assert abs(minimum_detectable_effect(0.01, math.inf, 0.05) - 0.02802) < 1e-4
+    # fewer degrees of freedom and a stricter level both raise it
+    assert minimum_detectable_effect(0.01, 2.0, 0.05) > minimum_detectable_effect(0.01, math.inf, 0.05)
+    assert minimum_detectable_effect(0.01, math.inf, 0.05 / 50) > minimum_detectable_effect(0.01, math.inf, 0.05)
