@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from augbench.reports.simulate import Scenario, simulate
+from augbench.reports.simulate import Scenario, simulate, subject_ids
 from augbench.reports.stats import paired_differences
 
 SEEDS = (1, 3, 5, 10)
@@ -42,13 +42,14 @@ def cpu_model() -> str:
         (f" ({', '.join(extras)})" if extras else " (no AVX-512/AMX)")
 
 
-def rates(scenario: Scenario, n_seeds: int, metric: str, trials: int, n_boot: int, seed: int):
+def rates(scenario: Scenario, n_seeds: int, metric: str, trials: int, n_boot: int, seed: int, by_subject=False):
     rng = np.random.default_rng(seed)
+    groups = subject_ids(scenario)[0] if by_subject else None
     hits = np.zeros(2)
     estimates, widths = [], []
     for trial in range(trials):
         a, b, labels = simulate(rng, n_seeds, scenario)
-        r = paired_differences(a, b, labels, [metric], n_boot=n_boot, seed=trial)[metric]
+        r = paired_differences(a, b, labels, [metric], n_boot=n_boot, seed=trial, groups=groups)[metric]
         hits += [r.p_value < 0.05, r.extra["percentile_p"] < 0.05]
         estimates.append(r.estimate)
         widths.append(r.high - r.low)
@@ -64,6 +65,10 @@ def main(argv=None) -> int:
     parser.add_argument("--null-seeds", type=int, nargs="+",
                         help="only the null (seeds vary) balanced-accuracy rows at these seed counts: a focused "
                              "rerun with more --trials, to tighten one rate's standard error")
+    parser.add_argument("--clustered", type=int, default=0, metavar="VIEWS",
+                        help="only the clustered rows: test images in subjects of VIEWS views sharing their image "
+                             "terms (HAM10000: 45 %% of images in multi-image lesions), resampled by subject and, "
+                             "for contrast, by image")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     print(f"CPU: {cpu_model()}; {args.trials} trials per row ({args.auc_trials} for macro_auc), "
@@ -74,6 +79,13 @@ def main(argv=None) -> int:
              ("null, seeds vary", Scenario(), "macro_auc", args.auc_trials, (1, 3, 5)),
              ("null, seeds fixed", Scenario(seed_scale=0.0), "macro_auc", args.auc_trials, (1,)),
              (f"planted (effect {args.effect})", Scenario(effect=args.effect), "macro_auc", args.auc_trials, (3,))]
+    if args.clustered:
+        sc = Scenario(views=args.clustered)
+        cases = [(f"null, {args.clustered} views/subject, subject bootstrap", sc, "balanced_accuracy", args.trials,
+                  (3, 5, 10)),
+                 (f"null, {args.clustered} views/subject, image bootstrap", sc, "balanced_accuracy", args.trials, (3,)),
+                 (f"null, {args.clustered} views/subject, subject bootstrap", sc, "macro_auc", args.auc_trials, (3, 5)),
+                 ]
     if args.null_seeds:  # the same rng streams as the full table's first row, extended to --trials
         cases = [("null, seeds vary", Scenario(), "balanced_accuracy", args.trials, tuple(args.null_seeds))]
     print("| case | metric | seeds | rejection rate, report (t) | plain percentile bootstrap | mean estimate "
@@ -81,7 +93,8 @@ def main(argv=None) -> int:
     print("|---|---|---|---|---|---|---|---|")
     for i, (name, scenario, metric, trials, seeds) in enumerate(cases):
         for n in seeds:
-            (t_rate, p_rate), mean, sd, width = rates(scenario, n, metric, trials, args.n_boot, 1000 * i + n)
+            (t_rate, p_rate), mean, sd, width = rates(scenario, n, metric, trials, args.n_boot, 1000 * i + n,
+                                                      by_subject="subject bootstrap" in name)
             se_t = math.sqrt(max(t_rate * (1 - t_rate), 0.05 * 0.95) / trials)
             se_p = math.sqrt(max(p_rate * (1 - p_rate), 0.05 * 0.95) / trials)
             print(f"| {name} | {metric} | {n} | {t_rate:.3f} ± {se_t:.3f} | {p_rate:.3f} ± {se_p:.3f} | "

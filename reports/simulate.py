@@ -34,6 +34,7 @@ class Scenario:
     shared_seed: float = 0.5    # fraction of the bias variance both arms share at one seed
     seed_scale: float = 1.0     # multiplies the three seed-to-seed terms
     effect: float = 0.0         # arm A's separation is multiplied by (1 + effect)
+    views: int = 1              # test images per subject (lesion): a subject's views share their image terms
 
 
 def simulate(rng: np.random.Generator, n_seeds: int, scenario: Scenario = Scenario()):
@@ -45,11 +46,13 @@ def simulate(rng: np.random.Generator, n_seeds: int, scenario: Scenario = Scenar
     n = len(labels)
     onehot = np.eye(k)[labels]
     prior = np.log(counts / counts.sum())
-    shared_image = rng.normal(0.0, sc.image_sd, (n, k))
+    subject = subject_ids(sc)[1]
+    n_subjects = int(subject.max()) + 1
+    shared_image = rng.normal(0.0, sc.image_sd, (n_subjects, k))[subject]
     shared_bias = rng.normal(0.0, 1.0, (n_seeds, 1, k))
 
     def arm(effect: float) -> np.ndarray:
-        own_image = rng.normal(0.0, sc.arm_image_sd, (n, k))
+        own_image = rng.normal(0.0, sc.arm_image_sd, (n_subjects, k))[subject]
         v = sc.seed_scale
         noise = rng.normal(0.0, sc.run_noise_sd * v, (n_seeds, n, k))
         own_bias = rng.normal(0.0, 1.0, (n_seeds, 1, k))
@@ -62,3 +65,17 @@ def simulate(rng: np.random.Generator, n_seeds: int, scenario: Scenario = Scenar
         return (p / p.sum(axis=2, keepdims=True)).astype(np.float32)
 
     return arm(sc.effect), arm(0.0), labels
+
+
+def subject_ids(scenario: Scenario = Scenario()) -> tuple[np.ndarray, np.ndarray]:
+    """(subject id strings, subject number) of the simulated test images: consecutive blocks of
+    ``views`` images within a class, the last block of a class possibly smaller. With ``views = 1``
+    every image is its own subject and the draws are those of the unclustered simulation."""
+    counts = np.asarray(scenario.class_counts)
+    labels = np.repeat(np.arange(len(counts)), counts)
+    within = np.concatenate([np.arange(c) for c in counts]) // max(1, int(scenario.views))
+    ids = np.array([f"{c}-{i}" for c, i in zip(labels, within)])
+    _, number = np.unique(ids, return_index=False, return_inverse=True)
+    if scenario.views <= 1:
+        number = np.arange(len(labels))
+    return ids, number.reshape(-1)
