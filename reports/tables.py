@@ -148,6 +148,23 @@ def gap_note(control: str, lower: bool) -> str:
             f"{BASELINE} at this budget (its interval includes 0), so the share is undefined at this compute.")
 
 
+ONE_CLASS_SHARE = 0.95  # benchmark/metrics.py's threshold, read here from the runs' logged shares
+ONE_CLASS_NOTE = ("[one class]: in at least one seed the decision put >= 95 % of the test images in one class "
+                  "(test_majority_share, or test_pc_majority_share for a test_pc_ metric): the number measures "
+                  "a class prior, not the arm.")
+
+
+def one_class(runs: pd.DataFrame, metric: str) -> bool:
+    """True when any run's decision (plain, or prior-corrected for a ``test_pc_`` metric) put at least
+    ONE_CLASS_SHARE of the test images in one class. Threshold-free metrics (AUC, AP) are not flagged."""
+    if "auc" in metric or metric.endswith("_ap") or "_ap_" in metric:
+        return False
+    column = "metrics.test_pc_majority_share" if metric.startswith("test_pc_") else "metrics.test_majority_share"
+    if column not in runs:
+        return False
+    return bool((pd.to_numeric(runs[column], errors="coerce") >= ONE_CLASS_SHARE).any())
+
+
 def mde_note(comparison: pd.DataFrame, budgets) -> list[str]:
     """The minimum detectable effect of each budget's comparisons with the reference: 80 % power at the
     table's strictest corrected level (Holm's first step, alpha / m over the table's m comparisons),
@@ -201,6 +218,8 @@ def main_tables(cells: pd.DataFrame, metric: str, keys: list[str], comparer: Com
                 hit = _lookup(comparison, budget, arm)
                 means = candidate_means(stats, arms, budget)
                 text = format_cell(mean, std, n)
+                if n and one_class(group[(group["arm"] == arm) & (group["budget"] == budget)], metric):
+                    text += " [one class]"
                 if hit is not None and n:
                     text += f"; Δ {_fmt_diff(hit['estimate'])} {_fmt_ci(hit['ci_low'], hit['ci_high'])}" \
                             f"{_kind_tag(hit['kind'])}"
@@ -229,6 +248,8 @@ def main_tables(cells: pd.DataFrame, metric: str, keys: list[str], comparer: Com
             notes.append(gap_note(control, lower))
         if comparison is not None and len(comparison):
             notes += mde_note(comparison, budgets)
+        if any("[one class]" in c.text for r in rows for c in r):
+            notes.append(ONE_CLASS_NOTE)
         notes += _seed_note(n_max)
         tables.append(Table(slug("main", metric, *group_id.values()), f"{metric} — {_describe(group_id)}",
                             ["arm", *(f"budget {b}" for b in budgets)], rows, notes, pd.DataFrame(data), "main"))

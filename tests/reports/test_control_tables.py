@@ -130,3 +130,15 @@ def test_no_gap_lines_without_a_control_or_without_learned_arms():
 
     assert gap_summary_lines(cells(("none", "dcgan")), METRIC, ["dataset"], comparer=Comparer(None)) == []
     assert gap_summary_lines(cells(("none", "oversample", "real")), METRIC, ["dataset"], comparer=Comparer(None)) == []
+
+
+def test_a_one_class_decision_is_flagged_on_decision_metrics_only():
+    import pandas as pd
+
+    from augbench.reports.tables import one_class
+
+    runs = pd.DataFrame({"metrics.test_majority_share": [0.97, 0.5], "metrics.test_pc_majority_share": [0.4, 0.4]})
+    assert one_class(runs, "test_balanced_accuracy")
+    assert not one_class(runs, "test_pc_balanced_accuracy")
+    assert not one_class(runs, "test_macro_auc")
+    assert not one_class(runs.iloc[1:], "test_balanced_accuracy")
