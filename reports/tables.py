@@ -148,7 +148,41 @@ def gap_note(control: str, lower: bool) -> str:
             f"{BASELINE} at this budget (its interval includes 0), so the share is undefined at this compute.")
 
 
+def real_image_equivalent(none_curve: dict, value: float, lower: bool = False) -> str:
+    """The budget at which ``none`` (real images only) would score ``value``: linear interpolation of
+    none's mean on log(budget) between the grid's count budgets, censored outside the measured range
+    ("< 10", "> 100"). The user's unit: "this arm's images are worth about N real images of each rare
+    class". Where none's curve is not monotone between two budgets the first crossing is used.
+    ``none_curve``: {count budget: none's mean}; fraction budgets and 'all' are left out by the caller."""
+    import numpy as np
+
+    points = sorted((int(b), float(m)) for b, m in none_curve.items() if math.isfinite(m))
+    if len(points) < 2 or not math.isfinite(value):
+        return ""
+    sign = -1.0 if lower else 1.0
+    b, m = zip(*points)
+    v = sign * value
+    ms = [sign * x for x in m]
+    if v < ms[0]:
+        return f"< {b[0]}"
+    for i in range(len(b) - 1):
+        lo, hi = ms[i], ms[i + 1]
+        if min(lo, hi) <= v <= max(lo, hi) and hi != lo:
+            t = (v - lo) / (hi - lo)
+            return f"≈ {float(np.exp(np.log(b[i]) + t * (np.log(b[i + 1]) - np.log(b[i])))):.0f}"
+        if lo == hi == v:
+            return f"≈ {b[i]}"
+    return f"> {b[-1]}"
+
+
+def _count_budgets(stats: dict, arm: str, budgets) -> dict:
+    return {b: stats[arm, b][0] for b in budgets if str(b).isdigit() and stats[arm, b][2]}
+
+
 ONE_CLASS_SHARE = 0.95  # benchmark/metrics.py's threshold, read here from the runs' logged shares
+WORTH_NOTE = ("worth ≈ N real: the budget (real images of each rare class) at which `none` would score this mean, "
+              "interpolated on none's curve over this table's count budgets in log budget; '< 10' / '> 100' lie "
+              "outside the measured range. A point estimate of means over seeds: no interval yet.")
 ONE_CLASS_NOTE = ("[one class]: in at least one seed the decision put >= 95 % of the test images in one class "
                   "(test_majority_share, or test_pc_majority_share for a test_pc_ metric): the number measures "
                   "a class prior, not the arm.")
@@ -211,6 +245,7 @@ def main_tables(cells: pd.DataFrame, metric: str, keys: list[str], comparer: Com
         if not any(n for _, _, n in stats.values()):
             continue
         rows, data, gaps = [], [], []
+        worth_seen = False
         for arm in arms:
             row = [Cell(arm_label(arm))]
             for budget in budgets:
@@ -218,6 +253,11 @@ def main_tables(cells: pd.DataFrame, metric: str, keys: list[str], comparer: Com
                 hit = _lookup(comparison, budget, arm)
                 means = candidate_means(stats, arms, budget)
                 text = format_cell(mean, std, n)
+                if n and arm != BASELINE and BASELINE in arms and str(budget).isdigit():
+                    worth = real_image_equivalent(_count_budgets(stats, BASELINE, budgets), mean, lower)
+                    if worth:
+                        text += f"; worth {worth} real"
+                        worth_seen = True
                 if n and one_class(group[(group["arm"] == arm) & (group["budget"] == budget)], metric):
                     text += " [one class]"
                 if hit is not None and n:
@@ -248,6 +288,8 @@ def main_tables(cells: pd.DataFrame, metric: str, keys: list[str], comparer: Com
             notes.append(gap_note(control, lower))
         if comparison is not None and len(comparison):
             notes += mde_note(comparison, budgets)
+        if worth_seen:
+            notes.append(WORTH_NOTE)
         if any("[one class]" in c.text for r in rows for c in r):
             notes.append(ONE_CLASS_NOTE)
         notes += _seed_note(n_max)

@@ -142,3 +142,16 @@ def test_a_one_class_decision_is_flagged_on_decision_metrics_only():
     assert not one_class(runs, "test_pc_balanced_accuracy")
     assert not one_class(runs, "test_macro_auc")
     assert not one_class(runs.iloc[1:], "test_balanced_accuracy")
+
+
+def test_real_image_equivalent_interpolates_on_log_budget_and_censors():
+    from augbench.reports.tables import real_image_equivalent
+
+    curve = {10: 0.70, 100: 0.80}  # one decade per 0.10
+    assert real_image_equivalent(curve, 0.75) == "≈ 32"  # sqrt(10 * 100) = 31.6
+    assert real_image_equivalent(curve, 0.60) == "< 10"
+    assert real_image_equivalent(curve, 0.90) == "> 100"
+    assert real_image_equivalent({10: 0.7, 50: 0.8, 100: 0.9}, 0.85) == "≈ 71"  # sqrt(50 * 100) = 70.7
+    # lower is better (e.g. a loss): the curve falls with budget
+    assert real_image_equivalent({10: 0.5, 100: 0.3}, 0.4, lower=True) == "≈ 32"
+    assert real_image_equivalent({10: 0.7}, 0.75) == ""  # one budget: no curve
