@@ -21,7 +21,7 @@ def test_pneumonia_smoke_run_resume_and_report(tmp_path, data_dir, capsys):
             "--preset", "smoke", "--data-dir", str(data_dir), "--out", str(out), "--no-progress"]
     assert main(argv) == 0
     printed = capsys.readouterr().out
-    assert "test_balanced_accuracy" in printed and "(n=1)" in printed  # summary table says n
+    assert "test_macro_auc" in printed and "(n=1)" in printed  # summary table says n
     runs = _cells(out)
     assert len(runs) == 8  # 2 budgets x 4 arms x 1 classifier
     assert set(runs["params.arm"]) == set(ARMS.split(","))

@@ -168,15 +168,17 @@ def test_omitted_classifier_settings_take_the_one_default():
                                                                                       None)
 
 
-@pytest.mark.parametrize("name, epochs, batch, eval_batch", [("smoke", 10, 32, 512), ("quick", 2, 128, 1024),
-                                                             ("paper", 100, 128, 1024)])
-def test_shipped_presets_train_as_before(name, epochs, batch, eval_batch):
+@pytest.mark.parametrize("name, epochs, batch, eval_batch, lr, schedule, select", [
+    ("smoke", 10, 32, 512, 0.001, "multistep", "val_auc"),
+    ("quick", 6, 128, 1024, 0.002, "cosine", "last"),  # 330 steps on isic (docs/performance.md, learning curve)
+    ("paper", 100, 128, 1024, 0.001, "multistep", "val_auc")])
+def test_shipped_presets_train_as_recorded(name, epochs, batch, eval_batch, lr, schedule, select):
     settings = resolve_settings(load_preset(name))
     tc = train_config(settings.classifier, seed=2, device="cpu", steps_per_epoch=6)
-    assert tc == TrainConfig(epochs=epochs, batch_size=batch, lr=0.001, weight_decay=0.0, milestones=(0.5, 0.75),
+    assert tc == TrainConfig(epochs=epochs, batch_size=batch, lr=lr, weight_decay=0.0, milestones=(0.5, 0.75),
                              gamma=0.1, seed=2, device="cpu", amp=True, eval_batch_size=eval_batch,
                              cpu_bf16="auto" if name == "quick" else False,
-                             channels_last=True, steps_per_epoch=6)
+                             channels_last=True, steps_per_epoch=6, schedule=schedule, warmup=0.05, select=select)
     assert train_config(load_preset(name)["classifier"], seed=2, device="cpu", steps_per_epoch=6) == tc
 
 

@@ -38,5 +38,5 @@ def test_two_grids_write_one_store_at_once(tmp_path):
     # each grid's summary shows all its cells, including the ones the other grid ran
     for name in "ab":
         log = (tmp_path / f"{name}.log").read_text()
-        table = log.split("### test_balanced_accuracy", 1)[1]
+        table = log.split("### test_macro_auc", 1)[1]
         assert all(f"budget {b}" in table for b in (("10", "20") if name == "a" else ("20", "30")))
