@@ -191,7 +191,7 @@ def generate(data: FitData, timings: dict, refit: bool = False) -> FittedArm:
 
 def _reserve(data: FitData) -> dict[int, np.ndarray]:
     """The out-of-budget training images of each minority class, in the budget's seeded order, for
-    the `real` control arm only: no other arm is handed them (tests/benchmark/test_real_control.py)."""
+    the `real` control arm only: no other arm is handed them (tests/datasets/test_reserve.py)."""
     from augbench.datasets.budget import reserve_order
 
     return {c: data.train.images[reserve_order(data.train, data.budgeted, c, data.fit.seed)] for c in data.minority}

@@ -72,8 +72,6 @@ def confusion(y_true, probs, n_classes: int) -> np.ndarray:
 
 #: the key prefix of metrics under the prior-corrected decision on the test split: test_pc_balanced_accuracy
 PRIOR_CORRECTED_SPLIT = "test_pc"
-#: a cell whose decision puts at least this share of test images in one class is flagged in the tables
-ONE_CLASS_SHARE = 0.95
 
 
 def prior_corrected(probs, train_counts, *, has_offsets: bool = False) -> np.ndarray:

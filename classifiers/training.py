@@ -164,7 +164,7 @@ def _train(model, train, val, config, n_classes, class_weights, offsets, progres
         ("val_auc" if scorable_classes(val.labels, n_classes) else "val_loss")
 
     stream = None if config.steps_per_epoch is None else _BatchStream(len(train_labels), config.batch_size, shuffle)
-    per_epoch = config.steps_per_epoch or len(_one_pass(len(train_labels), config.batch_size, torch_generator(0)))
+    per_epoch = config.steps_per_epoch or _one_pass_steps(len(train_labels), config.batch_size)
     epoch_scheduler, batch_scheduler = _schedulers(optimizer, config, per_epoch * config.epochs)
     result = TrainResult(model=model, best_epoch=0, best_val_auc=float("nan"), selected_by=selected_by,
                          eval_logit_offset=None if eval_offset is None else np.asarray(eval_offset, dtype=np.float64))
@@ -189,7 +189,7 @@ def _train(model, train, val, config, n_classes, class_weights, offsets, progres
             val_auc = macro_ovr_auc(val.labels, torch.softmax(logits.double(), dim=1).numpy())
         evaluated = time.perf_counter()
 
-        score = {"val_auc": val_auc, "val_loss": -val_loss, "last": float(epoch)}[selected_by]
+        score = val_auc if selected_by == "val_auc" else -val_loss
         if selected_by == "last":
             result.best_epoch, result.best_val_auc = epoch, val_auc  # the weights stay in the model
         elif best_state is None or (np.isfinite(score) and score > best_score):
@@ -234,6 +234,12 @@ def _one_pass(n: int, batch_size: int, shuffle: torch.Generator) -> list[torch.T
     if len(batches) > 1 and len(batches[-1]) == 1:
         batches.pop()  # BatchNorm cannot normalise a batch of one image
     return batches
+
+
+def _one_pass_steps(n: int, batch_size: int) -> int:
+    """How many batches :func:`_one_pass` makes of n images (a trailing batch of one is dropped)."""
+    full, rest = divmod(n, batch_size)
+    return full + (1 if rest > 1 or (rest == 1 and full == 0) else 0)
 
 
 class _BatchStream:

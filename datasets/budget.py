@@ -88,6 +88,11 @@ def images_kept(budget, n: int) -> int:
     return min(n, int(budget))
 
 
+def _class_order(seed: int, label: int, n: int) -> np.ndarray:
+    """The seeded order of a class's n training images that every budget takes a prefix of."""
+    return class_rng(seed, label, BUDGET_SALT).permutation(n)
+
+
 def apply_budget(split: Split, n_classes: int, budget, minority, seed: int) -> BudgetResult:
     """Keep ``budget`` images (a count, or a fraction like ``'5%'``) of each minority class (seeded,
     nested); other classes untouched."""
@@ -109,7 +114,7 @@ def apply_budget(split: Split, n_classes: int, budget, minority, seed: int) -> B
             effective[c] = len(idx)
             continue
         # one seeded order per class: every count and fraction keeps a prefix of it, so all budgets nest
-        order = class_rng(seed, c, BUDGET_SALT).permutation(len(idx))
+        order = _class_order(seed, c, len(idx))
         keep[idx[order[n_keep:]]] = False
         effective[c] = n_keep
     kept = np.flatnonzero(keep)
@@ -133,8 +138,7 @@ def reserve_order(split: Split, result: BudgetResult, label: int, seed: int) -> 
     n_keep = result.effective.get(int(label), len(idx))
     if n_keep >= len(idx):
         return np.zeros(0, dtype=np.int64)
-    order = class_rng(seed, int(label), BUDGET_SALT).permutation(len(idx))
-    return idx[order[n_keep:]]
+    return idx[_class_order(seed, int(label), len(idx))[n_keep:]]
 
 
 @dataclass

@@ -95,6 +95,17 @@ class PosthocLogitAdjustment(_Baseline):
         return None, -self.config["tau"] * log_prior(class_counts)
 
 
+def images_state(by_class: dict) -> dict:
+    """Per-class image arrays as a state dict of tensors (what Generator.save writes)."""
+    import torch
+
+    return {str(c): torch.from_numpy(v.copy()) for c, v in by_class.items()}
+
+
+def images_from_state(state: dict) -> dict[int, np.ndarray]:
+    return {int(c): v.numpy() for c, v in state.items()}
+
+
 class _FromBudgetImages(_Baseline):
     """Arms that draw (with replacement) from the class's own budget images."""
 
@@ -108,12 +119,10 @@ class _FromBudgetImages(_Baseline):
         return pool[rng.integers(0, len(pool), n)]
 
     def state_dict(self) -> dict:
-        import torch
-
-        return {str(c): torch.from_numpy(v.copy()) for c, v in self._by_class.items()}
+        return images_state(self._by_class)
 
     def load_state_dict(self, state: dict) -> None:
-        self._by_class = {int(c): v.numpy() for c, v in state.items()}
+        self._by_class = images_from_state(state)
 
 
 @register_generator("oversample", order=2)

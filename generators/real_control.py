@@ -19,7 +19,7 @@ import numpy as np
 
 from augbench.core.errors import UserError
 from augbench.generators import register_generator
-from augbench.generators.baselines import _Baseline
+from augbench.generators.baselines import _Baseline, images_from_state, images_state
 
 
 @register_generator("real", order=6, control=True)
@@ -73,9 +73,7 @@ class RealImageControl(_Baseline):
         return super().resample(capped, seed=seed)
 
     def state_dict(self) -> dict:
-        import torch
-
-        return {str(c): torch.from_numpy(v.copy()) for c, v in self._reserve.items()}
+        return images_state(self._reserve)
 
     def load_state_dict(self, state: dict) -> None:
-        self._reserve = {int(c): v.numpy() for c, v in state.items()}
+        self._reserve = images_from_state(state)

@@ -179,7 +179,7 @@ def _count_budgets(stats: dict, arm: str, budgets) -> dict:
     return {b: stats[arm, b][0] for b in budgets if str(b).isdigit() and stats[arm, b][2]}
 
 
-ONE_CLASS_SHARE = 0.95  # benchmark/metrics.py's threshold, read here from the runs' logged shares
+ONE_CLASS_SHARE = 0.95  # applied to the shares benchmark/metrics.py's predicted_share logs on every cell
 WORTH_NOTE = ("worth ≈ N real: the budget (real images of each rare class) at which `none` would score this mean, "
               "interpolated on none's curve over this table's count budgets in log budget; '< 10' / '> 100' lie "
               "outside the measured range. A point estimate of means over seeds: no interval yet.")
