@@ -160,19 +160,22 @@ def _log_confusion(tracker: Tracker, run_id: str, test: Split, probs: np.ndarray
     tracker.log_text(run_id, "\n".join([header, *rows]) + "\n", "confusion_matrix_test.csv")
 
 
-def _log_predictions(tracker: Tracker, run_id: str, probs: np.ndarray, test: Split, *, probs_pc=None,
-                     class_names=(), train_counts=None) -> None:
+def _log_predictions(tracker: Tracker, run_id: str, probs: np.ndarray, test: Split, *, class_names, probs_pc=None,
+                     train_counts=None) -> None:
     """Per-image test probabilities, so any metric can be recomputed and resampled after the fact
     (reports/stats.py pairs arms image by image). float32: 2005 x 7 is 56 kB. The prior-corrected
     probabilities, the class names, the training counts and the test images' subject ids (lesion,
     patient) travel with them, so a report needs nothing else to pair, correct or cluster."""
     import tempfile
 
-    arrays = {"probs": np.asarray(probs, dtype=np.float32), "labels": np.asarray(test.labels, dtype=np.int64)}
+    probs = np.asarray(probs, dtype=np.float32)
+    if len(class_names) != probs.shape[1]:
+        raise ValueError(f"{len(class_names)} class names for {probs.shape[1]} probability columns: the report "
+                         "matches per-class scores to classes by these names")
+    arrays = {"probs": probs, "labels": np.asarray(test.labels, dtype=np.int64),
+              "classes": np.asarray(list(class_names)).astype(str)}
     if probs_pc is not None:
         arrays["probs_pc"] = np.asarray(probs_pc, dtype=np.float32)
-    if len(class_names):
-        arrays["classes"] = np.asarray(list(class_names)).astype(str)
     if train_counts is not None:
         arrays["train_counts"] = np.asarray(train_counts, dtype=np.int64)
     if test.ids is not None:

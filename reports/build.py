@@ -31,6 +31,7 @@ class Report:
     tables: list[Table] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
     figure_notes: dict[str, list[str]] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)   # seconds per stage of build_report
 
     @property
     def title(self) -> str:
@@ -114,22 +115,42 @@ def resolve_budget(budget, runs: RunSet) -> str:
 
 
 def build_report(tracking_uri: str, experiment: str = "augbench", *, grid_id: str | None = None,
-                 dataset: str | None = None, metrics=DEFAULT_METRICS, budget=None, figures: bool = True) -> Report:
+                 dataset: str | None = None, metrics=DEFAULT_METRICS, budget=None, figures: bool = True,
+                 share_scores: bool = True, progress: bool | None = None) -> Report:
+    """Every table (and, with ``figures``, every figure) of the selected runs.
+
+    One :class:`Comparer` serves all tables, so each run is scored once on the shared test-set
+    resamples (``share_scores=False`` rescores per comparison: same numbers, the slower path kept
+    for perf/report_speed.py and the test that compares the two). ``progress``: a bar on stderr
+    (None: only on a terminal). ``report.timings`` has the seconds of each stage."""
+    import time
+
+    from tqdm import tqdm
+
+    t0 = time.perf_counter()
     runs = load_runs(tracking_uri, experiment, grid_id=grid_id, dataset=dataset)
     report = Report(runs, resolve_metrics(metrics, runs), resolve_budget(budget, runs))
+    report.timings["load runs"] = time.perf_counter() - t0
     keys = runs.group_keys()
-    comparer = Comparer(PredictionSource(tracking_uri))
-    for metric in report.metrics:
-        report.tables += main_tables(runs.cells, metric, keys, comparer)
-    for metric in report.metrics:
-        report.tables += stats_tables(runs.cells, metric, keys, comparer)
-    for metric in report.metrics:
-        report.tables += pairwise_tables(runs.cells, metric, keys, report.budget, comparer)
-    report.tables += per_class_tables(runs.cells, keys, report.budget, comparer=comparer)
-    report.tables += left_out_table(runs.cells, keys, runs.left_out)
-    report.tables += fidelity_tables(runs.fits)
+    comparer = Comparer(PredictionSource(tracking_uri), share_scores=share_scores)
+    cells = runs.cells
+    stages = [(f"main {m}", lambda m=m: main_tables(cells, m, keys, comparer)) for m in report.metrics]
+    stages += [(f"stats {m}", lambda m=m: stats_tables(cells, m, keys, comparer)) for m in report.metrics]
+    stages += [(f"pairwise {m}", lambda m=m: pairwise_tables(cells, m, keys, report.budget, comparer))
+               for m in report.metrics]
+    stages += [("per class", lambda: per_class_tables(cells, keys, report.budget, comparer=comparer)),
+               ("left out", lambda: left_out_table(cells, keys, runs.left_out)),
+               ("fidelity", lambda: fidelity_tables(runs.fits))]
     if figures:
-        _add_figures(report, keys)
+        stages.append(("figures", lambda: _add_figures(report, keys) or []))
+    bar = tqdm(stages, desc="report", unit="stage", disable=None if progress is None else not progress,
+               leave=False, dynamic_ncols=True)
+    for name, make in bar:
+        bar.set_postfix_str(name, refresh=True)
+        t = time.perf_counter()
+        report.tables += make()
+        report.timings[name] = time.perf_counter() - t
+    bar.close()
     return report
 
 

@@ -8,16 +8,19 @@ seeds) and says why, so older runs still get a comparison that is honest about w
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from augbench.reports.predictions import PredictionSource, recomputable, reproduces, stat_name
+from augbench.reports.predictions import (MATCH_TOLERANCE, PredictionSource, recomputable, reproduces, stat_name,
+                                         unnamed_classes_note)
 from augbench.reports.runs import ARTIFACT_PREDICTIONS
 from augbench.reports.conventions import BASELINE, lower_is_better
+from augbench.reports.resampling import ScoredRun, TestResamples, resamples_key
 from augbench.reports.stats import (N_BOOT, GapClosed, PairedDifference, gap_closed, gap_closed_from_values,
-                                     paired_differences, seed_difference)
+                                     gap_from_scores, paired_differences, paired_from_scores, seed_difference)
 
 BOOT_SEED = 0
 
@@ -57,10 +60,30 @@ def shared_groups(predictions) -> np.ndarray | None:
 class Comparer:
     """Paired comparisons with the prediction artifacts of one store (None: logged values only)."""
 
-    def __init__(self, source: PredictionSource | None = None, n_boot: int = N_BOOT):
+    def __init__(self, source: PredictionSource | None = None, n_boot: int = N_BOOT, *, share_scores: bool = True):
         self.source = source
         self.n_boot = n_boot
+        #: score each run once on the shared resamples and reuse it in every comparison (the numbers
+        #: are identical either way; False recomputes per comparison, the path before the cache)
+        self.share_scores = share_scores
         self._cache: dict = {}
+        self._resamples: dict = {}
+        self._scored: dict = {}
+
+    def scored(self, run_id: str, pred, groups) -> ScoredRun:
+        """The run's metrics on the test set's shared resamples (drawn once per test set)."""
+        key = resamples_key(len(pred.labels), self.n_boot, BOOT_SEED, groups)
+        if key not in self._resamples:
+            self._resamples[key] = TestResamples.draw(len(pred.labels), self.n_boot, BOOT_SEED, groups)
+        if (run_id, key) not in self._scored:
+            self._scored[run_id, key] = ScoredRun(pred.probs, pred.labels, self._resamples[key])
+        return self._scored[run_id, key]
+
+    def _reproduces(self, run_id: str, pred, name: str, logged: float, groups) -> bool:
+        if not self.share_scores:
+            return reproduces(pred, name, logged)
+        value = self.scored(run_id, pred, groups).full_value(name)
+        return (not math.isfinite(value)) if not math.isfinite(logged) else abs(value - logged) <= MATCH_TOLERANCE
 
     @classmethod
     def for_cells(cls, cells: pd.DataFrame) -> "Comparer":
@@ -76,6 +99,7 @@ class Comparer:
             return {}
         out, todo = {}, []
         preds, why = self._predictions(a, b, seeds)
+        groups = None if why else shared_groups([p for pair in preds for p in pair])
         for metric in metrics:
             key = (tuple(a.loc[seeds, "run_id"]), tuple(b.loc[seeds, "run_id"]), metric)
             if key in self._cache:
@@ -84,14 +108,17 @@ class Comparer:
             note = why
             name = None
             if not note:
-                name = stat_name(metric, preds[0][0], a.loc[seeds[0]]) if recomputable(metric) else None
+                note = unnamed_classes_note(metric, [(frame.loc[s, "run_id"], pair[side]) for side, frame in
+                                                     ((0, a), (1, b)) for s, pair in zip(seeds, preds)])
+                name = None if note or not recomputable(metric) else stat_name(metric, preds[0][0])
                 if name is None:
-                    note = "not recomputable from per-image predictions"
+                    note = note or "not recomputable from per-image predictions"
                 else:
                     runs = [(p, row) for side, frame in ((0, a), (1, b)) for p, row in
                             zip([pp[side] for pp in preds], [frame.loc[s] for s in seeds])]
                     bad = [row["run_id"] for p, row in runs
-                           if not reproduces(p, name, float(row.get(f"metrics.{metric}", np.nan)))]
+                           if not self._reproduces(row["run_id"], p, name,
+                                                   float(row.get(f"metrics.{metric}", np.nan)), groups)]
                     if bad:
                         note = f"the predictions of run {str(bad[0])[:12]} do not reproduce its logged {metric}"
             if note:
@@ -105,11 +132,17 @@ class Comparer:
             else:
                 todo.append((metric, name, key))
         if todo:
-            probs_a = np.stack([p[0].probs for p in preds])
-            probs_b = np.stack([p[1].probs for p in preds])
-            results = paired_differences(probs_a, probs_b, preds[0][0].labels, [n for _, n, _ in todo],
-                                         n_boot=self.n_boot, seed=BOOT_SEED,
-                                         groups=shared_groups([p for pair in preds for p in pair]))
+            names = [n for _, n, _ in todo]
+            if self.share_scores:
+                runs = [[self.scored(frame.loc[s, "run_id"], pair[side], groups) for s, pair in zip(seeds, preds)]
+                        for side, frame in ((0, a), (1, b))]
+                resamples = runs[0][0].resamples
+                results = paired_from_scores(runs[0], runs[1], names, resamples)
+            else:
+                probs_a = np.stack([p[0].probs for p in preds])
+                probs_b = np.stack([p[1].probs for p in preds])
+                results = paired_differences(probs_a, probs_b, preds[0][0].labels, names, n_boot=self.n_boot,
+                                             seed=BOOT_SEED, groups=groups)
             for metric, name, key in todo:
                 r = results[name]
                 r = PairedDifference(**{**r.__dict__, "metric": metric})
@@ -143,15 +176,19 @@ class Comparer:
                     for p in flat):
                 note = "the runs' test images differ (labels or ids), so images cannot be paired"
         name = None
+        groups = None if note else shared_groups(flat)
         if not note:
-            name = stat_name(metric, flat[0], frames[0].loc[seeds[0]]) if recomputable(metric) else None
+            note = unnamed_classes_note(metric, [(f.loc[s, "run_id"], p) for side, f in zip(preds, frames)
+                                                 for p, s in zip(side, seeds)])
+            name = None if note or not recomputable(metric) else stat_name(metric, flat[0])
             if name is None:
-                note = "not recomputable from per-image predictions"
+                note = note or "not recomputable from per-image predictions"
             else:
                 for side, f in zip(preds, frames):
                     for p, s in zip(side, seeds):
                         row = f.loc[s]
-                        if not note and not reproduces(p, name, float(row.get(f"metrics.{metric}", np.nan))):
+                        if not note and not self._reproduces(row["run_id"], p, name,
+                                                             float(row.get(f"metrics.{metric}", np.nan)), groups):
                             note = f"the predictions of run {str(row['run_id'])[:12]} do not reproduce its logged {metric}"
         if note:
             column = f"metrics.{metric}"
@@ -159,10 +196,15 @@ class Comparer:
                 return None
             values = [pd.to_numeric(f.loc[seeds, column], errors="coerce") for f in frames]
             result = gap_closed_from_values(*(v.to_numpy(float) for v in values), metric, lower=lower)
+        elif self.share_scores:
+            runs = [[self.scored(f.loc[s, "run_id"], p, groups) for p, s in zip(side, seeds)]
+                    for side, f in zip(preds, frames)]
+            result = gap_from_scores(*runs, name, lower=lower)
+            result = GapClosed(**{**result.__dict__, "metric": metric})
         else:
             probs = [np.stack([p.probs for p in side]) for side in preds]
             result = gap_closed(*probs, flat[0].labels, name, lower=lower, n_boot=self.n_boot, seed=BOOT_SEED,
-                                groups=shared_groups(flat))
+                                groups=groups)
             result = GapClosed(**{**result.__dict__, "metric": metric})
         out = self._cache[key] = GapComparison(metric, budget, arm, control, reference, result, seeds, note)
         return out

@@ -1,7 +1,8 @@
 """Per-image test predictions of cell runs, and turning a logged metric name into one they can recompute.
 
 Cells log ``predictions_test.npz`` (reports.runs.ARTIFACT_PREDICTIONS): ``probs`` (N, K) softmax
-probabilities on the test split, ``labels`` (N,), optionally ``ids`` (N,) and ``classes`` (K,).
+probabilities on the test split, ``labels`` (N,), ``classes`` (K,) and, where the split has them,
+``ids`` (N,) and ``groups`` (N,). Per-class metrics are matched to a class by its name only.
 With them any metric can be recomputed on resampled test sets (reports/stats.py). Older runs lack
 the file; :class:`PredictionSource` then answers None and the caller falls back to the logged
 per-seed values, saying so. Before predictions are used for a metric, the metric recomputed from
@@ -79,25 +80,16 @@ def recomputable(metric: str) -> bool:
         bool(_LOGGED_CLASS.match(metric))
 
 
-def class_index(pred: Predictions, key: str, row) -> int | None:
-    """Index of the class whose metric names use ``key``: from the artifact's class names when it
-    has them, else the one class whose test support, recall and precision match the logged ones."""
-    if pred.classes is not None:
-        keys = [class_key(c) for c in pred.classes]
-        return keys.index(key) if key in keys else None
-    k = pred.probs.shape[1]
-    names = [f"recall_{c}" for c in range(k)] + [f"precision_{c}" for c in range(k)]
-    values = metric_values(pred.probs[None], pred.labels, names)
-    support = np.bincount(pred.labels, minlength=k)
-    want = [row.get(f"metrics.test_{m}_{key}", math.nan) for m in ("support", "recall", "precision")]
-    hits = [c for c in range(k)
-            if (not math.isfinite(want[0]) or support[c] == want[0])
-            and abs(values[f"recall_{c}"][0, 0] - want[1]) <= MATCH_TOLERANCE
-            and abs(values[f"precision_{c}"][0, 0] - want[2]) <= MATCH_TOLERANCE]
-    return hits[0] if len(hits) == 1 else None
+def class_index(pred: Predictions, key: str) -> int | None:
+    """Index of the class whose metric names use ``key``, from the class names the artifact carries
+    (None when it carries none, or no class has that key: per-class scores are then not paired)."""
+    if pred.classes is None:
+        return None
+    keys = [class_key(c) for c in pred.classes]
+    return keys.index(key) if key in keys else None
 
 
-def stat_name(metric: str, pred: Predictions, row) -> str | None:
+def stat_name(metric: str, pred: Predictions) -> str | None:
     """The reports.stats name of a logged metric for these predictions, or None."""
     base = metric.removeprefix("test_")
     if metric.startswith("test_") and base in GLOBAL_METRICS:
@@ -105,8 +97,20 @@ def stat_name(metric: str, pred: Predictions, row) -> str | None:
     hit = _LOGGED_CLASS.match(metric)
     if not hit:
         return None
-    index = class_index(pred, hit.group(2), row)
+    index = class_index(pred, hit.group(2))
     return None if index is None else f"{hit.group(1)}_{index}"
+
+
+def unnamed_classes_note(metric: str, runs) -> str:
+    """Why a per-class metric cannot be recomputed from these runs' predictions, naming the first run
+    whose artifact has no class names ("" when that is not the reason)."""
+    if not _LOGGED_CLASS.match(metric):
+        return ""
+    for run_id, pred in runs:
+        if pred is not None and pred.classes is None:
+            return (f"the {ARTIFACT_PREDICTIONS} of run {str(run_id)[:12]} carries no class names (written before "
+                    f"they were logged), so its per-class scores cannot be matched to a class")
+    return ""
 
 
 def reproduces(pred: Predictions, name: str, logged: float) -> bool:

@@ -28,11 +28,13 @@ theorem.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+from augbench.reports.resampling import (CLASS_METRICS, GLOBAL_METRICS, RunScores, ScoredRun, TestResamples,  # noqa: F401
+                                         parse_metric, resample_weights, stack, test_set_weights)
 
 BOOTSTRAP_RESAMPLES = 10_000     # seed-level bootstrap of the mean (figures' bands)
 BOOTSTRAP_SEED = 0
@@ -41,173 +43,21 @@ N_BOOT = 2000                    # image-bootstrap replicates of paired_differen
 KIND_BOTH = "seeds x test images"
 KIND_IMAGES = "test images only"
 KIND_SEEDS = "seeds only"
-#: metrics computed from per-image probabilities; per-class ones take a class index: recall_3
-GLOBAL_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "macro_auc", "macro_ap")
-CLASS_METRICS = ("recall", "precision", "f1", "auc", "ap")
-_CLASS_RE = re.compile(r"^(recall|precision|f1|auc|ap)_(\d+)$")
-
-
-def parse_metric(name: str) -> tuple[str, int | None]:
-    """``"macro_auc"`` -> ("macro_auc", None); ``"recall_3"`` -> ("recall", 3); ValueError otherwise."""
-    if name in GLOBAL_METRICS:
-        return name, None
-    hit = _CLASS_RE.match(name)
-    if hit:
-        return hit.group(1), int(hit.group(2))
-    raise ValueError(f"unknown metric {name!r}: use one of {', '.join(GLOBAL_METRICS)} or "
-                     f"<{'|'.join(CLASS_METRICS)}>_<class index>")
-
-
-# --- metrics on weighted test sets ------------------------------------------------------------------------
-def resample_weights(n_images: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """(n_boot, n_images) multinomial counts: how often each test image is drawn in each resample.
-
-    Counts instead of index lists let every metric be computed as a weighted sum, so one sort of
-    the scores serves all resamples."""
-    idx = rng.integers(0, n_images, size=(n_boot, n_images))
-    flat = (idx + (np.arange(n_boot) * n_images)[:, None]).ravel()
-    return np.bincount(flat, minlength=n_boot * n_images).reshape(n_boot, n_images).astype(np.float32)
-
-
-def _safe_div(num, den):
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1), 0.0)
-
-
-_BLOCK = 64
-_TRI = np.tril(np.ones((_BLOCK, _BLOCK), dtype=np.float32))
-
-
-def _cumsum_rows(x: np.ndarray) -> np.ndarray:
-    """Cumulative sum down axis 0 of an (N, B) float32 array, as blocked triangular matrix products.
-
-    numpy's cumsum is a scalar loop; the weights are small integers, so float32 products are exact
-    (sums stay far below 2**24) and BLAS makes this ~5x faster for the bootstrap's 2005 x 2000."""
-    n, b = x.shape
-    nb = -(-n // _BLOCK)
-    if nb * _BLOCK != n:
-        x = np.concatenate([x, np.zeros((nb * _BLOCK - n, b), dtype=x.dtype)])
-    within = np.matmul(_TRI, x.reshape(nb, _BLOCK, b))
-    totals = within[:, -1, :]
-    within += (np.cumsum(totals, axis=0) - totals)[:, None, :]
-    return within.reshape(nb * _BLOCK, b)[:n]
-
-
-def _confusion(pred: np.ndarray, labels: np.ndarray, n_classes: int, weights_t: np.ndarray) -> np.ndarray:
-    """(B, S, K, K) weighted confusion matrices [true, predicted], via one matrix product per seed."""
-    n_seeds = pred.shape[0]
-    out = np.empty((weights_t.shape[1], n_seeds, n_classes, n_classes), dtype=np.float64)
-    for s in range(n_seeds):
-        onehot = np.zeros((n_classes * n_classes, len(labels)), dtype=np.float32)
-        onehot[labels * n_classes + pred[s], np.arange(len(labels))] = 1.0
-        out[:, s] = (onehot @ weights_t).T.reshape(-1, n_classes, n_classes)
-    return out
-
-
-def _ranking(scores: np.ndarray, positive: np.ndarray, weights_t: np.ndarray, want_auc: bool, want_ap: bool):
-    """Weighted one-vs-rest AUC and average precision of one score column for every resample.
-
-    Scores are sorted once (descending); tied scores form one group, counted half for AUC (the
-    Mann-Whitney convention) and as one threshold for AP (scikit-learn's convention).
-    ``weights_t`` is (N, B): images down, resamples across."""
-    order = np.argsort(-scores, kind="stable")
-    sorted_scores = scores[order]
-    starts = np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])
-    w = weights_t[order]
-    pos_sorted = positive[order]
-    wp = w * pos_sorted[:, None].astype(np.float32)
-    wn = w - wp
-    ties = len(starts) < len(scores)
-    if ties:
-        wp = np.add.reduceat(wp, starts, axis=0)
-        wn = np.add.reduceat(wn, starts, axis=0)
-    fp = _cumsum_rows(wn)
-    n_neg = fp[-1].astype(np.float64)
-    n_pos = wp.sum(axis=0, dtype=np.float64)
-    auc = ap = None
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if want_auc:
-            # sum over positives of (negatives scored lower) = n_pos * n_neg - sum wp * fp, ties count half
-            above = np.einsum("nb,nb->b", wp, fp, dtype=np.float64)
-            if ties:
-                above -= 0.5 * np.einsum("nb,nb->b", wp, wn, dtype=np.float64)
-            auc = (n_pos * n_neg - above) / (n_pos * n_neg)
-            auc = np.where((n_pos > 0) & (n_neg > 0), auc, np.nan)
-        if want_ap:
-            tp = _cumsum_rows(wp)
-            precision = tp / np.maximum(tp + fp, 1e-30)
-            ap = np.einsum("nb,nb->b", wp, precision, dtype=np.float64) / n_pos
-            ap = np.where(n_pos > 0, ap, np.nan)
-    return auc, ap
 
 
 def metric_values(probs, labels, metrics, weights=None) -> dict[str, np.ndarray]:
     """Each metric for every (resample, seed): arrays of shape (B, S) (B = 1 without ``weights``).
 
     ``probs`` (S, N, K) class probabilities, ``labels`` (N,) class indices, ``weights`` (B, N)
-    image counts from :func:`resample_weights` (None = every image once). Definitions follow
-    benchmark/metrics.py: predictions are the argmax; balanced accuracy and macro F1 average over
-    classes present in the (resampled) test set; macro AUC is the mean one-vs-rest AUC over classes
-    where it is defined, and the AUC of class 1 for two classes; precision/F1 of a never-predicted
-    class are 0."""
+    image counts from :func:`resample_weights` (None = every image once). Each seed is scored on
+    its own (reports/resampling.py has the definitions)."""
     probs = np.asarray(probs)
-    labels = np.asarray(labels, dtype=np.int64)
-    n_seeds, n_images, n_classes = probs.shape
-    weights = np.ones((1, n_images), dtype=np.float32) if weights is None else np.asarray(weights, np.float32)
-    weights_t = np.ascontiguousarray(weights.T)
-    parsed = {m: parse_metric(m) for m in metrics}
-    out: dict[str, np.ndarray] = {}
-    need_cm = any(base not in ("auc", "ap", "macro_auc", "macro_ap") for base, _ in parsed.values())
-    if need_cm:
-        cm = _confusion(probs.argmax(axis=2), labels, n_classes, weights_t)
-        tp = np.diagonal(cm, axis1=2, axis2=3)
-        support, predicted = cm.sum(axis=3), cm.sum(axis=2)
-        recall, precision = _safe_div(tp, support), _safe_div(tp, predicted)
-        f1 = _safe_div(2 * tp, support + predicted)
-        present = support > 0
-        n_present = present.sum(axis=2)
-        for m, (base, k) in parsed.items():
-            if base == "accuracy":
-                out[m] = tp.sum(axis=2) / cm.sum(axis=(2, 3))
-            elif base == "balanced_accuracy":
-                out[m] = np.where(n_present > 0, (recall * present).sum(axis=2) / np.maximum(n_present, 1), np.nan)
-            elif base == "macro_f1":
-                out[m] = np.where(n_present > 0, (f1 * present).sum(axis=2) / np.maximum(n_present, 1), np.nan)
-            elif base in ("recall", "precision", "f1"):
-                out[m] = {"recall": recall, "precision": precision, "f1": f1}[base][:, :, k]
-    want_auc = {k for base, k in parsed.values() if base == "auc"}
-    want_ap = {k for base, k in parsed.values() if base == "ap"}
-    if any(base == "macro_auc" for base, _ in parsed.values()):
-        want_auc |= {1} if n_classes == 2 else set(range(n_classes))
-    if any(base == "macro_ap" for base, _ in parsed.values()):
-        want_ap |= set(range(n_classes))
-    auc, ap = {}, {}
-    for k in sorted(want_auc | want_ap):
-        positive = labels == k
-        per_seed = [_ranking(probs[s, :, k], positive, weights_t, k in want_auc, k in want_ap)
-                    for s in range(n_seeds)]
-        if k in want_auc:
-            auc[k] = np.stack([a for a, _ in per_seed], axis=1)
-        if k in want_ap:
-            ap[k] = np.stack([p for _, p in per_seed], axis=1)
-    for m, (base, k) in parsed.items():
-        if base == "auc":
-            out[m] = auc[k]
-        elif base == "ap":
-            out[m] = ap[k]
-        elif base == "macro_auc":
-            out[m] = auc[1] if n_classes == 2 else _finite_mean(np.stack([auc[c] for c in range(n_classes)]))
-        elif base == "macro_ap":
-            out[m] = _finite_mean(np.stack([ap[c] for c in range(n_classes)]))
-    return out
-
-
-def _finite_mean(stack: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore"):
-        finite = np.isfinite(stack)
-        total = np.where(finite, stack, 0.0).sum(axis=0)
-        count = finite.sum(axis=0)
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    weights_t = None if weights is None else TestResamples.of(weights).weights_t
+    runs = [RunScores(probs[s], labels, weights_t) for s in range(probs.shape[0])]
+    metrics = list(dict.fromkeys(metrics))
+    for m in metrics:
+        parse_metric(m)
+    return {m: stack(runs, m) for m in metrics}
 
 
 # --- the paired difference --------------------------------------------------------------------------------
@@ -285,31 +135,27 @@ def _check(probs_a, probs_b, labels):
     return a, b, labels
 
 
-def test_set_weights(n_images: int, n_boot: int, rng: np.random.Generator, groups=None) -> np.ndarray:
-    """The test-set resamples: subjects drawn with replacement when ``groups`` (subject ids) are given
-    (reports/clusters.py: the views of one lesion go in and out together), else images."""
-    if groups is None:
-        return resample_weights(n_images, n_boot, rng)
-    from augbench.reports.clusters import cluster_resample_weights
-
-    return cluster_resample_weights(groups, n_boot, rng)
-
-
 def paired_differences(probs_a, probs_b, labels, metrics, *, n_boot: int = N_BOOT, seed: int = 0,
                        method: str = "t", groups=None) -> dict[str, PairedDifference]:
     """:func:`paired_difference` for several metrics at once, sharing one set of image resamples."""
     a, b, labels = _check(probs_a, probs_b, labels)
-    n_seeds, n_images, _ = a.shape
+    resamples = TestResamples.draw(a.shape[1], n_boot, seed, groups)
+    return paired_from_scores([ScoredRun(p, labels, resamples) for p in a],
+                              [ScoredRun(p, labels, resamples) for p in b], metrics, resamples, method=method)
+
+
+def paired_from_scores(runs_a, runs_b, metrics, resamples: TestResamples, *,
+                       method: str = "t") -> dict[str, PairedDifference]:
+    """The paired differences of two arms from their runs' :class:`ScoredRun` (seed s of A with seed
+    s of B, all scored on ``resamples``), so a run scored once serves every comparison it is in."""
+    n_seeds, n_images = len(runs_a), resamples.weights.shape[1]
+    n_boot = resamples.weights.shape[0]
     metrics = list(dict.fromkeys(metrics))
-    full_a, full_b = metric_values(a, labels, metrics), metric_values(b, labels, metrics)
-    rng = np.random.default_rng(seed)
-    weights = test_set_weights(n_images, n_boot, rng, groups)
-    boot_a, boot_b = metric_values(a, labels, metrics, weights), metric_values(b, labels, metrics, weights)
-    seed_draw = rng.integers(0, n_seeds, size=(n_boot, n_seeds))
+    seed_draw = resamples.rng().integers(0, n_seeds, size=(n_boot, n_seeds))
     out = {}
     for m in metrics:
-        d = (full_a[m] - full_b[m])[0]
-        boot = boot_a[m] - boot_b[m]
+        d = (stack([r.full for r in runs_a], m) - stack([r.full for r in runs_b], m))[0]
+        boot = stack([r.boot for r in runs_a], m) - stack([r.boot for r in runs_b], m)
         boot = boot[np.isfinite(boot).all(axis=1)]
         common = dict(n_seeds=n_seeds, n_images=n_images, per_seed=tuple(float(x) for x in d), n_boot=len(boot),
                       method=method)
@@ -324,21 +170,33 @@ def paired_differences(probs_a, probs_b, labels, metrics, *, n_boot: int = N_BOO
             continue
         common["extra"] = {"percentile_low": plain.low, "percentile_high": plain.high,
                            "percentile_p": plain.p_value}
-        if n_seeds == 1:
-            image_var = float(boot[:, 0].var(ddof=1))
-            out[m] = _finish(m, estimate, math.sqrt(image_var), math.inf, kind=KIND_IMAGES, image_var=image_var,
-                             **common)
-            continue
-        between = float(d.var(ddof=1))
-        cov = np.cov(boot, rowvar=False)
-        shared = (cov.sum() - np.trace(cov)) / (n_seeds * (n_seeds - 1))
-        image_var = max(0.0, float(shared))
-        seed_term = between / n_seeds
-        var = seed_term + image_var
-        df = math.inf if seed_term == 0.0 else small_sample_df(n_seeds, seed_term / var)
-        out[m] = _finish(m, estimate, math.sqrt(var), df, kind=KIND_BOTH, between_seed_var=between,
-                         image_var=image_var, **common)
+        out[m] = _t_difference(m, d, boot, common)
     return out
+
+
+def _variance_split(d: np.ndarray, boot: np.ndarray) -> tuple[float, float, float, float]:
+    """(between-seed s², shared test-image variance, Var(estimate), df) of a mean of per-seed values
+    ``d`` (S,) with image resamples ``boot`` (B, S), S >= 2 (module docstring)."""
+    n_seeds = len(d)
+    between = float(np.var(d, ddof=1))
+    cov = np.cov(boot, rowvar=False)
+    image_var = max(0.0, float((cov.sum() - np.trace(cov)) / (n_seeds * (n_seeds - 1))))
+    seed_term = between / n_seeds
+    var = seed_term + image_var
+    df = math.inf if seed_term == 0.0 else small_sample_df(n_seeds, seed_term / var)
+    return between, image_var, var, df
+
+
+def _t_difference(metric, d, boot, common) -> PairedDifference:
+    """The calibrated t interval of the mean of ``d`` (S,) given its finite image resamples ``boot``."""
+    estimate = float(np.mean(d))
+    if len(d) == 1:
+        image_var = float(boot[:, 0].var(ddof=1))
+        return _finish(metric, estimate, math.sqrt(image_var), math.inf, kind=KIND_IMAGES, image_var=image_var,
+                       **common)
+    between, image_var, var, df = _variance_split(d, boot)
+    return _finish(metric, estimate, math.sqrt(var), df, kind=KIND_BOTH, between_seed_var=between,
+                   image_var=image_var, **common)
 
 
 def small_sample_df(n_seeds: int, seed_share: float) -> float:
@@ -542,12 +400,7 @@ def _gap(metric, num, den, boot_num, boot_den, denominator, lower, n_images, kin
         elif n_seeds == 1:
             var_u, df = float(boot_u[:, 0].var(ddof=1)), math.inf
         else:
-            between = float(u.var(ddof=1))
-            cov = np.cov(boot_u, rowvar=False)
-            image_var = max(0.0, float((cov.sum() - np.trace(cov)) / (n_seeds * (n_seeds - 1))))
-            seed_term = between / n_seeds
-            var_u = seed_term + image_var
-            df = math.inf if seed_term == 0.0 else small_sample_df(n_seeds, seed_term / var_u)
+            _, _, var_u, df = _variance_split(u, boot_u)
     se = math.sqrt(var_u) / abs(mean_den) if math.isfinite(var_u) else math.nan
     result = GapClosed(metric, ratio, se, df, math.nan, math.nan, resolved=True, **common)
     low, high = result.interval(CI_LEVEL)
@@ -585,11 +438,17 @@ def gap_closed(probs_arm, probs_none, probs_real, labels, metric: str, *, lower:
     k = k[None] if k.ndim == 2 else k
     if k.shape != a.shape:
         raise ValueError(f"probs_real {k.shape} must match probs_arm {a.shape}")
-    n_seeds, n_images, _ = a.shape
-    rng = np.random.default_rng(seed)
-    weights = test_set_weights(n_images, n_boot, rng, groups)
-    full = [metric_values(p, labels, [metric])[metric][0] for p in (a, n, k)]
-    boot = [metric_values(p, labels, [metric], weights)[metric] for p in (a, n, k)]
+    resamples = TestResamples.draw(a.shape[1], n_boot, seed, groups)
+    return gap_from_scores(*([ScoredRun(p, labels, resamples) for p in x] for x in (a, n, k)), metric,
+                           lower=lower)
+
+
+def gap_from_scores(runs_arm, runs_none, runs_real, metric: str, *, lower: bool = False) -> GapClosed:
+    """:func:`gap_closed` from the three arms' :class:`ScoredRun` (seed s of each paired, all scored
+    on the same resamples)."""
+    full = [stack([r.full for r in runs], metric)[0] for runs in (runs_arm, runs_none, runs_real)]
+    boot = [stack([r.boot for r in runs], metric) for runs in (runs_arm, runs_none, runs_real)]
+    n_seeds, n_images = len(runs_arm), runs_arm[0].boot.probs.shape[0]
     num, den = full[0] - full[1], full[2] - full[1]
     kind = KIND_IMAGES if n_seeds == 1 else KIND_BOTH
     if not (np.isfinite(num).all() and np.isfinite(den).all()):
@@ -603,24 +462,11 @@ def gap_closed(probs_arm, probs_none, probs_real, labels, metric: str, *, lower:
 
 def _difference_from(metric, d, boot, n_images) -> PairedDifference:
     """paired_differences' t interval for per-seed differences ``d`` and their image resamples."""
-    n_seeds = len(d)
     boot = boot[np.isfinite(boot).all(axis=1)]
-    common = dict(n_seeds=n_seeds, n_images=n_images, per_seed=tuple(float(x) for x in d), n_boot=len(boot))
-    estimate = float(np.mean(d))
+    common = dict(n_seeds=len(d), n_images=n_images, per_seed=tuple(float(x) for x in d), n_boot=len(boot))
     if len(boot) < 2:
-        return PairedDifference(metric, estimate, math.nan, math.nan, math.nan, kind=KIND_BOTH, **common)
-    if n_seeds == 1:
-        image_var = float(boot[:, 0].var(ddof=1))
-        return _finish(metric, estimate, math.sqrt(image_var), math.inf, kind=KIND_IMAGES, image_var=image_var,
-                       **common)
-    between = float(np.var(d, ddof=1))
-    cov = np.cov(boot, rowvar=False)
-    image_var = max(0.0, float((cov.sum() - np.trace(cov)) / (n_seeds * (n_seeds - 1))))
-    seed_term = between / n_seeds
-    var = seed_term + image_var
-    df = math.inf if seed_term == 0.0 else small_sample_df(n_seeds, seed_term / var)
-    return _finish(metric, estimate, math.sqrt(var), df, kind=KIND_BOTH, between_seed_var=between,
-                   image_var=image_var, **common)
+        return PairedDifference(metric, float(np.mean(d)), math.nan, math.nan, math.nan, kind=KIND_BOTH, **common)
+    return _t_difference(metric, d, boot, common)
 
 
 def gap_closed_from_values(values_arm, values_none, values_real, metric: str = "", *,
