@@ -162,7 +162,15 @@ class Fit:
             # only when set: a preset without a compute block keeps the hashes (and caches) it had
             **({"compute": s.preset["compute"]} if s.preset.get("compute") else {}),
             **({"gen_scale": compute_scale(self.arm)} if compute_scale(self.arm) else {}),
+            **self._precision(),
         }
+
+    def _precision(self) -> dict:
+        """The arm's resolved precision (benchmark/precision_keys.py), for arms with a network."""
+        from augbench.benchmark.precision_keys import arm_precision_name
+
+        name = arm_precision_name(self.spec, self.arm)
+        return {} if name is None else {"precision": name}
 
     @property
     def hash(self) -> str:
@@ -190,7 +198,11 @@ class Cell:
         return cfg
 
     def config(self) -> dict:
-        return self.fit.config() | {"classifier": self.classifier, "classifier_config": self.classifier_config(),
+        from augbench.benchmark.precision_keys import classifier_precision_name
+
+        cfg = self.classifier_config()
+        return self.fit.config() | {"classifier": self.classifier, "classifier_config": cfg,
+                                    "classifier_precision": classifier_precision_name(self.fit.spec, cfg),
                                     "val_budget": self.fit.spec.val_budget}
 
     @property
@@ -200,9 +212,10 @@ class Cell:
     def pair_key(self) -> str:
         """What two cells must share to be compared: everything but the arm, its settings, the seed
         and the budget (the report pairs seeds and budgets itself). Same key = same split, same
-        classifier recipe, same preset and grid overrides, same target, minority and val budget."""
+        classifier recipe and its resolved precision, same preset and grid overrides, same target,
+        minority and val budget. (An arm's own precision belongs to the arm, like its settings.)"""
         config = self.config()
-        for key in ("arm", "arm_config", "gen_scale", "seed", "budget"):
+        for key in ("arm", "arm_config", "gen_scale", "precision", "seed", "budget"):
             config.pop(key, None)
         return content_hash(config)
 

@@ -1,0 +1,51 @@
+"""The resolved precision is part of a fit's and a cell's identity: a store shared between a bf16
+machine and a float32 one never reuses one's results as the other's (AUGBENCH_CPU_BF16 plays both)."""
+import pytest
+
+from augbench.benchmark.cli import main
+from augbench.benchmark.gridfile import spec_from_grid
+
+GRID = {"datasets": ["pneumonia"], "generators": ["none", "dcgan"], "classifiers": ["small-cnn"],
+        "budgets": [10], "seeds": [0], "preset": "quick"}
+
+
+def _spec(tmp_path):
+    spec, _, _ = spec_from_grid(GRID, "test grid", out=str(tmp_path), device="cpu", executor="local", jobs=1)
+    return spec
+
+
+def _by_arm(spec):
+    return {c.fit.arm: c for c in spec.cells()}
+
+
+def test_hashes_follow_the_resolved_precision(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUGBENCH_CPU_BF16", "1")
+    bf16 = _by_arm(_spec(tmp_path))
+    monkeypatch.setenv("AUGBENCH_CPU_BF16", "0")
+    fp32 = _by_arm(_spec(tmp_path))
+    # quick preset: dcgan has amp: true and the classifier cpu_bf16: auto, so both follow the CPU
+    assert bf16["dcgan"].fit.config()["precision"] == "bf16" and fp32["dcgan"].fit.config()["precision"] == "float32"
+    assert bf16["dcgan"].fit.hash != fp32["dcgan"].fit.hash
+    assert "precision" not in bf16["none"].fit.config()              # no network of its own
+    assert bf16["none"].fit.hash == fp32["none"].fit.hash              # its (real) images do not change
+    assert {c.config()["classifier_precision"] for c in bf16.values()} == {"bf16"}
+    assert {c.config()["classifier_precision"] for c in fp32.values()} == {"float32"}
+    assert all(bf16[a].hash != fp32[a].hash for a in ("none", "dcgan"))
+    # within one machine the arms still pair; across precisions they are different configurations
+    assert bf16["none"].pair_key() == bf16["dcgan"].pair_key()
+    assert bf16["none"].pair_key() != fp32["none"].pair_key()
+
+
+@pytest.mark.slow
+def test_a_grid_resumed_under_another_precision_reruns_its_cells(tmp_path, data_dir, capsys, monkeypatch):
+    argv = ["run", "--dataset", "pneumonia", "--generators", "none", "--budget", "10", "--seeds", "0",
+            "--preset", "smoke", "--data-dir", str(data_dir), "--out", str(tmp_path / "out"), "--no-progress",
+            "classifier.cpu_bf16=auto", "classifier.epochs=1"]
+    monkeypatch.setenv("AUGBENCH_CPU_BF16", "0")
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert "1 already finished, 0 to run" in capsys.readouterr().out     # same precision: reused
+    monkeypatch.setenv("AUGBENCH_CPU_BF16", "1")
+    assert main(argv) == 0
+    assert "0 already finished, 1 to run" in capsys.readouterr().out     # other precision: rerun
