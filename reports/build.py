@@ -134,6 +134,9 @@ def build_report(tracking_uri: str, experiment: str = "augbench", *, grid_id: st
     keys = runs.group_keys()
     comparer = Comparer(PredictionSource(tracking_uri), share_scores=share_scores)
     cells = runs.cells
+    t = time.perf_counter()
+    comparer.prefetch(cells, report.metrics)
+    report.timings["score runs"] = time.perf_counter() - t
     stages = [(f"main {m}", lambda m=m: main_tables(cells, m, keys, comparer)) for m in report.metrics]
     stages += [(f"stats {m}", lambda m=m: stats_tables(cells, m, keys, comparer)) for m in report.metrics]
     stages += [(f"pairwise {m}", lambda m=m: pairwise_tables(cells, m, keys, report.budget, comparer))

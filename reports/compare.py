@@ -18,7 +18,7 @@ from augbench.reports.predictions import (MATCH_TOLERANCE, PredictionSource, rec
                                          unnamed_classes_note)
 from augbench.reports.runs import ARTIFACT_PREDICTIONS
 from augbench.reports.conventions import BASELINE, lower_is_better
-from augbench.reports.resampling import ScoredRun, TestResamples, resamples_key
+from augbench.reports.resampling import GLOBAL_METRICS, ScoredRun, TestResamples, resamples_key
 from augbench.reports.stats import (N_BOOT, GapClosed, PairedDifference, gap_closed, gap_closed_from_values,
                                      gap_from_scores, paired_differences, paired_from_scores, seed_difference)
 
@@ -78,6 +78,33 @@ class Comparer:
         if (run_id, key) not in self._scored:
             self._scored[run_id, key] = ScoredRun(pred.probs, pred.labels, self._resamples[key])
         return self._scored[run_id, key]
+
+    def prefetch(self, cells: pd.DataFrame, metrics, jobs: int | None = None) -> int:
+        """Score every run of ``cells`` on ``metrics`` (global ones: per-class scores are cheap once
+        these are done) in a thread pool before the tables ask: numpy's sorts, gathers and products
+        release the GIL, so the cores share the report's one expensive step. The numbers are those
+        the tables would compute on demand. Returns the number of runs scored."""
+        import os
+        from concurrent.futures import ThreadPoolExecutor
+
+        names = [m.removeprefix("test_") for m in metrics if recomputable(m) and m.removeprefix("test_") in
+                 GLOBAL_METRICS]
+        if self.source is None or not self.share_scores or not names or "run_id" not in cells:
+            return 0
+        scored = []
+        for run_id in cells["run_id"].dropna().unique():
+            pred = self.source.get(run_id)
+            if pred is not None:
+                scored.append(self.scored(run_id, pred, pred.groups))
+
+        def score(run: ScoredRun) -> None:
+            for name in names:
+                run.full.values(name)
+                run.boot.values(name)
+
+        with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
+            list(pool.map(score, scored))
+        return len(scored)
 
     def _reproduces(self, run_id: str, pred, name: str, logged: float, groups) -> bool:
         if not self.share_scores:
