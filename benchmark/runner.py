@@ -276,6 +276,7 @@ def _main_table(result: GridResult, metric: str) -> str:
         return ""
     keys = dataclasses.replace(runs, cells=cells).group_keys()
     comparer = Comparer.for_cells(cells)
+    comparer.prefetch(cells, [metric])   # each run scored once, on every core (reports/compare.py)
     text = "\n\n".join(to_markdown(t) for t in main_tables(cells, metric, keys, comparer=comparer))
     # with the `real` control and learned arms: how much of the none -> real gap the best learned arm closes
     gaps = gap_summary_lines(cells, metric, keys, comparer=comparer)
