@@ -12,6 +12,7 @@ failed, the grid goes on, and a rerun redoes them.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 
@@ -79,21 +80,56 @@ def _group_in_pool(fit, cells, parent, force, driver):
     return run_group(fit, cells, parent, force=force, driver=driver)
 
 
+#: how many times a grid replaces a pool whose worker died before the groups still unfinished are FAILED
+MAX_POOL_RESTARTS = 2
+
+
 def _process_pool(groups, parent, progress, jobs, threads, force, driver):
+    """Run the groups on a pool; when a worker dies abruptly (SIGKILL, the OOM killer) the pool is
+    broken for every group it still holds, so those are resubmitted to a fresh pool: the groups that
+    finished keep their results, the others rerun (finished cells are skipped by hash, the dead
+    worker's RUNNING cell is deleted and redone, docs/scaling.md). A group that keeps killing its
+    worker fails after MAX_POOL_RESTARTS fresh pools, with the others' work kept."""
+    pending, restarts = list(groups), 0
+    while pending:
+        lost = _one_pool(pending, parent, progress, jobs, threads, force, driver)
+        if not lost:
+            return
+        restarts += 1
+        if restarts > MAX_POOL_RESTARTS:
+            for _, cells in lost:
+                for outcome in _lost(cells, f"worker process died {restarts} times while this fit group was "
+                                            "unfinished (killed, or out of memory?); rerun the command to retry"):
+                    progress(outcome)
+            return
+        print(f"augbench: a worker process died; {len(lost)} unfinished fit group(s) resubmitted to a fresh pool "
+              f"(restart {restarts} of {MAX_POOL_RESTARTS}).", file=sys.stderr, flush=True)
+        pending = lost
+
+
+def _one_pool(groups, parent, progress, jobs, threads, force, driver) -> list:
+    """One pool over ``groups``; returns the groups lost to a broken pool (none when it stayed whole)."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
+    lost = []
     # spawn, not fork: torch's thread pools and an open SQLite connection do not survive a fork
     with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_pool_init,
                              initargs=(os.getpid(), threads)) as pool:
-        futures = {pool.submit(_group_in_pool, fit, cells, parent, force, driver): cells for fit, cells in groups}
+        futures = {pool.submit(_group_in_pool, fit, cells, parent, force, driver): (fit, cells)
+                   for fit, cells in groups}
         for future in as_completed(futures):
             try:
                 outcomes = future.result()
-            except Exception as exc:  # noqa: BLE001 - a dead worker fails its group, not the grid
-                outcomes = _lost(futures[future], f"worker process failed: {type(exc).__name__}: {exc}")
+            except BrokenProcessPool:
+                lost.append(futures[future])
+                continue
+            except Exception as exc:  # noqa: BLE001 - a failing group fails alone, not the grid
+                outcomes = _lost(futures[future][1], f"worker process failed: {type(exc).__name__}: {exc}")
             for outcome in outcomes:
                 progress(outcome)
+    return lost
 
 
 # --- Ray ------------------------------------------------------------------------------------------------
