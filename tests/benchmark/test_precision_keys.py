@@ -14,26 +14,28 @@ def _spec(tmp_path):
     return spec
 
 
-def _by_arm(spec):
-    return {c.fit.arm: c for c in spec.cells()}
+def _resolved(tmp_path, monkeypatch, override: str) -> dict:
+    """Each arm's fit config/hash and cell config/hash/pair key, resolved under ``override``
+    (hashes are resolved when asked, so they are read while the override holds)."""
+    monkeypatch.setenv("AUGBENCH_CPU_BF16", override)
+    return {c.fit.arm: {"fit": c.fit.config(), "fit_hash": c.fit.hash, "cell": c.config(), "hash": c.hash,
+                        "pair": c.pair_key()} for c in _spec(tmp_path).cells()}
 
 
 def test_hashes_follow_the_resolved_precision(tmp_path, monkeypatch):
-    monkeypatch.setenv("AUGBENCH_CPU_BF16", "1")
-    bf16 = _by_arm(_spec(tmp_path))
-    monkeypatch.setenv("AUGBENCH_CPU_BF16", "0")
-    fp32 = _by_arm(_spec(tmp_path))
+    bf16 = _resolved(tmp_path, monkeypatch, "1")
+    fp32 = _resolved(tmp_path, monkeypatch, "0")
     # quick preset: dcgan has amp: true and the classifier cpu_bf16: auto, so both follow the CPU
-    assert bf16["dcgan"].fit.config()["precision"] == "bf16" and fp32["dcgan"].fit.config()["precision"] == "float32"
-    assert bf16["dcgan"].fit.hash != fp32["dcgan"].fit.hash
-    assert "precision" not in bf16["none"].fit.config()              # no network of its own
-    assert bf16["none"].fit.hash == fp32["none"].fit.hash              # its (real) images do not change
-    assert {c.config()["classifier_precision"] for c in bf16.values()} == {"bf16"}
-    assert {c.config()["classifier_precision"] for c in fp32.values()} == {"float32"}
-    assert all(bf16[a].hash != fp32[a].hash for a in ("none", "dcgan"))
+    assert bf16["dcgan"]["fit"]["precision"] == "bf16" and fp32["dcgan"]["fit"]["precision"] == "float32"
+    assert bf16["dcgan"]["fit_hash"] != fp32["dcgan"]["fit_hash"]
+    assert "precision" not in bf16["none"]["fit"]                     # no network of its own
+    assert bf16["none"]["fit_hash"] == fp32["none"]["fit_hash"]       # its (real) images do not change
+    assert {r["cell"]["classifier_precision"] for r in bf16.values()} == {"bf16"}
+    assert {r["cell"]["classifier_precision"] for r in fp32.values()} == {"float32"}
+    assert all(bf16[a]["hash"] != fp32[a]["hash"] for a in ("none", "dcgan"))
     # within one machine the arms still pair; across precisions they are different configurations
-    assert bf16["none"].pair_key() == bf16["dcgan"].pair_key()
-    assert bf16["none"].pair_key() != fp32["none"].pair_key()
+    assert bf16["none"]["pair"] == bf16["dcgan"]["pair"]
+    assert bf16["none"]["pair"] != fp32["none"]["pair"]
 
 
 @pytest.mark.slow

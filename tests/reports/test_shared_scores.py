@@ -43,7 +43,7 @@ def store(fast_dir):
                                        groups=groups)
                 _log_predictions(tracker, run_id, probs[seed], test, class_names=CLASSES)
                 tracker.log_metrics(run_id, classification_metrics(labels, probs[seed], CLASSES,
-                                                                   minority=("mel", "df")))
+                                                                   minority=(1, 2)))
                 tracker.finish(run_id)
     return uri
 
