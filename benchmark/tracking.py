@@ -51,6 +51,35 @@ class Tracker:
                 self.experiment_id = exp.experiment_id
         else:
             self.experiment_id = exp.experiment_id
+            self._check_writer_version(tracking_uri, experiment)
+
+    def _check_writer_version(self, tracking_uri: str, experiment: str) -> None:
+        """Refuse a store whose grids were written by a newer augbench: its hashes, tags and artifacts
+        may mean things this version does not know, and resuming would mix the two silently."""
+        from packaging.version import InvalidVersion, Version
+
+        from augbench.benchmark.lineage import TAG_VERSION
+        from augbench.core.version import __version__
+
+        try:
+            ours = Version(__version__)
+        except InvalidVersion:
+            return
+        if ours.local == "unknown":
+            return  # a checkout that was never installed cannot say what it is
+        newest = None
+        for run in self.runs("grid"):
+            try:
+                theirs = Version(run.data.tags.get(TAG_VERSION, ""))
+            except InvalidVersion:
+                continue
+            if theirs > ours and (newest is None or theirs > newest):
+                newest = theirs
+        if newest is not None:
+            raise UserError(f"the store {tracking_uri} (experiment {experiment!r}) holds grids written by augbench "
+                            f"{newest}, newer than this augbench {__version__}.",
+                            "upgrade augbench (pip install -U augbench, or pull the newer checkout), or use "
+                            "another --out / --tracking-uri for this version's runs.")
 
     # --- reading ---------------------------------------------------------------------------------
     def runs(self, kind: str, *, hash_: str | None = None, grid_id: str | None = None) -> list:

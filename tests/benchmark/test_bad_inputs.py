@@ -116,6 +116,7 @@ def work(tmp_path_factory):
         "wrong-type": "dataset: breast\njobs: many\n",
         "override-key": "dataset: breast\noverrides:\n  clasifier: {epochs: 2}\n",
         "override-arm": "dataset: breast\noverrides:\n  generators: {dcgn: {steps: 5}}\n",
+        "arm-setting-type": "dataset: breast\noverrides:\n  generators: {dcgan: {steps: many}}\n",
     }
     for name, text in grids.items():
         (root / f"grid-{name}.yaml").write_text(text)
@@ -126,6 +127,15 @@ def work(tmp_path_factory):
     assert code == 0, out + err
     finished = _finished(store)
     assert len(finished) == 1
+    # the same store as if a newer augbench had written its grid
+    newer = root / "newer-store"
+    newer.mkdir()
+    src, dst = sqlite3.connect(store / "mlflow.db"), sqlite3.connect(newer / "mlflow.db")
+    src.backup(dst)  # the store is in WAL mode: a file copy could miss what is still in its -wal
+    src.close()
+    assert dst.execute("UPDATE tags SET value = '999.0' WHERE key = 'augbench.version'").rowcount > 0
+    dst.commit()
+    dst.close()
     return {"root": root, "good": good, "trees": trees, "store": store, "finished": finished}
 
 
@@ -202,6 +212,11 @@ CASES = [
      "did you mean 'classifier'", None),
     ("grid-override-unknown-arm", lambda w: _run(w, "--config", str(w["root"] / "grid-override-arm.yaml")),
      "unknown generator 'dcgn'", None),
+    ("grid-arm-setting-wrong-type", lambda w: _run(w, "--generators", "dcgan", "--config",
+                                                   str(w["root"] / "grid-arm-setting-type.yaml")),
+     "generators.dcgan.steps is 'many', not a number", None),
+    ("store-from-a-newer-version", lambda w: _run(w, out=w["root"] / "newer-store"),
+     "written by augbench 999.0, newer than this", None),
     ("npz-garbage", lambda w: _run(w, dataset=f"medmnist:{w['root'] / 'garbage.npz'}"), "is not an .npz file", None),
     ("npz-truncated", lambda w: _run(w, dataset=f"medmnist:{w['root'] / 'truncated.npz'}"), "not an intact .npz", None),
     ("npz-wrong-keys", lambda w: _run(w, dataset=f"medmnist:{w['root'] / 'wrong-keys.npz'}"),
