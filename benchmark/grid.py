@@ -169,7 +169,7 @@ class Fit:
         """The arm's resolved precision (benchmark/precision_keys.py), for arms with a network."""
         from augbench.benchmark.precision_keys import arm_precision_name
 
-        name = arm_precision_name(self.spec, self.arm)
+        name = arm_precision_name(self.arm, self.generator_config(), self.spec.device)
         return {} if name is None else {"precision": name}
 
     @property
@@ -202,7 +202,7 @@ class Cell:
 
         cfg = self.classifier_config()
         return self.fit.config() | {"classifier": self.classifier, "classifier_config": cfg,
-                                    "classifier_precision": classifier_precision_name(self.fit.spec, cfg),
+                                    "classifier_precision": classifier_precision_name(cfg, self.fit.spec.device),
                                     "val_budget": self.fit.spec.val_budget}
 
     @property

@@ -18,17 +18,15 @@ import os
 from augbench.core.precision import ENV_VAR
 
 
-def arm_precision_name(spec, arm: str) -> str | None:
-    """What ``arm`` trains in under this grid's preset and device, or None for arms without a network."""
-    from augbench.benchmark.grid import arm_settings
-
-    return _arm(arm, json.dumps(arm_settings(spec.preset, arm), sort_keys=True, default=str), str(spec.device),
-                os.environ.get(ENV_VAR, "auto"))
+def arm_precision_name(arm: str, settings: dict, device: str) -> str | None:
+    """What ``arm`` trains in with these (preset) settings on ``device``, or None for arms without a
+    network of their own."""
+    return _arm(arm, json.dumps(settings, sort_keys=True, default=str), str(device), os.environ.get(ENV_VAR, "auto"))
 
 
-def classifier_precision_name(spec, classifier_config: dict) -> str:
-    """What the classifiers of this grid train in (the classifier recipe and the device decide)."""
-    return _classifier(json.dumps(classifier_config, sort_keys=True, default=str), str(spec.device),
+def classifier_precision_name(classifier_config: dict, device: str) -> str:
+    """What the classifiers of a grid train in (the classifier recipe's amp / cpu_bf16 and the device)."""
+    return _classifier(json.dumps(classifier_config, sort_keys=True, default=str), str(device),
                        os.environ.get(ENV_VAR, "auto"))
 
 
@@ -44,10 +42,12 @@ def _arm(arm: str, settings: str, device: str, _override: str) -> str | None:
 
 @functools.lru_cache(maxsize=64)
 def _classifier(config: str, device: str, _override: str) -> str:
-    from augbench.benchmark.settings import train_config
+    import dataclasses
+
     from augbench.classifiers._precision import training_precision
+    from augbench.classifiers.training import TrainConfig
     from augbench.core.device import resolve_device
 
-    resolved = resolve_device(device)
-    tc = train_config(json.loads(config), seed=0, device=str(resolved))
-    return training_precision(resolved, tc.amp, tc.cpu_bf16).name
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.name in ("amp", "cpu_bf16")}
+    values = {**defaults, **{k: v for k, v in json.loads(config).items() if k in defaults}}
+    return training_precision(resolve_device(device), values["amp"], values["cpu_bf16"]).name

@@ -29,6 +29,20 @@ def error_message(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
 
 
+def _release(version: str) -> tuple[int, ...] | None:
+    """The numeric release of a version string ("0.10.2rc1+g1a2b" -> (0, 10, 2)), None if it has none;
+    enough to tell a newer augbench from this one without another dependency."""
+    import re
+
+    hit = re.match(r"^\s*v?(\d+(?:\.\d+)*)", str(version))
+    if not hit:
+        return None
+    parts = [int(p) for p in hit.group(1).split(".")]
+    while len(parts) > 1 and parts[-1] == 0:
+        parts.pop()
+    return tuple(parts)
+
+
 class Tracker:
     def __init__(self, tracking_uri: str, experiment: str, artifact_root: str | Path | None = None):
         import mlflow
@@ -56,25 +70,18 @@ class Tracker:
     def _check_writer_version(self, tracking_uri: str, experiment: str) -> None:
         """Refuse a store whose grids were written by a newer augbench: its hashes, tags and artifacts
         may mean things this version does not know, and resuming would mix the two silently."""
-        from packaging.version import InvalidVersion, Version
-
         from augbench.benchmark.lineage import TAG_VERSION
         from augbench.core.version import __version__
 
-        try:
-            ours = Version(__version__)
-        except InvalidVersion:
-            return
-        if ours.local == "unknown":
+        ours = _release(__version__)
+        if ours is None or "+unknown" in __version__:
             return  # a checkout that was never installed cannot say what it is
         newest = None
         for run in self.runs("grid"):
-            try:
-                theirs = Version(run.data.tags.get(TAG_VERSION, ""))
-            except InvalidVersion:
-                continue
-            if theirs > ours and (newest is None or theirs > newest):
-                newest = theirs
+            tag = run.data.tags.get(TAG_VERSION, "")
+            theirs = _release(tag)
+            if theirs is not None and theirs > ours and (newest is None or theirs > _release(newest)):
+                newest = tag
         if newest is not None:
             raise UserError(f"the store {tracking_uri} (experiment {experiment!r}) holds grids written by augbench "
                             f"{newest}, newer than this augbench {__version__}.",
