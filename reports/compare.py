@@ -8,13 +8,12 @@ seeds) and says why, so older runs still get a comparison that is honest about w
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from augbench.reports.predictions import (MATCH_TOLERANCE, PredictionSource, recomputable, reproduces, stat_name,
+from augbench.reports.predictions import (PredictionSource, matches_logged, recomputable, reproduces, stat_name,
                                          unnamed_classes_note)
 from augbench.reports.runs import ARTIFACT_PREDICTIONS
 from augbench.reports.conventions import BASELINE, lower_is_better
@@ -109,8 +108,7 @@ class Comparer:
     def _reproduces(self, run_id: str, pred, name: str, logged: float, groups) -> bool:
         if not self.share_scores:
             return reproduces(pred, name, logged)
-        value = self.scored(run_id, pred, groups).full_value(name)
-        return (not math.isfinite(value)) if not math.isfinite(logged) else abs(value - logged) <= MATCH_TOLERANCE
+        return matches_logged(self.scored(run_id, pred, groups).full_value(name), logged)
 
     @classmethod
     def for_cells(cls, cells: pd.DataFrame) -> "Comparer":

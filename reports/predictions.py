@@ -114,7 +114,11 @@ def unnamed_classes_note(metric: str, runs) -> str:
 
 
 def reproduces(pred: Predictions, name: str, logged: float) -> bool:
-    value = float(metric_values(pred.probs[None], pred.labels, [name])[name][0, 0])
+    return matches_logged(float(metric_values(pred.probs[None], pred.labels, [name])[name][0, 0]), logged)
+
+
+def matches_logged(value: float, logged: float) -> bool:
+    """A metric recomputed from predictions equals the logged one (both undefined counts as equal)."""
     if not math.isfinite(logged):
         return not math.isfinite(value)
     return abs(value - logged) <= MATCH_TOLERANCE

@@ -17,6 +17,8 @@ from augbench.reports.runs import TAG_GRID
 from augbench.reports.simulate import Scenario, simulate, subject_ids
 from augbench.reports.stats import KIND_BOTH
 
+from .test_control_tables import FakeSource
+
 SCENARIO = Scenario(class_counts=(120, 40, 15), views=2)
 CLASSES = ["nv", "mel", "df"]
 ARMS = {"none": 0.0, "oversample": 0.05, "dcgan": -0.05, "cwgan-gp": 0.02, "real": 0.4}
@@ -69,14 +71,6 @@ def test_report_records_its_stages(store):
     assert all(v >= 0 for v in report.timings.values())
 
 
-class _Source:
-    def __init__(self, preds):
-        self.preds = preds
-
-    def get(self, run_id):
-        return self.preds.get(run_id)
-
-
 def test_per_class_scores_are_matched_by_class_name_only():
     from sklearn.metrics import recall_score
 
@@ -94,12 +88,12 @@ def test_per_class_scores_are_matched_by_class_name_only():
                          "metrics.test_recall_df": rec[2], "metrics.test_balanced_accuracy": rec.mean()})
             preds[rid] = Predictions(p[s], labels, classes=CLASSES)
     cells = pd.DataFrame(rows)
-    named = Comparer(_Source(preds), n_boot=200).compare(cells, "10", "dcgan", "none",
+    named = Comparer(FakeSource(preds), n_boot=200).compare(cells, "10", "dcgan", "none",
                                                          ["test_recall_df", "test_balanced_accuracy"])
     assert named["test_recall_df"].result.kind == KIND_BOTH and not named["test_recall_df"].note
     # one artifact without class names: its per-class score is not guessed from matching numbers
     preds["none-1"] = Predictions(ref[1], labels)
-    got = Comparer(_Source(preds), n_boot=200).compare(cells, "10", "dcgan", "none",
+    got = Comparer(FakeSource(preds), n_boot=200).compare(cells, "10", "dcgan", "none",
                                                        ["test_recall_df", "test_balanced_accuracy"])
     assert "none-1" in got["test_recall_df"].note and "no class names" in got["test_recall_df"].note
     assert got["test_balanced_accuracy"].result.kind == KIND_BOTH     # global metrics need no names
