@@ -85,26 +85,35 @@ MAX_POOL_RESTARTS = 2
 
 
 def _process_pool(groups, parent, progress, jobs, threads, force, driver):
-    """Run the groups on a pool; when a worker dies abruptly (SIGKILL, the OOM killer) the pool is
-    broken for every group it still holds, so those are resubmitted to a fresh pool: the groups that
-    finished keep their results, the others rerun (finished cells are skipped by hash, the dead
-    worker's RUNNING cell is deleted and redone, docs/scaling.md). A group that keeps killing its
-    worker fails after MAX_POOL_RESTARTS fresh pools, with the others' work kept."""
-    pending, restarts = list(groups), 0
-    while pending:
-        lost = _one_pool(pending, parent, progress, jobs, threads, force, driver)
-        if not lost:
-            return
-        restarts += 1
-        if restarts > MAX_POOL_RESTARTS:
-            for _, cells in lost:
-                for outcome in _lost(cells, f"worker process died {restarts} times while this fit group was "
-                                            "unfinished (killed, or out of memory?); rerun the command to retry"):
-                    progress(outcome)
-            return
-        print(f"augbench: a worker process died; {len(lost)} unfinished fit group(s) resubmitted to a fresh pool "
-              f"(restart {restarts} of {MAX_POOL_RESTARTS}).", file=sys.stderr, flush=True)
-        pending = lost
+    """Run the groups on one shared pool. A worker that dies abruptly (SIGKILL, the OOM killer) breaks
+    the pool for every group it still holds, innocent or not, so each of those groups is retried on its
+    own single-worker pool (up to ``jobs`` at a time): there a death can only be the group's own, and
+    a group that kills its worker MAX_POOL_RESTARTS times fails alone while the others finish. Finished
+    cells are skipped by hash and the dead worker's RUNNING cell is redone (docs/scaling.md)."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    lost = _one_pool(groups, parent, progress, jobs, threads, force, driver)
+    if not lost:
+        return
+    print(f"augbench: a worker process died; {len(lost)} unfinished fit group(s) resubmitted to a fresh pool "
+          f"each, so that a group that kills its worker fails alone (up to {MAX_POOL_RESTARTS} tries each).",
+          file=sys.stderr, flush=True)
+    with ThreadPoolExecutor(max_workers=min(jobs, len(lost))) as retries:
+        futures = [retries.submit(_alone, fit, cells, parent, threads, force, driver) for fit, cells in lost]
+        for future in as_completed(futures):
+            for outcome in future.result():
+                progress(outcome)
+
+
+def _alone(fit, cells, parent, threads, force, driver) -> list[CellOutcome]:
+    """One group on a pool of its own, retried while its worker dies; its outcomes, collected here so
+    that only the calling thread reports progress."""
+    for _ in range(MAX_POOL_RESTARTS):
+        outcomes: list[CellOutcome] = []
+        if not _one_pool([(fit, cells)], parent, outcomes.append, 1, threads, force, driver):
+            return outcomes
+    return _lost(cells, f"worker process died on each of {MAX_POOL_RESTARTS} tries of this fit group on its own "
+                        "pool (killed, or out of memory?); rerun the command to retry")
 
 
 def _one_pool(groups, parent, progress, jobs, threads, force, driver) -> list:
