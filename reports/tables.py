@@ -148,31 +148,53 @@ def gap_note(control: str, lower: bool) -> str:
             f"{BASELINE} at this budget (its interval includes 0), so the share is undefined at this compute.")
 
 
-def real_image_equivalent(none_curve: dict, value: float, lower: bool = False) -> str:
+def equivalent_budget(none_curve: dict, value: float, lower: bool = False) -> tuple[str, float] | None:
     """The budget at which ``none`` (real images only) would score ``value``: linear interpolation of
     none's mean on log(budget) between the grid's count budgets, censored outside the measured range
-    ("< 10", "> 100"). The user's unit: "this arm's images are worth about N real images of each rare
-    class". Where none's curve is not monotone between two budgets the first crossing is used.
+    (("<", 10), (">", 100)). The user's unit: "this arm's images are worth about N real images of each
+    rare class". Where none's curve is not monotone between two budgets the first crossing is used.
     ``none_curve``: {count budget: none's mean}; fraction budgets and 'all' are left out by the caller."""
     import numpy as np
 
     points = sorted((int(b), float(m)) for b, m in none_curve.items() if math.isfinite(m))
     if len(points) < 2 or not math.isfinite(value):
-        return ""
+        return None
     sign = -1.0 if lower else 1.0
     b, m = zip(*points)
     v = sign * value
     ms = [sign * x for x in m]
     if v < ms[0]:
-        return f"< {b[0]}"
+        return "<", float(b[0])
     for i in range(len(b) - 1):
         lo, hi = ms[i], ms[i + 1]
         if min(lo, hi) <= v <= max(lo, hi) and hi != lo:
             t = (v - lo) / (hi - lo)
-            return f"≈ {float(np.exp(np.log(b[i]) + t * (np.log(b[i + 1]) - np.log(b[i])))):.0f}"
+            return "≈", float(np.exp(np.log(b[i]) + t * (np.log(b[i + 1]) - np.log(b[i]))))
         if lo == hi == v:
-            return f"≈ {b[i]}"
-    return f"> {b[-1]}"
+            return "≈", float(b[i])
+    return ">", float(b[-1])
+
+
+def real_image_equivalent(none_curve: dict, value: float, lower: bool = False) -> str:
+    """:func:`equivalent_budget` as the table writes it: "≈ 32", "< 10", "> 100" ('' without a curve)."""
+    found = equivalent_budget(none_curve, value, lower)
+    return "" if found is None else f"{found[0]} {found[1]:.0f}"
+
+
+def worth_interval(none_curve: dict, none_mean: float, ci_low: float, ci_high: float,
+                   lower: bool = False) -> str:
+    """The interval of the real-image equivalent: the ends of the paired Δ interval against ``none``
+    at the arm's budget, added to none's mean there and read off the same curve ("[< 10, 48]").
+    It carries the noise the Δ interval carries; none's curve at the other budgets is taken as fixed,
+    which the table's note says."""
+    if not (math.isfinite(ci_low) and math.isfinite(ci_high) and math.isfinite(none_mean)):
+        return ""
+    ends = [equivalent_budget(none_curve, none_mean + d, lower) for d in (ci_low, ci_high)]
+    if None in ends:
+        return ""
+    key = {"<": 0, "≈": 1, ">": 2}
+    ends.sort(key=lambda e: (key[e[0]], e[1]))
+    return "[" + ", ".join(f"{n:.0f}" if rel == "≈" else f"{rel} {n:.0f}" for rel, n in ends) + "]"
 
 
 def _count_budgets(stats: dict, arm: str, budgets) -> dict:
@@ -182,7 +204,8 @@ def _count_budgets(stats: dict, arm: str, budgets) -> dict:
 ONE_CLASS_SHARE = 0.95  # applied to the shares benchmark/metrics.py's predicted_share logs on every cell
 WORTH_NOTE = ("worth ≈ N real: the budget (real images of each rare class) at which `none` would score this mean, "
               "interpolated on none's curve over this table's count budgets in log budget; '< 10' / '> 100' lie "
-              "outside the measured range. A point estimate of means over seeds: no interval yet.")
+              "outside the measured range. Its interval: the ends of the arm's paired Δ interval against none at that "
+              "budget, read off the same curve (none's curve at the other budgets taken as fixed).")
 ONE_CLASS_NOTE = ("[one class]: in at least one seed the decision put >= 95 % of the test images in one class "
                   "(test_majority_share, or test_pc_majority_share for a test_pc_ metric): the number measures "
                   "a class prior, not the arm.")
@@ -252,10 +275,15 @@ def main_tables(cells: pd.DataFrame, metric: str, keys: list[str], comparer: Com
                 mean, std, n = stats[arm, budget]
                 hit = _lookup(comparison, budget, arm)
                 means = candidate_means(stats, arms, budget)
-                text = format_cell(mean, std, n)
+                text, worth = format_cell(mean, std, n), ""
                 if n and arm != BASELINE and BASELINE in arms and str(budget).isdigit():
-                    worth = real_image_equivalent(_count_budgets(stats, BASELINE, budgets), mean, lower)
+                    curve = _count_budgets(stats, BASELINE, budgets)
+                    worth = real_image_equivalent(curve, mean, lower)
                     if worth:
+                        if hit is not None:
+                            worth += " " + worth_interval(curve, stats[BASELINE, budget][0], hit["ci_low"],
+                                                          hit["ci_high"], lower)
+                        worth = worth.strip()
                         text += f"; worth {worth} real"
                         worth_seen = True
                 if n and one_class(group[(group["arm"] == arm) & (group["budget"] == budget)], metric):
@@ -272,7 +300,7 @@ def main_tables(cells: pd.DataFrame, metric: str, keys: list[str], comparer: Com
                 row.append(Cell(text, bold=is_best(mean, n, means, lower, arm), mark=_mark(hit)))
                 if n:
                     data.append({**group_id, "metric": metric, "arm": arm, "budget": budget, "mean": mean,
-                                 "std": std, "n": n,
+                                 "std": std, "n": n, **({"worth_real": worth} if worth else {}),
                                  **({k: hit[k] for k in ("estimate", "ci_low", "ci_high", "kind", "p", "p_holm",
                                                          "verdict")} if hit is not None else {}),
                                  **(_gap_data(gap) if gap is not None else {})})

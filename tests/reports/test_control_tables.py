@@ -155,3 +155,27 @@ def test_real_image_equivalent_interpolates_on_log_budget_and_censors():
     # lower is better (e.g. a loss): the curve falls with budget
     assert real_image_equivalent({10: 0.5, 100: 0.3}, 0.4, lower=True) == "≈ 32"
     assert real_image_equivalent({10: 0.7}, 0.75) == ""  # one budget: no curve
+
+
+def test_worth_interval_reads_the_delta_interval_off_none_curve():
+    from augbench.reports.tables import worth_interval
+
+    curve = {10: 0.70, 100: 0.80}
+    # none at 10 scores 0.70; Δ in [+0.02, +0.05] -> 0.72 .. 0.75 -> 10^1.2 = 15.8 .. 10^1.5 = 31.6
+    assert worth_interval(curve, 0.70, 0.02, 0.05) == "[16, 32]"
+    assert worth_interval(curve, 0.70, -0.05, 0.05) == "[< 10, 32]"     # censored ends keep their side
+    assert worth_interval(curve, 0.70, 0.05, 0.20) == "[32, > 100]"
+    assert worth_interval({10: 0.5, 100: 0.3}, 0.5, -0.10, -0.04, lower=True) == "[16, 32]"  # 0.2 per decade
+    assert worth_interval(curve, 0.70, float("nan"), 0.05) == ""
+
+
+def test_main_table_prints_worth_with_its_interval_by_hand():
+    (t,) = main_tables(cells(), METRIC, ["dataset"], comparer=Comparer(None))
+    dcgan = t.text(3, "budget 10")
+    # dcgan − none at 10: (0.06, 0.05, 0.04), mean 0.05, seed-t interval with 2 df; none: 0.60 at 10, 0.70 at 50
+    half = student_t.ppf(0.975, 2) * 0.01 / math.sqrt(3)
+    at = [10 * 5 ** ((d) / 0.10) for d in (0.05, 0.05 - half, 0.05 + half)]
+    assert f"worth ≈ {at[0]:.0f} [{at[1]:.0f}, {at[2]:.0f}] real" in dcgan
+    row = t.data[(t.data["arm"] == "dcgan") & (t.data["budget"] == "10")].iloc[0]
+    assert row["worth_real"] == f"≈ {at[0]:.0f} [{at[1]:.0f}, {at[2]:.0f}]"
+    assert any("Its interval" in n for n in t.notes)
