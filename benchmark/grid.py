@@ -166,11 +166,13 @@ class Fit:
         }
 
     def _precision(self) -> dict:
-        """The arm's resolved precision (benchmark/precision_keys.py), for arms with a network."""
-        from augbench.benchmark.precision_keys import arm_precision_name
+        """The arm's resolved precision and scaffold settings (benchmark/precision_keys.py), for arms
+        with a network."""
+        from augbench.benchmark.precision_keys import arm_precision_name, arm_resolved_settings
 
         name = arm_precision_name(self.arm, self.generator_config(), self.spec.device)
-        return {} if name is None else {"precision": name}
+        resolved = arm_resolved_settings(self.arm, self.generator_config())
+        return {**({} if name is None else {"precision": name}), **({"resolved": resolved} if resolved else {})}
 
     @property
     def hash(self) -> str:
@@ -215,7 +217,7 @@ class Cell:
         classifier recipe and its resolved precision, same preset and grid overrides, same target,
         minority and val budget. (An arm's own precision belongs to the arm, like its settings.)"""
         config = self.config()
-        for key in ("arm", "arm_config", "gen_scale", "precision", "seed", "budget"):
+        for key in ("arm", "arm_config", "gen_scale", "precision", "resolved", "seed", "budget"):
             config.pop(key, None)
         return content_hash(config)
 

@@ -1,4 +1,5 @@
-"""The resolved precision as part of what a fit or cell *is*: its hash, its cache key, its pairing.
+"""The resolved precision as part of what a fit or cell *is*: its hash, its cache key, its pairing
+(and, by the same route, the learned arms' scaffold settings that resolve from defaults).
 
 Precision is resolved from the hardware at run time (augbench/core/precision.py): the same preset
 trains in bf16 autocast on a CPU with native bf16 and in float32 on one without, and the numbers
@@ -28,6 +29,22 @@ def classifier_precision_name(classifier_config: dict, device: str) -> str:
     """What the classifiers of a grid train in (the classifier recipe's amp / cpu_bf16 and the device)."""
     return _classifier(json.dumps(classifier_config, sort_keys=True, default=str), str(device),
                        os.environ.get(ENV_VAR, "auto"))
+
+
+def arm_resolved_settings(arm: str, settings: dict) -> dict:
+    """The learned scaffold's settings (class_sampling, diffaugment) as they resolve for ``arm``, {} for
+    arms without them. They are in the hash whether the preset names them or leaves them to the
+    defaults, so changing a default can never reuse a fit made under the old one."""
+    return dict(_resolved(arm, json.dumps(settings, sort_keys=True, default=str)))
+
+
+@functools.lru_cache(maxsize=256)
+def _resolved(arm: str, settings: str) -> tuple:
+    from augbench.generators import create_generator
+
+    generator = create_generator(arm, **json.loads(settings))
+    resolved = getattr(generator, "resolved_settings", None)
+    return () if resolved is None else tuple(sorted(resolved().items()))
 
 
 @functools.lru_cache(maxsize=256)

@@ -81,6 +81,7 @@ def class_counts(labels: np.ndarray, n_classes: int) -> list[int]:
 
 
 class AutoencoderGAN(LearnedGenerator):
+    adversarial = True
     """The autoencoder-then-GAN schedule and layout shared by ``bagan`` and ``bagan-gp``."""
 
     POSITIVE_INTS = BAGAN_POSITIVE_INTS
@@ -98,7 +99,7 @@ class AutoencoderGAN(LearnedGenerator):
         return dict(self.config)  # the whole config: a saved fit is restored with all its settings
 
     def restore_arch(self, arch: dict) -> None:
-        self.config = merge_config(self.name, self.DEFAULTS, arch, positive_ints=self.POSITIVE_INTS)
+        self.config = merge_config(self.name, self.all_defaults(), arch, positive_ints=self.POSITIVE_INTS)
 
     def extra_state(self) -> dict:
         return {"class_counts": list(self.class_counts)}

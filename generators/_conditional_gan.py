@@ -18,7 +18,7 @@ from augbench.core.errors import UserError
 from augbench.core.seeding import torch_generator
 from augbench.datasets.transforms import to_uint8
 from augbench.generators._conditional_nets import ConditionalGenerator, check_image_shape
-from augbench.generators._gan_utils import BatchStream, balanced_labels, dcgan_init
+from augbench.generators._gan_utils import BatchStream, dcgan_init
 from augbench.generators._learned import LearnedGenerator
 
 #: settings every conditional GAN accepts; backends add their own on top
@@ -41,6 +41,7 @@ _POSITIVE_INTS = ("steps", "batch_size", "latent_dim", "base_channels", "log_eve
 
 class ConditionalGAN(LearnedGenerator):
     learned = True
+    adversarial = True
     #: backend-specific defaults, merged over COMMON_DEFAULTS
     defaults: dict = {}
     #: config keys that determine the network shapes; saved with the weights so load() can rebuild
@@ -95,7 +96,8 @@ class ConditionalGAN(LearnedGenerator):
 
     @property
     def D(self) -> nn.Module | None:
-        return self.nets.get("discriminator")
+        """The discriminator as the update rules see it: through the DiffAugment policy while training."""
+        return self.augmented(self.nets.get("discriminator"))
 
     def check_image_shape(self) -> None:
         check_image_shape(self.image_shape)
@@ -155,8 +157,9 @@ class ConditionalGAN(LearnedGenerator):
             progress(step, self.config["steps"])
 
     def _fake_labels(self, n: int, rng: torch.Generator) -> torch.Tensor:
-        """Uniform classes for generator updates, so rare classes get as many updates as common ones."""
-        return balanced_labels(n, self.n_classes, rng, device=self.device)
+        """Classes for generator updates, drawn like the real batches (``class_sampling``: balanced
+        gives rare classes as many updates as common ones)."""
+        return self.draw_labels(n, rng)
 
     @torch.no_grad()
     def generate(self, label: int, n: int, *, seed: int) -> np.ndarray:

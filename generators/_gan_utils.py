@@ -44,34 +44,86 @@ def dcgan_init(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
+#: how a learned arm's real batches (and a conditional arm's generator-step labels) are drawn over
+#: classes: ``natural`` = as the budgeted split has them (at budget 10 on isic ~1 % minority images),
+#: ``balanced`` = every present class equally often, ``sqrt`` = in proportion to sqrt(class count)
+CLASS_SAMPLING = ("natural", "balanced", "sqrt")
+
+
+def class_shares(labels: np.ndarray, n_classes: int, mode: str) -> np.ndarray:
+    """The share of draws each class gets under ``mode`` (classes absent from ``labels`` get none)."""
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=n_classes).astype(np.float64)
+    if mode == "natural":
+        weights = counts
+    elif mode == "balanced":
+        weights = (counts > 0).astype(np.float64)
+    elif mode == "sqrt":
+        weights = np.sqrt(counts)
+    else:
+        raise ValueError(f"class_sampling must be one of {', '.join(CLASS_SAMPLING)}, not {mode!r}")
+    return weights / weights.sum()
+
+
 class BatchStream:
     """Endless shuffled minibatches of (images in [-1, 1], labels), reproducible for a seed.
 
-    Tiny budgets (10 images) are smaller than a batch: batches are then drawn with replacement so
-    every step still sees ``batch_size`` images.
+    ``natural``: epochs of a permutation of the split (tiny budgets, smaller than a batch, are drawn
+    with replacement so every step still sees ``batch_size`` images). ``balanced`` / ``sqrt``: each
+    step draws how many images of each class it takes from :func:`class_shares`, and takes them from
+    that class's own endless permutation, so a rare class's images are cycled through, not repeated
+    at random.
     """
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int, device="cpu"):
+    def __init__(self, images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int, device="cpu",
+                 class_sampling: str = "natural"):
         self.x = to_tensor(images)
         self.y = torch.as_tensor(labels, dtype=torch.long)
         self.batch_size = int(batch_size)
         self.rng = np.random.default_rng(seed)
         self.device = device
         self._order = np.empty(0, dtype=np.int64)
+        self.class_sampling = class_sampling
+        labels = np.asarray(labels, dtype=np.int64)
+        n_classes = int(labels.max()) + 1 if len(labels) else 0
+        self.shares = class_shares(labels, n_classes, class_sampling)
+        self._members = [np.flatnonzero(labels == c) for c in range(n_classes)]
+        self._queues = [np.empty(0, dtype=np.int64) for _ in range(n_classes)]
 
     def __iter__(self):
         return self
 
     def __next__(self):
-        n = len(self.y)
-        if n < self.batch_size:
-            idx = self.rng.integers(0, n, self.batch_size)
-        else:
-            if len(self._order) < self.batch_size:
-                self._order = self.rng.permutation(n)
-            idx, self._order = self._order[: self.batch_size], self._order[self.batch_size:]
+        idx = self._natural() if self.class_sampling == "natural" else self._by_class()
         idx = torch.from_numpy(np.asarray(idx))
         return self.x[idx].to(self.device), self.y[idx].to(self.device)
+
+    def _natural(self) -> np.ndarray:
+        n = len(self.y)
+        if n < self.batch_size:
+            return self.rng.integers(0, n, self.batch_size)
+        if len(self._order) < self.batch_size:
+            self._order = self.rng.permutation(n)
+        idx, self._order = self._order[: self.batch_size], self._order[self.batch_size:]
+        return idx
+
+    def _by_class(self) -> np.ndarray:
+        per_class = self.rng.multinomial(self.batch_size, self.shares)
+        taken = []
+        for c, k in enumerate(per_class):
+            while len(self._queues[c]) < k:
+                self._queues[c] = np.concatenate([self._queues[c], self.rng.permutation(self._members[c])])
+            taken.append(self._queues[c][:k])
+            self._queues[c] = self._queues[c][k:]
+        return self.rng.permutation(np.concatenate(taken))
+
+
+def drawn_labels(n: int, shares: np.ndarray, generator: torch.Generator, device="cpu") -> torch.Tensor:
+    """Class labels for fake samples drawn like the real batches. Equal shares over every class use
+    the very draw of :func:`balanced_labels`, so a balanced fit keeps the random stream it had."""
+    if np.allclose(shares, 1.0 / len(shares)):
+        return balanced_labels(n, len(shares), generator, device)
+    probs = torch.as_tensor(shares, dtype=torch.float64)
+    return torch.multinomial(probs, n, replacement=True, generator=generator).to(device)
 
 
 def balanced_labels(n: int, n_classes: int, generator: torch.Generator, device="cpu") -> torch.Tensor:

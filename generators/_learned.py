@@ -29,13 +29,21 @@ from torch import nn
 from augbench.core.device import resolve_device
 from augbench.core.errors import UserError
 from augbench.core.precision import Precision
-from augbench.core.seeding import seeded_global_rng
+from augbench.core.seeding import seeded_global_rng, torch_generator
 from augbench.generators._arm_utils import arm_precision, check_amp, check_labels, merge_config, with_precision
-from augbench.generators._gan_utils import BatchStream
+from augbench.generators._diffaugment import AugmentedCritic, DiffAugment, parse_policy, policy_name
+from augbench.generators._gan_utils import CLASS_SAMPLING, BatchStream, class_shares, drawn_labels
 from augbench.generators.base import DivergenceError, Generator, check_finite
 
 #: the fork load() builds its networks in: their init is overwritten, but must not move the caller's RNG
 _LOAD_SEED = 0
+#: settings every learned arm has, whatever its paper: how its real batches are drawn over classes
+SCAFFOLD_DEFAULTS = {"class_sampling": "natural"}
+#: and every adversarial arm: the DiffAugment policy its discriminator sees real and fake batches through
+ADVERSARIAL_DEFAULTS = {"diffaugment": "none"}
+#: offset of the augmentation's random stream from the fit seed (its own stream: switching the policy
+#: on does not move the draws of the networks' noise)
+_AUGMENT_SEED_OFFSET = 7919
 
 
 class LearnedGenerator(Generator):
@@ -50,11 +58,18 @@ class LearnedGenerator(Generator):
     seed_whole_fit: bool = False
     #: networks that save() persists (None: all of them); the rest are rebuilt untrained by load()
     saved_nets: tuple[str, ...] | None = None
+    #: True for arms with a discriminator: they take a ``diffaugment`` policy (generators/_diffaugment.py)
+    adversarial: bool = False
 
     def __init__(self, **config):
-        super().__init__(**merge_config(self.name, self.settings_defaults(), config,
-                                        positive_ints=self.POSITIVE_INTS))
+        super().__init__(**merge_config(self.name, self.all_defaults(), config, positive_ints=self.POSITIVE_INTS))
         check_amp(self.name, self.config["amp"])
+        if self.config["class_sampling"] not in CLASS_SAMPLING:
+            raise UserError(f"{self.name}: class_sampling={self.config['class_sampling']!r} is not a sampling rule.",
+                            f"use one of {', '.join(CLASS_SAMPLING)}.")
+        self.policy = parse_policy(self.config.get("diffaugment"), arm=self.name) if self.adversarial else ()
+        self.label_shares: np.ndarray | None = None  # the class shares of the fit's draws, set by fit
+        self._augment: DiffAugment | None = None     # the policy while training, else None
         self.nets: dict[str, nn.Module] = {}
         self.arch: dict = {}  # what load() needs to rebuild the networks; fixed when fit() starts
         self.device = torch.device("cpu")
@@ -62,6 +77,10 @@ class LearnedGenerator(Generator):
 
     def settings_defaults(self) -> dict:
         return self.DEFAULTS
+
+    def all_defaults(self) -> dict:
+        """The scaffold's settings under the arm's own (the arm's win where both name one)."""
+        return {**SCAFFOLD_DEFAULTS, **(ADVERSARIAL_DEFAULTS if self.adversarial else {}), **self.settings_defaults()}
 
     # --- what an arm supplies -----------------------------------------------------------------
     @abstractmethod
@@ -102,6 +121,12 @@ class LearnedGenerator(Generator):
         """Derived settings worth logging next to ``config`` (e.g. resolved learning rates)."""
         return {}
 
+    def resolved_settings(self) -> dict:
+        """The scaffold's settings as they resolve for this arm, so a fit's hash names them even
+        where the preset leaves them to the defaults (benchmark/grid.py)."""
+        return {"class_sampling": self.config["class_sampling"],
+                **({"diffaugment": policy_name(self.policy)} if self.adversarial else {})}
+
     # --- precision ----------------------------------------------------------------------------
     def precision_for(self, device: torch.device | str) -> Precision:
         """What ``amp`` resolves to on ``device`` (core/precision.py); the run header asks too."""
@@ -122,6 +147,8 @@ class LearnedGenerator(Generator):
         self.precision = self.precision_for(self.device)
         self.history, self.nets = [], {}  # a failed refit must not leave the old networks behind
         self.arch = self.arch_state()
+        self.label_shares = class_shares(labels, self.n_classes, self.config["class_sampling"])
+        self._augment = DiffAugment(self.policy, torch_generator(seed + _AUGMENT_SEED_OFFSET)) if self.policy else None
         try:
             with seeded_global_rng(seed, self.device):
                 self.nets = self._built()
@@ -132,6 +159,8 @@ class LearnedGenerator(Generator):
         except DivergenceError:
             self.nets = {}  # never sample from a diverged generator
             raise
+        finally:
+            self._augment = None  # sampling and probes never see the policy
         for net in self.nets.values():
             net.eval()
 
@@ -139,8 +168,19 @@ class LearnedGenerator(Generator):
         return {key: self.place(net) for key, net in self.build().items()}
 
     def batches(self, images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int) -> BatchStream:
-        """Endless seeded minibatches in [-1, 1] on the fit's device."""
-        return BatchStream(images, labels, int(batch_size), seed, device=self.device)
+        """Endless seeded minibatches in [-1, 1] on the fit's device, drawn over classes as
+        ``class_sampling`` says."""
+        return BatchStream(images, labels, int(batch_size), seed, device=self.device,
+                           class_sampling=self.config["class_sampling"])
+
+    def draw_labels(self, n: int, rng: torch.Generator) -> torch.Tensor:
+        """Classes for a generator step, drawn like the real batches (``class_sampling``)."""
+        return drawn_labels(n, self.label_shares, rng, device=self.device)
+
+    def augmented(self, critic: nn.Module) -> nn.Module:
+        """``critic`` seen through the fit's DiffAugment policy while training (itself otherwise):
+        real, fake and penalty inputs all pass the same policy."""
+        return critic if self._augment is None or critic is None else AugmentedCritic(critic, self._augment)
 
     def log(self, step: int, *, keep: bool = True, phase: str | None = None, **losses) -> dict:
         """Stop on a NaN/inf loss (DivergenceError naming the step); append the record to ``history``

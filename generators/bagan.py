@@ -217,7 +217,7 @@ class Bagan(AutoencoderGAN):
         return torch.multinomial(probs, n, replacement=True, generator=rng).to(self.device)
 
     def _train_gan(self, stream, rng, steps, progress, offset, total) -> None:
-        gen, disc = self.nets["generator"], self.nets["discriminator"]
+        gen, disc = self.nets["generator"], self.augmented(self.nets["discriminator"])
         gen.train(), disc.train()  # dropout stays on in both steps, as in Keras' train_on_batch
         lr = self.config["lr"]
         opt_d, opt_g = self._adam(disc.parameters(), lr), self._adam(gen.parameters(), lr)

@@ -107,7 +107,7 @@ class BaganGP(AutoencoderGAN):
         """BCE real/true-label + fake + real/wrong-label (wrong_y may equal y, as in the reference)
         plus the gradient penalty; one critic forward over the three groups (it has no batch norm,
         so this equals three separate calls)."""
-        critic = self.nets["critic"]
+        critic = self.augmented(self.nets["critic"])
         with torch.no_grad():
             fake = self._to_net(self._decode(z, fake_y))
         logits = critic(torch.cat([x, fake, x]), torch.cat([y, fake_y, wrong_y])).float()
@@ -123,10 +123,11 @@ class BaganGP(AutoencoderGAN):
         critic, emb, dec = (self.nets[k] for k in ("critic", "embedding", "decoder"))
         for net in (critic, emb, dec):
             net.train()  # BN in training mode in both D and G steps, as in the reference
+        seen = self.augmented(critic)  # what the generator step is judged through
         opt_d = self._adam(critic.parameters(), self.config["lr"])
         opt_g = self._adam([*emb.parameters(), *dec.parameters()], self.config["lr"])
         amp = self.autocast()
-        n, latent, dev = self.n_classes, int(self.config["latent_dim"]), self.device
+        latent, dev = int(self.config["latent_dim"]), self.device
         gp_weight, reuse = float(self.config["gp_weight"]), self.config["critic_batches"] == "reuse"
         for step in range(steps):
             for i in range(int(self.config["n_critic"])):
@@ -135,7 +136,7 @@ class BaganGP(AutoencoderGAN):
                     x = self._to_net(x)
                 b = x.size(0)
                 z = torch.randn(b, latent, generator=rng).to(dev)
-                fake_y, wrong_y = balanced_labels(b, n, rng, dev), balanced_labels(b, n, rng, dev)
+                fake_y, wrong_y = self.draw_labels(b, rng), self.draw_labels(b, rng)
                 with amp:
                     cost, gp = self._critic_loss(x, y, z, fake_y, wrong_y, rng)
                     d_loss = cost + gp_weight * gp
@@ -143,10 +144,10 @@ class BaganGP(AutoencoderGAN):
                 d_loss.backward()
                 opt_d.step()
             z = torch.randn(b, latent, generator=rng).to(dev)
-            fake_y = balanced_labels(b, n, rng, dev)
+            fake_y = self.draw_labels(b, rng)
             requires_grad(critic, False)
             with amp:
-                logits = critic(self._to_net(self._decode(z, fake_y)), fake_y).float()
+                logits = seen(self._to_net(self._decode(z, fake_y)), fake_y).float()
                 g_loss = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
             opt_g.zero_grad(set_to_none=True)
             g_loss.backward()

@@ -25,7 +25,7 @@ from augbench.generators import register_generator
 from augbench.generators._conditional_gan import ConditionalGAN
 from augbench.generators._conditional_nets import ConditionalGenerator, FeatureProjectionCritic
 from augbench.generators._feature_encoder import MetricEncoder, large_margin_cosine_loss, perturbed
-from augbench.generators._gan_utils import balanced_labels, dcgan_init
+from augbench.generators._gan_utils import dcgan_init
 
 ENCODE_CHUNK = 512  # images per encoder forward when building the feature bank
 
@@ -159,7 +159,7 @@ class OpenGAN(ConditionalGAN):
                 d_loss.backward()
                 opt_d.step()
 
-                f_gen = self._conditions(balanced_labels(len(real), self.n_classes, rng), rng)
+                f_gen = self._conditions(self.draw_labels(len(real), rng), rng)
                 with self._frozen(self.D), self._autocast():
                     gen = self.G(self._latent(f_gen, rng), f_gen)
                     d_gen = self.D(gen, f_gen).float()

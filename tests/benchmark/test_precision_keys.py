@@ -38,6 +38,27 @@ def test_hashes_follow_the_resolved_precision(tmp_path, monkeypatch):
     assert bf16["none"]["pair"] != fp32["none"]["pair"]
 
 
+def test_scaffold_settings_are_in_the_hash_even_when_left_to_the_defaults(tmp_path, monkeypatch):
+    from augbench.benchmark import precision_keys
+    from augbench.generators._learned import ADVERSARIAL_DEFAULTS, SCAFFOLD_DEFAULTS
+
+    plain = _resolved(tmp_path, monkeypatch, "0")
+    assert plain["dcgan"]["fit"]["resolved"] == {"class_sampling": SCAFFOLD_DEFAULTS["class_sampling"],
+                                                 "diffaugment": ADVERSARIAL_DEFAULTS["diffaugment"]}
+    assert "resolved" not in plain["none"]["fit"]
+    # a changed default changes the hash of every fit left to it, never reusing the old fits
+    monkeypatch.setitem(SCAFFOLD_DEFAULTS, "class_sampling", "balanced")
+    precision_keys._resolved.cache_clear()
+    try:
+        changed = _resolved(tmp_path, monkeypatch, "0")
+    finally:
+        precision_keys._resolved.cache_clear()
+    assert changed["dcgan"]["fit"]["resolved"]["class_sampling"] == "balanced"
+    assert changed["dcgan"]["fit_hash"] != plain["dcgan"]["fit_hash"]
+    assert changed["none"]["fit_hash"] == plain["none"]["fit_hash"]
+    assert changed["none"]["pair"] == changed["dcgan"]["pair"]  # an arm's settings never split pairing
+
+
 @pytest.mark.slow
 def test_a_grid_resumed_under_another_precision_reruns_its_cells(tmp_path, data_dir, capsys, monkeypatch):
     argv = ["run", "--dataset", "pneumonia", "--generators", "none", "--budget", "10", "--seeds", "0",
