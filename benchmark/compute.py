@@ -65,7 +65,11 @@ def _flop_counter():
     """A dispatch mode summing torch's own FLOP formulas (torch.utils.flop_counter.flop_registry).
 
     Not FlopCounterMode itself: its per-module tracking hooks the autograd graph, which breaks the
-    double backward of a gradient penalty (cwgan-gp, bagan-gp), and per-module totals are not needed."""
+    double backward of a gradient penalty (cwgan-gp, bagan-gp), and per-module totals are not needed.
+    It only adds up: every op runs the kernel it would run uncounted, so a counted fit is the same fit.
+    ``with counter.paused():`` leaves out work that is not the arm's (the convergence probe)."""
+    from contextlib import contextmanager
+
     from torch.utils._python_dispatch import TorchDispatchMode
     from torch.utils.flop_counter import flop_registry
 
@@ -73,16 +77,56 @@ def _flop_counter():
         def __init__(self):
             super().__init__()
             self.total = 0
+            self._paused = 0
 
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             kwargs = kwargs or {}
             out = func(*args, **kwargs)
-            formula = flop_registry.get(func._overloadpacket)
+            formula = None if self._paused else flop_registry.get(func._overloadpacket)
             if formula is not None:
                 self.total += int(formula(*args, **kwargs, out_val=out))
             return out
 
+        @contextmanager
+        def paused(self):
+            self._paused += 1
+            try:
+                yield
+            finally:
+                self._paused -= 1
+
     return FlopCounter()
+
+
+def counting():
+    """A FLOP counter for the fit that actually runs (and, separately, for its sampling)."""
+    return _flop_counter()
+
+
+#: counted training FLOPs further than this from the budget are explained on the fit
+COUNT_TOLERANCE = 0.05
+
+
+def counted_record(bought: dict, train_flops: float, sample_flops: float) -> dict:
+    """What the fit counted, next to what its budget bought (plan_length): the counted training
+    FLOPs, the sampling FLOPs (the fill images; not part of the training budget, reported beside it),
+    their ratio to the budget, and why the count is off the budget by more than COUNT_TOLERANCE."""
+    out = {"compute_flops_counted": float(train_flops), "compute_sample_flops": float(sample_flops)}
+    budget = bought.get("compute_budget") if bought.get("compute_mode") == "flops" else None
+    if budget:
+        ratio = float(train_flops) / float(budget)
+        out["compute_counted_vs_budget"] = ratio
+        if abs(ratio - 1.0) > COUNT_TOLERANCE:
+            unit = float(bought.get("compute_flops_per_unit") or 0.0)
+            if bought.get("compute_over_budget"):
+                why = "its fixed cost and one unit already exceed the budget; it ran the minimum of one unit"
+            elif ratio < 1.0 and unit and (float(budget) - float(train_flops)) < unit * 1.05:
+                why = f"the budget buys whole units of {unit:.3g} FLOPs; the remainder was not spent"
+            else:
+                why = ("the plan's cost, measured on a few batches and extrapolated, differs from this fit's "
+                       "(data-dependent work such as the fit's own pass sizes)")
+            out["compute_note"] = f"counted {ratio:.2f}x the budget: {why}"
+    return out
 
 
 def _fit_cost(arm: str, settings: dict, images, labels, n_classes: int, device: str, seed: int, *,

@@ -162,16 +162,22 @@ def generate(data: FitData, timings: dict, refit: bool = False) -> FittedArm:
     # arms seed themselves; the fork keeps whatever they leave unseeded from depending on earlier fits
     from augbench.benchmark.progress import fit_progress
 
+    train_count, sample_count = _counter(generator), _counter(generator)
     with fit_progress(fit.spec, generator, fit.label()) as progress:
         probe = _probe(data, generator, progress)
-        with seeded_global_rng(fit.seed, fit.spec.device):
+        with seeded_global_rng(fit.seed, fit.spec.device), train_count:
             generator.fit(real.images, real.labels, data.info.n_classes, seed=fit.seed, device=fit.spec.device,
-                          progress=probe or progress)
+                          progress=_uncounted(probe or progress, train_count))
     timings["fit_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    images, labels = generator.resample({c: targets[c] - budgeted.effective[c] for c in data.minority},
-                                        seed=fit.seed)
+    with sample_count:
+        images, labels = generator.resample({c: targets[c] - budgeted.effective[c] for c in data.minority},
+                                            seed=fit.seed)
     timings["sample_s"] = time.perf_counter() - t0
+    if compute:
+        from augbench.benchmark.compute import counted_record
+
+        compute = {**compute, **counted_record(compute, train_count.total, sample_count.total)}
     record = {"arm": fit.arm, "config": generator.describe(), "history": generator.history[-2000:],
               "effective": {str(k): v for k, v in budgeted.effective.items()},
               "targets": {str(k): v for k, v in targets.items()}, "timings": dict(timings), "compute": compute}
@@ -187,6 +193,33 @@ def generate(data: FitData, timings: dict, refit: bool = False) -> FittedArm:
     _atomic_write_text(folder / "fit.json", json.dumps(record, default=str))
     _atomic_write_npz(samples_path, images=images, labels=labels)  # written last: its presence = complete
     return FittedArm(generator, Split(images, labels), record)
+
+
+def _counter(generator):
+    """A FLOP counter for a learned arm's fit or sampling (benchmark/compute.py); a no-op otherwise."""
+    import contextlib
+
+    if not generator.learned:
+        counter = contextlib.nullcontext()
+        counter.total = 0
+        return counter
+    from augbench.benchmark.compute import counting
+
+    return counting()
+
+
+def _uncounted(progress, counter):
+    """The fit's progress callback (the convergence probe, when on) with the counter paused: the
+    probe's feature extraction is the benchmark's measuring, not the arm's training."""
+    paused = getattr(counter, "paused", None)
+    if progress is None or paused is None:
+        return progress
+
+    def call(*args, **kwargs):
+        with paused():
+            return progress(*args, **kwargs)
+
+    return call
 
 
 def _reserve(data: FitData) -> dict[int, np.ndarray]:
