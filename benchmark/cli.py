@@ -43,8 +43,9 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     o = p.add_argument_group("where and how")
     o.add_argument("--data-dir", help="dataset root (default $BENCHMARK_DATA_DIR)")
     o.add_argument("--out", help=f"output folder: caches, artifacts, default MLflow store (default ./{DEFAULT_OUT})")
-    o.add_argument("--tracking-uri", help="MLflow tracking URI (default sqlite:///<out>/mlflow.db)")
-    o.add_argument("--experiment", help="MLflow experiment name (default augbench)")
+    o.add_argument("--tracking-uri", help="MLflow tracking URI (default $MLFLOW_TRACKING_URI, else "
+                                          "sqlite:///<out>/mlflow.db)")
+    o.add_argument("--experiment", help="MLflow experiment name (default $MLFLOW_EXPERIMENT_NAME, else augbench)")
     o.add_argument("--device", help="auto | cpu | cuda[:N] (default auto)")
     o.add_argument("--executor", choices=["local", "ray"], help="local (default; with --jobs N a process pool) or ray")
     o.add_argument("--jobs", type=int, help="parallel fit groups on this machine (default 1)")
@@ -96,8 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="tables, statistics and figures read back from MLflow (see docs/reports.md)")
     rep.add_argument("--out", default=DEFAULT_OUT, help=f"output folder of `benchmark run` (default ./{DEFAULT_OUT})")
-    rep.add_argument("--tracking-uri", help="MLflow tracking URI instead of <out>/mlflow.db")
-    rep.add_argument("--experiment", default="augbench", help="MLflow experiment name (default augbench)")
+    rep.add_argument("--tracking-uri", help="MLflow tracking URI (default $MLFLOW_TRACKING_URI, else <out>/mlflow.db)")
+    rep.add_argument("--experiment", help="MLflow experiment name (default $MLFLOW_EXPERIMENT_NAME, else augbench)")
     rep.add_argument("--grid-id", help="only runs of this grid (tag augbench.grid_id)")
     rep.add_argument("--dataset", help="only runs on this dataset")
     rep.add_argument("--metric", "--metrics", dest="metric", default="test_balanced_accuracy,test_macro_auc",
@@ -234,18 +235,21 @@ def cmd_data_audit(args) -> int:
 
 
 # --- report / ui ----------------------------------------------------------------------------------------
-def _tracking(args) -> str:
-    from augbench.benchmark.store import default_tracking_uri
+def _tracking(args, *, environment: bool = True) -> tuple[str, bool]:
+    """(store URI, whether one was named): --tracking-uri, else $MLFLOW_TRACKING_URI (``environment``),
+    else the embedded sqlite store under --out."""
+    from augbench.benchmark.store import chosen_tracking_uri, default_tracking_uri
 
-    return args.tracking_uri or default_tracking_uri(args.out)
+    uri, _ = chosen_tracking_uri(args.tracking_uri) if environment else (args.tracking_uri, "")
+    return (uri, True) if uri else (default_tracking_uri(args.out), False)
 
 
-def _require_store(args) -> str:
-    uri = _tracking(args)
-    if not args.tracking_uri and not Path(args.out, "mlflow.db").exists():
+def _require_store(args, *, environment: bool = True) -> str:
+    uri, named = _tracking(args, environment=environment)
+    if not named and not Path(args.out, "mlflow.db").exists():
         raise UserError(f"no results under {args.out!r} (no mlflow.db).",
                         "run `benchmark run ...` first, or pass --out/--tracking-uri of an existing store.")
-    if not args.tracking_uri:
+    if not named:
         from augbench.benchmark.store import check_store_file
 
         check_store_file(Path(args.out, "mlflow.db"))
@@ -260,7 +264,9 @@ def cmd_report(args) -> int:
     if args.attach and not formats:
         raise UserError("--attach needs files to attach.", "add --format html (and/or md, latex).")
     figures = any(f in formats for f in ("html", "png"))
-    report = build_report(uri, args.experiment, grid_id=args.grid_id, dataset=args.dataset, metrics=args.metric,
+    from augbench.benchmark.store import chosen_experiment
+
+    report = build_report(uri, chosen_experiment(args.experiment)[0], grid_id=args.grid_id, dataset=args.dataset, metrics=args.metric,
                           budget=args.budget, figures=figures)
     if not formats:
         print(report_markdown(report))
@@ -280,7 +286,8 @@ def cmd_ui(args) -> int:
 
     from augbench.reports.server import HOST, port_free, server_command
 
-    uri = _require_store(args)
+    # the UI serves a backend store; $MLFLOW_TRACKING_URI names a server to talk to, not one to serve
+    uri = _require_store(args, environment=False)
     if not port_free(args.port):
         raise UserError(f"port {args.port} on {HOST} is already in use (another `benchmark ui` or mlflow server?).",
                         f"pass a free one, e.g. --port {args.port + 1}, or open the server that is running.")

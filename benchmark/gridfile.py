@@ -31,7 +31,7 @@ KEYS = {"dataset": "datasets", "datasets": "datasets", "generators": "generators
         "inception_weights": "inception_weights", "classifier_weights": "classifier_weights",
         "overrides": "overrides", "val_budget": "val_budget", "gen_budget": "gen_budget"}
 DEFAULTS = {"datasets": "isic", "generators": "all", "budgets": "10,50,100", "target": "original",
-            "out": "augbench-out", "experiment": "augbench", "device": "auto", "executor": "local",
+            "out": "augbench-out", "device": "auto", "executor": "local",
             "gpus_per_cell": 0.0, "val_budget": "budgeted"}  # jobs: --jobs, else the grid file, else the preset
 
 
@@ -223,6 +223,10 @@ def spec_from_values(given: dict, *, data_dir_origin: str = "$BENCHMARK_DATA_DIR
     device, device_note = choose_device(str(values["device"]), remote=values["executor"] == "ray")
     image_size = int(values.get("image_size") or settings.image_size)
     data_dir = values.get("data_dir") or os.environ.get("BENCHMARK_DATA_DIR")
+    from augbench.benchmark.store import chosen_experiment, chosen_tracking_uri
+
+    tracking_uri, tracking_origin = chosen_tracking_uri(values.get("tracking_uri"), given_origin="--tracking-uri / grid file")
+    experiment, experiment_origin = chosen_experiment(values.get("experiment"), given_origin="--experiment / grid file")
     spec = GridSpec(
         datasets=_listify(values["datasets"]),
         generators=with_compute_sweep(expand_generators(_listify(values["generators"])), values.get("gen_budget")),
@@ -231,7 +235,7 @@ def spec_from_values(given: dict, *, data_dir_origin: str = "$BENCHMARK_DATA_DIR
         seeds=parse_seeds(values.get("seeds") if values.get("seeds") is not None else list(settings.seeds)),
         preset=preset, image_size=image_size, target=targets[0], targets=targets if len(targets) > 1 else None,
         minority=_listify(values.get("minority")) or None, device=device, data_dir=data_dir,
-        out_dir=str(values["out"]), tracking_uri=values.get("tracking_uri"), experiment=str(values["experiment"]),
+        out_dir=str(values["out"]), tracking_uri=tracking_uri, experiment=experiment,
         inception_weights=values.get("inception_weights"), classifier_weights=values.get("classifier_weights"),
         val_budget=check_val_budget(values.get("val_budget") or "budgeted"),
     )
@@ -260,7 +264,8 @@ def spec_from_values(given: dict, *, data_dir_origin: str = "$BENCHMARK_DATA_DIR
              "val_budget": spec.val_budget + ("" if spec.val_budget == "full" else
                                               " (val images of each budgeted class scaled like train)"), "minority": ",".join(spec.minority or ["auto"]),
              "device": f"{device} ({device_note})", "precision": "; ".join(describe_precision(spec)), "data_dir": data_dir or "(unset: $BENCHMARK_DATA_DIR)", "out": spec.out_dir,
-             "tracking": spec.tracking_uri or default_tracking_uri(spec.out_dir),
+             "tracking": f"{spec.tracking_uri or default_tracking_uri(spec.out_dir)} ({tracking_origin})",
+             "experiment": f"{spec.experiment} ({experiment_origin})",
              "executor": describe_executor(run_opts)}
     if values.get("overrides"):
         shown["overrides"] = " ".join(_dotted(values["overrides"]))

@@ -26,6 +26,33 @@ def default_tracking_uri(out_dir: str | Path) -> str:
     return f"sqlite:///{Path(out_dir).resolve() / 'mlflow.db'}"
 
 
+#: MLflow's own environment variables, honoured as every MLflow tool honours them
+ENV_TRACKING_URI, ENV_EXPERIMENT = "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME"
+DEFAULT_EXPERIMENT = "augbench"
+
+
+def chosen_tracking_uri(given: str | None, given_origin: str = "--tracking-uri") -> tuple[str | None, str]:
+    """(tracking URI, where it came from): the flag or grid file, else $MLFLOW_TRACKING_URI, else None
+    (the embedded sqlite store under --out). A shell pointed at a team server writes there, and the
+    run header says which one won."""
+    if given:
+        return given, given_origin
+    env = os.environ.get(ENV_TRACKING_URI, "").strip()
+    if env:
+        return env, f"${ENV_TRACKING_URI}"
+    return None, "default: embedded sqlite under --out"
+
+
+def chosen_experiment(given: str | None, given_origin: str = "--experiment") -> tuple[str, str]:
+    """(experiment name, where it came from), with the same precedence as :func:`chosen_tracking_uri`."""
+    if given:
+        return given, given_origin
+    env = os.environ.get(ENV_EXPERIMENT, "").strip()
+    if env:
+        return env, f"${ENV_EXPERIMENT}"
+    return DEFAULT_EXPERIMENT, "default"
+
+
 def sqlite_path(tracking_uri: str) -> Path | None:
     if tracking_uri.startswith("sqlite:///"):
         return Path(tracking_uri.removeprefix("sqlite:///"))

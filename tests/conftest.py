@@ -9,6 +9,9 @@ for key, value in {
     "NO_ALBUMENTATIONS_UPDATE": "1",
 }.items():
     os.environ.setdefault(key, value)
+# a developer's shell pointed at a team server must not receive the tests' runs (the CLI honours these)
+for key in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME"):
+    os.environ.pop(key, None)
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
@@ -66,3 +69,36 @@ def lineage_grid(tmp_path_factory, data_dir):
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=out.parent)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return out
+
+
+@pytest.fixture()
+def mlflow_server(tmp_path):
+    """A real `mlflow server` on 127.0.0.1 (the command `benchmark ui` runs), over a sqlite store."""
+    import signal
+    import subprocess
+
+    from augbench.reports.server import HOST, free_port, server_command, wait_healthy
+
+    root = tmp_path / "server"
+    root.mkdir()
+    port = free_port()
+    log = open(root / "server.log", "w")
+    cmd = server_command(f"sqlite:///{root / 'mlflow.db'}", root / "artifacts", port)
+    process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=root)
+    url = f"http://{HOST}:{port}"
+    try:
+        wait_healthy(url, process, timeout=120)
+        yield url
+    except Exception:
+        log.flush()
+        print((root / "server.log").read_text()[-3000:])
+        raise
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)  # its own session: the server and its workers, nothing else
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        log.close()

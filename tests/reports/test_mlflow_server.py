@@ -4,43 +4,13 @@ Runs are written through the runner's own Tracker over HTTP, so this checks the 
 relies on: axes as params on every run, the grid id tag, children nested under the grid's parent.
 """
 import json
-import os
-import signal
-import subprocess
 import urllib.request
 
 import pytest
 
 from augbench.benchmark.tracking import PARENT_TAG, Tracker
 from augbench.reports.runs import TAG_GRID, TAG_KIND
-from augbench.reports.server import HOST, free_port, server_command, wait_healthy
-
-
-@pytest.fixture()
-def server(fast_dir):
-    root = fast_dir / "server"
-    root.mkdir()
-    port = free_port()
-    log = open(root / "server.log", "w")
-    cmd = server_command(f"sqlite:///{root / 'mlflow.db'}", root / "artifacts", port)
-    process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=root)
-    url = f"http://{HOST}:{port}"
-    try:
-        wait_healthy(url, process, timeout=120)
-        yield url
-    except Exception:
-        log.flush()
-        print((root / "server.log").read_text()[-3000:])
-        raise
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)  # its own session: the server and its workers, nothing else
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-        log.close()
+from augbench.reports.server import server_command
 
 
 def rest_search(url: str, body: dict) -> list[dict]:
@@ -50,7 +20,8 @@ def rest_search(url: str, body: dict) -> list[dict]:
         return json.loads(response.read()).get("runs", [])
 
 
-def test_server_search_finds_grid_runs_by_params(server):
+def test_server_search_finds_grid_runs_by_params(mlflow_server):
+    server = mlflow_server
     assert server_command("sqlite:///x.db", "/tmp/a", 5001)[3:6] == ["server", "--host", "127.0.0.1"]
     tracker = Tracker(server, "augbench")
     parent = tracker.grid_parent("grid-a", {"datasets": ["toy"]})
