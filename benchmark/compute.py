@@ -99,8 +99,17 @@ def _flop_counter():
 
 
 def counting():
-    """A FLOP counter for the fit that actually runs (and, separately, for its sampling)."""
-    return _flop_counter()
+    """A FLOP counter for the fit that actually runs (and, separately, for its sampling). The dispatch
+    mode is a private torch module; where a torch release moves it, the fit runs uncounted and its
+    record says so (``total`` is NaN) rather than failing."""
+    try:
+        return _flop_counter()
+    except ImportError:
+        import contextlib
+
+        uncounted = contextlib.nullcontext()
+        uncounted.total = math.nan
+        return uncounted
 
 
 #: counted training FLOPs further than this from the budget are explained on the fit
@@ -112,6 +121,9 @@ def counted_record(bought: dict, train_flops: float, sample_flops: float) -> dic
     FLOPs, the sampling FLOPs (the fill images; not part of the training budget, reported beside it),
     their ratio to the budget, and why the count is off the budget by more than COUNT_TOLERANCE."""
     out = {"compute_flops_counted": float(train_flops), "compute_sample_flops": float(sample_flops)}
+    if not math.isfinite(float(train_flops)):
+        out["compute_note"] = "not counted: this torch has no torch.utils._python_dispatch (the plan stands)"
+        return out
     budget = bought.get("compute_budget") if bought.get("compute_mode") == "flops" else None
     if budget:
         ratio = float(train_flops) / float(budget)

@@ -58,9 +58,39 @@ def test_floor_is_no_lower_than_needed():
     assert needed in FLOOR and f"3.{Version(needed).minor - 1}" not in FLOOR, (needed, FLOOR)
 
 
-def test_ranges_not_pins_except_torch():
+def test_ranges_not_pins():
     pinned = [r.name for r in RUNTIME if any(s.operator == "==" for s in r.specifier)]
-    assert sorted(pinned) == ["torch", "torchvision"], pinned
+    assert pinned == [], pinned
+
+
+def test_torch_admits_every_patch_release_of_the_tested_minor_and_no_other_minor():
+    """A user's own torch build of the tested minor (another patch, a local +cu build) is kept; a
+    different minor, which the matching torchvision was not built for, is not admitted."""
+    pins = _constraints()
+    for name in ("torch", "torchvision"):
+        spec = next(r.specifier for r in RUNTIME if canonicalize_name(r.name) == name)
+        tested = pins[name]
+        for patch in range(0, 6):
+            assert spec.contains(Version(f"{tested.major}.{tested.minor}.{patch}")), (name, spec, patch)
+        assert spec.contains(Version(f"{tested}+cpu"))
+        assert not spec.contains(Version(f"{tested.major}.{tested.minor + 1}.0"))
+        assert not spec.contains(Version(f"{tested.major}.{tested.minor - 1}.0"))
+
+
+@pytest.mark.slow
+def test_pip_keeps_the_installed_torch():
+    """pip's own resolver, on this environment: installing augbench changes no installed torch."""
+    import json
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.json"
+        done = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--no-index", "--no-build-isolation",
+                               "--report", str(report), "--quiet", str(REPO)], capture_output=True, text=True,
+                              env={**__import__("os").environ, "PIP_CONSTRAINT": ""}, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        installs = [canonicalize_name(item["metadata"]["name"]) for item in json.loads(report.read_text())["install"]]
+    assert installs == ["augbench"], installs
 
 
 def test_constraints_pin_what_pyproject_allows_and_what_is_installed():

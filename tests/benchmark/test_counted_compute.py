@@ -62,3 +62,21 @@ def test_a_count_off_the_budget_says_why():
     assert "exceed the budget" in counted_record({**bought, "compute_over_budget": 1.0}, 300.0, 5.0)["compute_note"]
     steps_mode = counted_record({"compute_mode": "steps"}, 80.0, 5.0)
     assert steps_mode == {"compute_flops_counted": 80.0, "compute_sample_flops": 5.0}  # no budget to compare to
+
+
+def test_a_torch_without_the_dispatch_mode_runs_uncounted_and_says_so(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_dispatch(name, *args, **kwargs):
+        if name == "torch.utils._python_dispatch":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_dispatch)
+    counter = counting()
+    with counter:
+        torch.ones(3) @ torch.ones(3)
+    record = counted_record({"compute_mode": "flops", "compute_budget": 10.0}, counter.total, 0.0)
+    assert "not counted" in record["compute_note"] and "compute_counted_vs_budget" not in record

@@ -121,6 +121,28 @@ def test_detection_agrees_with_the_kernels_cpu_flags(monkeypatch, fresh_probe):
     assert cpu_bf16_support().native == expected
 
 
+def test_detection_survives_a_torch_without_the_private_probes(monkeypatch, fresh_probe):
+    """torch.cpu._is_* and torch.ops.mkldnn._is_mkldnn_bf16_supported are private: where a torch
+    release drops them, the flags come from /proc/cpuinfo and a missing oneDNN probe means float32."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if platform.machine().lower() != "x86_64" or not cpuinfo.exists():
+        pytest.skip("needs Linux on x86_64")
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    onednn = torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    monkeypatch.delattr(torch.cpu, "_is_avx512_bf16_supported")
+    monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported")
+    flags = set(next(line for line in cpuinfo.read_text().splitlines() if line.startswith("flags")).split())
+    assert cpu_bf16_support().native == (bool({"avx512_bf16", "amx_bf16"} & flags) and onednn)
+    precision._probe_cpu.cache_clear()
+
+    def gone():
+        raise AttributeError("no such op")
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", gone, raising=False)
+    assert not cpu_bf16_support().native
+    assert resolve_precision("cpu", True).dtype is None
+
+
 def test_cuda_resolution_without_a_gpu(monkeypatch):
     """Only the decision is tested (no GPU needed): native bf16, else fp16 where the loss is scaled."""
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
