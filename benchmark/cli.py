@@ -61,6 +61,7 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     o.add_argument("--rerun-failed", action="store_true", help="rerun only cells whose last run failed")
     o.add_argument("--dry-run", action="store_true", help="print the expanded grid, what is cached, an estimate")
     o.add_argument("--no-progress", action="store_true", help="plain log lines instead of a progress bar")
+    o.add_argument("--json", metavar="PATH", help="also write the closing summary, with its statistics, as JSON")
     o.add_argument("--metric", default="test_macro_auc",
                    help="metric of the closing summary table (default test_macro_auc: threshold- and prior-free; docs/protocol.md)")
     p.add_argument("settings", nargs="*", metavar="KEY=VALUE",
@@ -182,7 +183,7 @@ def cmd_run(args) -> int:
         print(describe_plan(spec, jobs=run_opts["jobs"] if run_opts["executor"] == "local" else 1))
         return 0
     result = run_grid(spec, show_progress=not args.no_progress, **run_opts)
-    print(summarise(result, metric=args.metric))
+    print(summarise(result, metric=args.metric, json_path=args.json))
     print(f"MLflow: {result.tracking_uri} (experiment {result.experiment!r}); "
           f"`benchmark report --out {spec.out_dir}` or `benchmark ui --out {spec.out_dir}` to compare.")
     return 1 if result.failed else 0
@@ -230,7 +231,7 @@ def cmd_data_audit(args) -> int:
     print(f"split: {splits.notes.get('test_split')} (val: {splits.notes.get('val_split')})")
     print("\n".join(report.lines()))
     if report.any_shared:
-        print(f"warning: {name}: {report.warning()}")
+        print(f"warning: {name}: {report.warning()}", file=sys.stderr)
     return 0
 
 

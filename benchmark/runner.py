@@ -143,7 +143,7 @@ def run_grid(spec: GridSpec, *, executor: str = "local", jobs: int = 1, ray_addr
     tracker = shared_tracker(spec.tracking_uri, spec.experiment, str(Path(spec.out_dir) / "artifacts"))
     lap("open_store")
     for warning in validate(spec):
-        echo(warning)
+        print(warning, file=sys.stderr, flush=True)  # warnings on stderr, tables and progress on stdout
     from augbench.benchmark.split_check import attach_fingerprints
 
     attach_fingerprints(spec)  # before any hash is read: plan() and resume look cells up by hash
@@ -151,7 +151,7 @@ def run_grid(spec: GridSpec, *, executor: str = "local", jobs: int = 1, ray_addr
 
     split_warnings, audit = split_warnings_and_audit(spec)
     for warning in split_warnings:
-        echo(warning)
+        print(warning, file=sys.stderr, flush=True)
     lap("validate")
     groups, skipped = plan(spec, tracker, force=force, rerun_failed=rerun_failed)
     grid_id = spec.grid_id()
@@ -236,16 +236,22 @@ def grid_run_name(spec: GridSpec, grid_id: str) -> str:
             f"x {','.join(spec.classifiers)} s={','.join(map(str, spec.seeds))} [{grid_id[:8]}]")
 
 
-def summarise(result: GridResult, metric: str = "test_balanced_accuracy") -> str:
-    """Arms x budgets table of ``metric`` over every finished cell of the grid (this and earlier runs).
+def summarise(result: GridResult, metric: str = "test_balanced_accuracy", json_path: str | None = None) -> str:
+    """Arms x budgets table of ``metric`` over every finished cell of the grid (this and earlier runs),
+    and with ``json_path`` the same answer, with its statistics, as JSON for scripts and CI.
 
     Cells are picked by their hashes, not by grid id: a cell finished by an earlier or another grid
     is part of this grid's answer even though its run carries that grid's id.
     """
+    from augbench.reports.render import to_markdown
+
     lines = []
-    table = _main_table(result, metric)
+    tables, gaps = _main_tables(result, metric)
+    table = "\n\n".join(part for part in ("\n\n".join(to_markdown(t) for t in tables), "\n".join(gaps)) if part)
     if table:
         lines.append(table)
+    if json_path:
+        write_summary_json(json_path, result, metric, tables, gaps)
     done = sum(o.status == "FINISHED" for o in result.outcomes)
     elsewhere = sum(o.status == "SKIPPED" for o in result.outcomes)
     lines.append(f"{done} cells finished now, {result.skipped + elsewhere} were already finished, "
@@ -258,8 +264,9 @@ def summarise(result: GridResult, metric: str = "test_balanced_accuracy") -> str
     return "\n".join(lines)
 
 
-def _main_table(result: GridResult, metric: str) -> str:
-    from augbench.reports.render import to_markdown
+def _main_tables(result: GridResult, metric: str) -> tuple[list, list[str]]:
+    """The main tables of ``metric`` over the grid's cells and the gap-closed lines (both empty when
+    the store has none of them)."""
     from augbench.reports.runs import TAG_HASH, load_runs
     from augbench.reports.compare import Comparer
     from augbench.reports.tables import gap_summary_lines, main_tables
@@ -267,17 +274,50 @@ def _main_table(result: GridResult, metric: str) -> str:
     try:
         runs = load_runs(result.tracking_uri, result.experiment)
     except UserError:
-        return ""
+        return [], []
     cells = runs.cells
     column = f"tags.{TAG_HASH}"
     if column in cells:
         cells = cells[cells[column].isin(set(result.hashes))]
     if cells.empty:
-        return ""
+        return [], []
     keys = dataclasses.replace(runs, cells=cells).group_keys()
     comparer = Comparer.for_cells(cells)
     comparer.prefetch(cells, [metric])   # each run scored once, on every core (reports/compare.py)
-    text = "\n\n".join(to_markdown(t) for t in main_tables(cells, metric, keys, comparer=comparer))
+    tables = main_tables(cells, metric, keys, comparer=comparer)
     # with the `real` control and learned arms: how much of the none -> real gap the best learned arm closes
-    gaps = gap_summary_lines(cells, metric, keys, comparer=comparer)
-    return "\n\n".join(part for part in (text, "\n".join(gaps)) if part)
+    return tables, gap_summary_lines(cells, metric, keys, comparer=comparer)
+
+
+def write_summary_json(path: str, result: GridResult, metric: str, tables: list, gaps: list[str]) -> None:
+    """The closing summary for scripts and CI: every row of every main table (mean, std, n, and
+    against ``none`` the estimate, interval, Holm p, verdict, gap closed, worth ≈ N real), the
+    tables' notes (what each number is), the gap-closed lines, and the run's counts."""
+    import json
+    import math
+    import os
+    import tempfile
+
+    def clean(value):
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if hasattr(value, "item"):  # numpy scalars
+            return clean(value.item())
+        return value
+
+    doc = {"grid_id": result.grid_id, "tracking_uri": result.tracking_uri, "experiment": result.experiment,
+           "metric": metric, "split": "test" if metric.startswith("test_") else "as named",
+           "cells": {"finished_now": sum(o.status == "FINISHED" for o in result.outcomes),
+                     "already_finished": result.skipped + sum(o.status == "SKIPPED" for o in result.outcomes),
+                     "failed": [{"cell": o.label, "error": o.error} for o in result.failed]},
+           "wall_seconds": result.wall_seconds,
+           "tables": [{"title": t.title, "notes": list(t.notes),
+                       "rows": [{k: clean(v) for k, v in row.items()} for row in t.data.to_dict("records")]}
+                      for t in tables],
+           "gap_closed": list(gaps)}
+    target = os.path.abspath(path)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(doc, fh, indent=2, default=str)
+    os.replace(tmp, target)
