@@ -37,10 +37,13 @@ from augbench.generators.base import DivergenceError, Generator, check_finite
 
 #: the fork load() builds its networks in: their init is overwritten, but must not move the caller's RNG
 _LOAD_SEED = 0
-#: settings every learned arm has, whatever its paper: how its real batches are drawn over classes
-SCAFFOLD_DEFAULTS = {"class_sampling": "natural"}
+#: settings every learned arm has, whatever its paper: how its real batches are drawn over classes.
+#: balanced by measurement (docs/generators.md, "Few-shot settings, measured"): with natural batches at
+#: budget 10 about 1 % of a batch is a minority image, and bagan's adversarial phase diverged
+SCAFFOLD_DEFAULTS = {"class_sampling": "balanced"}
 #: and every adversarial arm: the DiffAugment policy its discriminator sees real and fake batches through
-ADVERSARIAL_DEFAULTS = {"diffaugment": "none"}
+#: (the paper's full policy, by the same measurement)
+ADVERSARIAL_DEFAULTS = {"diffaugment": "color,translation,cutout"}
 #: offset of the augmentation's random stream from the fit seed (its own stream: switching the policy
 #: on does not move the draws of the networks' noise)
 _AUGMENT_SEED_OFFSET = 7919

@@ -151,6 +151,9 @@ class Bagan(AutoencoderGAN):
         "width": 1.0,             # channel multiplier; 1.0 is the reference architecture
         "amp": False,             # true/auto: bf16 autocast where native (CUDA, AVX512-BF16/AMX CPUs); bf16: force
         "channels_last": True,    # memory layout only; faster convolutions on CPU (oneDNN) and GPU
+        # off for bagan alone: on its probe curves at budget 10 it did not help (docs/generators.md,
+        # "Why bagan diverged"); the other GANs take the shared default
+        "diffaugment": "none",
     }
     #: sampling needs the generator only (plus the class Gaussians, saved as extra state)
     saved_nets = ("generator",)
