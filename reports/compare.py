@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from augbench.reports.predictions import (PredictionSource, matches_logged, recomputable, reproduces, stat_name,
-                                         unnamed_classes_note)
+from augbench.reports.predictions import (PredictionSource, decision_of, matches_logged, recomputable, reproduces,
+                                         stat_name, unnamed_classes_note)
 from augbench.reports.runs import ARTIFACT_PREDICTIONS
 from augbench.reports.conventions import BASELINE, lower_is_better
 from augbench.reports.resampling import GLOBAL_METRICS, ScoredRun, TestResamples, resamples_key
@@ -22,6 +22,12 @@ from augbench.reports.stats import (N_BOOT, GapClosed, PairedDifference, gap_clo
                                      gap_from_scores, paired_differences, paired_from_scores, seed_difference)
 
 BOOT_SEED = 0
+NO_CORRECTED_NOTE = f"some runs' {ARTIFACT_PREDICTIONS} carry no prior-corrected probabilities (older runs)"
+
+
+def _decision_key(corrected: bool):
+    """The key a run's scores are cached under: its id, marked when they are the prior-corrected ones."""
+    return (lambda run_id: f"{run_id}#pc") if corrected else (lambda run_id: run_id)
 
 
 @dataclass
@@ -116,6 +122,16 @@ class Comparer:
         return cls(PredictionSource(uri) if uri else None)
 
     def compare(self, group: pd.DataFrame, budget: str, arm: str, reference: str, metrics) -> dict[str, Comparison]:
+        """Each metric of ``metrics`` for arm − reference; a ``test_pc_`` metric is recomputed from the
+        prior-corrected probabilities the runs logged beside the plain ones."""
+        out = {}
+        for corrected in (False, True):
+            chosen = [m for m in metrics if decision_of(m)[1] == corrected]
+            if chosen:
+                out |= self._compare(group, budget, arm, reference, chosen, corrected)
+        return out
+
+    def _compare(self, group, budget, arm, reference, metrics, corrected: bool) -> dict[str, Comparison]:
         at = group[group["budget"] == budget]
         a = at[at["arm"] == arm].set_index("seed")
         b = at[at["arm"] == reference].set_index("seed")
@@ -123,8 +139,9 @@ class Comparer:
         if not seeds:
             return {}
         out, todo = {}, []
-        preds, why = self._predictions(a, b, seeds)
+        preds, why = self._predictions(a, b, seeds, corrected)
         groups = None if why else shared_groups([p for pair in preds for p in pair])
+        rid = _decision_key(corrected)
         for metric in metrics:
             key = (tuple(a.loc[seeds, "run_id"]), tuple(b.loc[seeds, "run_id"]), metric)
             if key in self._cache:
@@ -142,7 +159,7 @@ class Comparer:
                     runs = [(p, row) for side, frame in ((0, a), (1, b)) for p, row in
                             zip([pp[side] for pp in preds], [frame.loc[s] for s in seeds])]
                     bad = [row["run_id"] for p, row in runs
-                           if not self._reproduces(row["run_id"], p, name,
+                           if not self._reproduces(rid(row["run_id"]), p, name,
                                                    float(row.get(f"metrics.{metric}", np.nan)), groups)]
                     if bad:
                         note = f"the predictions of run {str(bad[0])[:12]} do not reproduce its logged {metric}"
@@ -159,7 +176,7 @@ class Comparer:
         if todo:
             names = [n for _, n, _ in todo]
             if self.share_scores:
-                runs = [[self.scored(frame.loc[s, "run_id"], pair[side], groups) for s, pair in zip(seeds, preds)]
+                runs = [[self.scored(rid(frame.loc[s, "run_id"]), pair[side], groups) for s, pair in zip(seeds, preds)]
                         for side, frame in ((0, a), (1, b))]
                 resamples = runs[0][0].resamples
                 results = paired_from_scores(runs[0], runs[1], names, resamples)
@@ -189,6 +206,8 @@ class Comparer:
         if key in self._cache:
             return self._cache[key]
         note, preds = "", None
+        corrected = decision_of(metric)[1]
+        rid = _decision_key(corrected)
         if self.source is None:
             note = "per-image predictions not read (no tracking store)"
         else:
@@ -196,6 +215,11 @@ class Comparer:
             flat = [p for side in preds for p in side]
             if any(p is None for p in flat):
                 note = f"some runs have no {ARTIFACT_PREDICTIONS} (older runs)"
+            elif corrected:
+                preds = [[p.corrected() for p in side] for side in preds]
+                flat = [p for side in preds for p in side]
+                if any(p is None for p in flat):
+                    note = NO_CORRECTED_NOTE
             elif any(p.probs.shape != flat[0].probs.shape or not np.array_equal(p.labels, flat[0].labels) or (
                     p.ids is not None and flat[0].ids is not None and not np.array_equal(p.ids, flat[0].ids))
                     for p in flat):
@@ -212,7 +236,7 @@ class Comparer:
                 for side, f in zip(preds, frames):
                     for p, s in zip(side, seeds):
                         row = f.loc[s]
-                        if not note and not self._reproduces(row["run_id"], p, name,
+                        if not note and not self._reproduces(rid(row["run_id"]), p, name,
                                                              float(row.get(f"metrics.{metric}", np.nan)), groups):
                             note = f"the predictions of run {str(row['run_id'])[:12]} do not reproduce its logged {metric}"
         if note:
@@ -222,7 +246,7 @@ class Comparer:
             values = [pd.to_numeric(f.loc[seeds, column], errors="coerce") for f in frames]
             result = gap_closed_from_values(*(v.to_numpy(float) for v in values), metric, lower=lower)
         elif self.share_scores:
-            runs = [[self.scored(f.loc[s, "run_id"], p, groups) for p, s in zip(side, seeds)]
+            runs = [[self.scored(rid(f.loc[s, "run_id"]), p, groups) for p, s in zip(side, seeds)]
                     for side, f in zip(preds, frames)]
             result = gap_from_scores(*runs, name, lower=lower)
             result = GapClosed(**{**result.__dict__, "metric": metric})
@@ -234,14 +258,19 @@ class Comparer:
         out = self._cache[key] = GapComparison(metric, budget, arm, control, reference, result, seeds, note)
         return out
 
-    def _predictions(self, a, b, seeds):
-        """[(pred A, pred B) per seed] and "" when all exist and share one test set, else the reason."""
+    def _predictions(self, a, b, seeds, corrected: bool = False):
+        """[(pred A, pred B) per seed] and "" when all exist and share one test set, else the reason;
+        ``corrected``: the prior-corrected probabilities of each run."""
         if self.source is None:
             return [], "per-image predictions not read (no tracking store)"
         pairs = [(self.source.get(a.loc[s, "run_id"]), self.source.get(b.loc[s, "run_id"])) for s in seeds]
         missing = sum(p is None for pair in pairs for p in pair)
         if missing:
             return pairs, f"some runs have no {ARTIFACT_PREDICTIONS} (older runs)"
+        if corrected:
+            pairs = [(pa.corrected(), pb.corrected()) for pa, pb in pairs]
+            if any(p is None for pair in pairs for p in pair):
+                return pairs, NO_CORRECTED_NOTE
         first = pairs[0][0]
         for pair in pairs:
             for p in pair:

@@ -31,6 +31,18 @@ def class_key(text: str) -> str:
     return re.sub(r"[^0-9a-zA-Z]+", "_", str(text)).strip("_").lower() or "class"
 
 
+#: the logged prefix of metrics under the prior-corrected decision (benchmark/metrics.py)
+CORRECTED_PREFIX = "test_pc_"
+
+
+def decision_of(metric: str) -> tuple[str, bool]:
+    """(the metric's plain name, whether it is taken under the prior-corrected decision):
+    ``test_pc_balanced_accuracy`` -> (``test_balanced_accuracy``, True)."""
+    if metric.startswith(CORRECTED_PREFIX):
+        return "test_" + metric.removeprefix(CORRECTED_PREFIX), True
+    return metric, False
+
+
 @dataclass
 class Predictions:
     probs: np.ndarray     # (N, K) float32
@@ -38,6 +50,13 @@ class Predictions:
     ids: np.ndarray | None = None
     classes: list[str] | None = None
     groups: np.ndarray | None = None  # subject ids (lesion, patient) of the test images, where logged
+    probs_pc: np.ndarray | None = None  # the prior-corrected probabilities, where logged
+
+    def corrected(self) -> "Predictions | None":
+        """The same test images under the prior-corrected decision (None when not logged)."""
+        if self.probs_pc is None:
+            return None
+        return Predictions(self.probs_pc, self.labels, self.ids, self.classes, self.groups)
 
 
 class PredictionSource:
@@ -65,17 +84,22 @@ class PredictionSource:
                 ids = np.asarray(data["ids"]).astype(str) if "ids" in data.files else None
                 classes = [str(c) for c in data["classes"]] if "classes" in data.files else None
                 groups = np.asarray(data["groups"]).astype(str) if "groups" in data.files else None
+                probs_pc = np.asarray(data["probs_pc"], dtype=np.float32) if "probs_pc" in data.files else None
         except (KeyError, ValueError, OSError):
             return None
         if probs.ndim != 2 or labels.shape != (probs.shape[0],):
             return None
         if groups is not None and groups.shape != labels.shape:
             groups = None
-        return Predictions(probs, labels, ids, classes, groups)
+        if probs_pc is not None and probs_pc.shape != probs.shape:
+            probs_pc = None
+        return Predictions(probs, labels, ids, classes, groups, probs_pc)
 
 
 def recomputable(metric: str) -> bool:
-    """Logged names the predictions can reproduce: test_<global metric> and test_<per-class>_<key>."""
+    """Logged names the predictions can reproduce: test_<global metric> and test_<per-class>_<key>,
+    and the same under the prior-corrected decision (test_pc_...)."""
+    metric, _ = decision_of(metric)
     return metric.removeprefix("test_") in GLOBAL_METRICS and metric.startswith("test_") or \
         bool(_LOGGED_CLASS.match(metric))
 
@@ -90,7 +114,9 @@ def class_index(pred: Predictions, key: str) -> int | None:
 
 
 def stat_name(metric: str, pred: Predictions) -> str | None:
-    """The reports.stats name of a logged metric for these predictions, or None."""
+    """The reports.stats name of a logged metric for these predictions, or None (a test_pc_ metric
+    has its plain metric's name: the decision is in which probabilities are scored)."""
+    metric, _ = decision_of(metric)
     base = metric.removeprefix("test_")
     if metric.startswith("test_") and base in GLOBAL_METRICS:
         return base
@@ -104,7 +130,7 @@ def stat_name(metric: str, pred: Predictions) -> str | None:
 def unnamed_classes_note(metric: str, runs) -> str:
     """Why a per-class metric cannot be recomputed from these runs' predictions, naming the first run
     whose artifact has no class names ("" when that is not the reason)."""
-    if not _LOGGED_CLASS.match(metric):
+    if not _LOGGED_CLASS.match(decision_of(metric)[0]):
         return ""
     for run_id, pred in runs:
         if pred is not None and pred.classes is None:

@@ -14,7 +14,7 @@ from augbench.reports.compare import Comparer
 from augbench.reports.predictions import Predictions
 from augbench.reports.tables import main_tables, per_class_tables, pairwise_tables
 
-from .test_gap_closed import HALF_FLIPS, LABELS, REAL_FLIPS, planted
+from .test_gap_closed import HALF_FLIPS, LABELS, REAL_FLIPS, one_hot_probs, planted
 
 METRIC = "test_balanced_accuracy"
 NONE = {"10": [0.60, 0.62, 0.58], "50": [0.70, 0.71, 0.69]}
@@ -179,3 +179,33 @@ def test_main_table_prints_worth_with_its_interval_by_hand():
     row = t.data[(t.data["arm"] == "dcgan") & (t.data["budget"] == "10")].iloc[0]
     assert row["worth_real"] == f"≈ {at[0]:.0f} [{at[1]:.0f}, {at[2]:.0f}]"
     assert any("Its interval" in n for n in t.notes)
+
+
+def test_prior_corrected_metrics_are_recomputed_from_the_corrected_probabilities():
+    """test_pc_ metrics pair image by image on probs_pc, the plain ones on probs: here the plain
+    decision calls everything class 0 while the corrected one is the planted half-way arm."""
+    p = planted(3, REAL_FLIPS, HALF_FLIPS)
+    everything_zero = one_hot_probs(np.zeros(len(LABELS), dtype=int))
+    rows, preds, acc_pc = [], {}, {}
+    for arm in ("none", "real", "dcgan"):
+        for seed in range(3):
+            corrected = p["arm" if arm == "dcgan" else arm][seed]
+            run_id = f"{arm}-{seed}"
+            acc_pc[arm, seed] = float(np.mean(corrected.argmax(1) == LABELS))
+            preds[run_id] = Predictions(everything_zero, LABELS, probs_pc=corrected)
+            rows.append({"run_id": run_id, "dataset": "toy", "arm": arm, "budget": "10", "seed": seed,
+                         "metrics.test_accuracy": float(np.mean(LABELS == 0)), "metrics.test_pc_accuracy": acc_pc[arm, seed]})
+    group = pd.DataFrame(rows)
+    comparer = Comparer(FakeSource(preds), n_boot=300)
+    hits = comparer.compare(group, "10", "dcgan", "none", ["test_accuracy", "test_pc_accuracy"])
+    by_hand = np.mean([acc_pc["dcgan", s] - acc_pc["none", s] for s in range(3)])
+    assert hits["test_pc_accuracy"].note == "" and hits["test_pc_accuracy"].result.kind == "seeds x test images"
+    assert hits["test_pc_accuracy"].result.estimate == pytest.approx(by_hand) and by_hand > 0
+    assert hits["test_accuracy"].note == "" and hits["test_accuracy"].result.estimate == pytest.approx(0.0)
+    g = comparer.gap_closed(group, "10", "dcgan", "real", "test_pc_accuracy")
+    assert g.note == "" and g.result.estimate == pytest.approx(0.5)
+    # runs logged before probs_pc: the logged per-seed values, and why
+    preds["none-0"] = Predictions(everything_zero, LABELS)
+    hit = Comparer(FakeSource(preds), n_boot=300).compare(group, "10", "dcgan", "none", ["test_pc_accuracy"])
+    assert "no prior-corrected probabilities" in hit["test_pc_accuracy"].note
+    assert hit["test_pc_accuracy"].result.kind == "seeds only"
