@@ -329,6 +329,33 @@ def main_tables(cells: pd.DataFrame, metric: str, keys: list[str], comparer: Com
 # --- the runner's gap-closed lines ------------------------------------------------------------------------
 INCONCLUSIVE_ADVICE = ("more seeds (--seeds), more classifier steps (classifier.epochs=...), or the paper preset "
                        "would help")
+#: z-scores of a two-sided 5 % test and of 80 % power: the seeds a difference of the observed size needs
+_Z_TEST, _Z_POWER = 1.959964, 0.841621
+
+
+def inconclusive_advice(comparer: Comparer, group: pd.DataFrame, budget, control: str, metric: str,
+                        lower: bool) -> str:
+    """What would resolve the control at this budget, from the run's own numbers: where the control
+    leads ``none`` on average but its interval includes 0, the seeds that a lead of this size needs at
+    80 % power (the standard error shrinks as 1/sqrt(seeds)); where it does not lead at all, more seeds
+    would only pin down "no difference", so the classifier's compute is what to change."""
+    hit = comparer.compare(group, budget, control, BASELINE, [metric]).get(metric)
+    if hit is None or not math.isfinite(hit.result.estimate) or not math.isfinite(hit.result.se) \
+            or hit.result.se <= 0:
+        return INCONCLUSIVE_ADVICE
+    r = hit.result
+    lead = -r.estimate if lower else r.estimate
+    if lead <= 0:
+        return (f"{control} − {BASELINE} is {r.estimate:+.3f} (n={r.n_seeds} seeds): the classifier does not use "
+                f"the extra real images at this compute, so more seeds would not help; more classifier steps "
+                f"(classifier.epochs=...) or --preset paper would")
+    needed = math.ceil(r.n_seeds * ((_Z_TEST + _Z_POWER) * r.se / lead) ** 2)
+    return (f"{control} − {BASELINE} is {r.estimate:+.3f} (se {r.se:.3f}, n={r.n_seeds} seeds); about {needed} seeds "
+            f"would resolve a lead of this size at 80 % power (--seeds {','.join(map(str, range(needed)))}"
+            if needed <= 12 else
+            f"{control} − {BASELINE} is {r.estimate:+.3f} (se {r.se:.3f}, n={r.n_seeds} seeds); about {needed} seeds "
+            f"would resolve a lead of this size at 80 % power (--seeds 0,1,...,{needed - 1}") + \
+        "), or more classifier steps (classifier.epochs=...) or --preset paper would widen the lead"
 
 
 def gap_summary_lines(cells: pd.DataFrame, metric: str, keys: list[str], comparer: Comparer | None = None) -> list[str]:
@@ -355,8 +382,9 @@ def gap_summary_lines(cells: pd.DataFrame, metric: str, keys: list[str], compare
                 continue
             resolved = [g for g in gaps if g.result.resolved and math.isfinite(g.result.estimate)]
             if not resolved:
+                advice = inconclusive_advice(comparer, group, budget, control, metric, lower)
                 lines.append(f"inconclusive at this compute: {control} is not resolved {'below' if lower else 'above'} "
-                             f"{BASELINE} at budget {budget}{where}; {INCONCLUSIVE_ADVICE}.")
+                             f"{BASELINE} at budget {budget}{where}; {advice}.")
                 continue
             best = max(resolved, key=lambda g: g.result.estimate)
             r = best.result

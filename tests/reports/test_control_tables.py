@@ -121,8 +121,26 @@ def test_gap_summary_lines_best_learned_arm_and_inconclusive_budget():
     lines = gap_summary_lines(frame, METRIC, ["dataset"], comparer=Comparer(None))
     assert len(lines) == 2
     assert lines[0].startswith("budget 10: best learned arm ddpm closes 75% [75%, 75%] of the gap from none to real")
-    assert lines[1].startswith("inconclusive at this compute: real is not resolved above none at budget 50; "
-                               "more seeds (--seeds), more classifier steps (classifier.epochs=...)")
+    # real − none at 50: (+0.02, −0.03, +0.01), mean 0: no lead, so more seeds are not the advice
+    assert lines[1] == ("inconclusive at this compute: real is not resolved above none at budget 50; real − none is "
+                        "+0.000 (n=3 seeds): the classifier does not use the extra real images at this compute, so "
+                        "more seeds would not help; more classifier steps (classifier.epochs=...) or --preset paper "
+                        "would.")
+
+
+def test_an_unresolved_lead_names_the_seeds_it_needs():
+    from augbench.reports.tables import gap_summary_lines
+
+    frame = cells(("none", "real", "dcgan"))
+    # real − none at 50 becomes (+0.03, −0.01, +0.01): mean +0.01, sd 0.02, se 0.02/sqrt(3)
+    for seed, d in enumerate([0.03, -0.01, 0.01]):
+        sel = (frame["arm"] == "real") & (frame["budget"] == "50") & (frame["seed"] == seed)
+        frame.loc[sel, f"metrics.{METRIC}"] = NONE["50"][seed] + d
+    (line,) = [x for x in gap_summary_lines(frame, METRIC, ["dataset"], comparer=Comparer(None)) if "budget 50" in x]
+    se = 0.02 / math.sqrt(3)
+    needed = math.ceil(3 * ((1.959964 + 0.841621) * se / 0.01) ** 2)   # 3 x (2.80 x 0.01155 / 0.01)^2 = 32
+    assert f"real − none is +0.010 (se {se:.3f}, n=3 seeds); about {needed} seeds would resolve" in line
+    assert f"--seeds 0,1,...,{needed - 1}" in line
 
 
 def test_no_gap_lines_without_a_control_or_without_learned_arms():
