@@ -20,7 +20,7 @@ from augbench.reports.tables import format_cell, is_best
 #: (metric key prefix, column header, better: "low" | "high" | "")
 COLUMNS = (("fid", "FID", "low"), ("fid_heldout", "FID vs held-out", "low"), ("kid", "KID", "low"), ("precision", "precision", "high"),
            ("recall", "recall", "high"), ("density", "density", ""), ("coverage", "coverage", "high"),
-           ("memorisation", "memorisation", ""))
+           ("memorisation", "memorisation", ""), ("memorisation_share", "share nearer than real", "low"))
 CALIBRATION = "real vs real (calibration)"
 #: distances whose scale depends on the extractor's feature magnitudes: shown with significant digits
 SCALE_FREE = ("fid", "fid_heldout", "kid")

@@ -11,7 +11,7 @@ from augbench.benchmark.fidelity.frechet import fid_from_features, frechet_dista
 from augbench.benchmark.fidelity.grid import sample_grid
 from augbench.benchmark.fidelity.inception import InceptionExtractor, default_weights_path, inception_extractor
 from augbench.benchmark.fidelity.kid import kid_from_features
-from augbench.benchmark.fidelity.memorisation import memorisation_score
+from augbench.benchmark.fidelity.memorisation import memorisation_score, memorisation_share
 from augbench.benchmark.fidelity.msssim import ms_ssim, ms_ssim_diversity, ms_ssim_scales
 from augbench.benchmark.fidelity.prdc import prdc
 
@@ -19,5 +19,5 @@ __all__ = [
     "DomainExtractor", "ExtractorUnavailable", "FeatureExtractor", "InceptionExtractor", "class_keys",
     "default_weights_path", "domain_extractor", "evaluate_fidelity", "fid_from_features",
     "fidelity_params", "frechet_distance", "inception_extractor", "kid_from_features",
-    "memorisation_score", "ms_ssim", "ms_ssim_diversity", "ms_ssim_scales", "prdc", "sample_grid",
+    "memorisation_score", "memorisation_share", "ms_ssim", "ms_ssim_diversity", "ms_ssim_scales", "prdc", "sample_grid",
 ]

@@ -13,6 +13,7 @@ Key scheme (``{x}`` = extractor key, ``{c}`` = sanitised class name, or ``overal
   kid_{x}_{c}, kid_std_{x}_{c}, kid_calib_{x}_{c}
   precision_/recall_/density_/coverage_{x}_{c}, prdc_k_{x}_{c}  (k actually used)
   memorisation_{x}_{c}     (or memorisation_loo_{x}_{c} without held-out images)
+  memorisation_share_{x}_{c}  share of samples nearer a budget image than any held-out image gets
   msssim_{c}, msssim_real_{c}   within-class MS-SSIM of fake / real images (pixel space)
   n_real_{c}, n_fake_{c}, n_heldout_{c}, n_calib_{c}
 Metrics a class is too small for (fewer than 2 images) are NaN rather than absent, so tables show
@@ -25,7 +26,7 @@ import numpy as np
 from augbench.benchmark.fidelity.extractor import FeatureExtractor
 from augbench.benchmark.fidelity.frechet import fid_from_features
 from augbench.benchmark.fidelity.kid import kid_from_features
-from augbench.benchmark.fidelity.memorisation import memorisation_score
+from augbench.benchmark.fidelity.memorisation import memorisation_score, memorisation_share
 from augbench.benchmark.fidelity.msssim import ms_ssim_diversity, ms_ssim_scales
 from augbench.benchmark.fidelity.prdc import capped_k, prdc
 from augbench.benchmark.metrics import metric_key
@@ -105,6 +106,7 @@ def evaluate_fidelity(real_by_class: dict[int, np.ndarray], fake_by_class: dict[
             out[f"fid_calib_{x}_{k}"] = _two_set(fid_from_features, f_real, f_calib)
             out[f"kid_calib_{x}_{k}"] = _two_set(kid, f_real, f_calib, 2)[0]
             out[f"memorisation_{x}_{k}"] = memorisation_score(f_fake, f_real, f_held) if len(fake) else NAN
+            out[f"memorisation_share_{x}_{k}"] = memorisation_share(f_fake, f_held, f_real) if len(fake) else NAN
         else:
             enough = len(real) >= 2 and len(fake) > 0
             out[f"memorisation_loo_{x}_{k}"] = memorisation_score(f_fake, f_real) if enough else NAN

@@ -39,3 +39,17 @@ def memorisation_score(f_synth, f_budget, f_heldout=None) -> float:
     if yardstick == 0:
         return 0.0 if synth_distance == 0 else float("inf")
     return synth_distance / yardstick
+
+
+def memorisation_share(f_synth, f_heldout, f_budget) -> float:
+    """The share of synthetic images closer to their nearest budget image than the *closest* held-out
+    real image of the class comes to any budget image: samples nearer than any fresh real image gets
+    are near-copies by the yardstick of the class itself. 0 for a generator that never lands that
+    close; 1 when every sample does (exact copies). Read beside :func:`memorisation_score`, which
+    compares medians and so misses a generator that copies some budget images and not others."""
+    synth, held, budget = (np.asarray(a, np.float64) for a in (f_synth, f_heldout, f_budget))
+    if len(synth) == 0 or len(held) == 0 or len(budget) == 0:
+        raise ValueError("the memorisation share needs synthetic, held-out and budget features")
+    nearest_real = float(pairwise_distances(held, budget).min())
+    return float((pairwise_distances(synth, budget).min(axis=1) < nearest_real).mean())
+

@@ -58,6 +58,8 @@ def test_memorisation_flags_the_class_made_of_budget_copies(sets):
     m = evaluate_fidelity(real, good, PooledPixels(), class_names=NAMES, heldout_by_class=heldout)
     assert m["memorisation_pix_pleural_effusion"] == pytest.approx(0.0, abs=1e-6)
     assert 0.6 < m["memorisation_pix_normal"] < 1.6  # fresh samples: as near the budget as real ones
+    assert m["memorisation_share_pix_pleural_effusion"] == 1.0  # every copy sits on a budget image
+    assert m["memorisation_share_pix_normal"] < 0.5
     # copies of 6 images look alike: within-class MS-SSIM above that of fresh samples
     assert m["msssim_pleural_effusion"] > m["msssim_normal"]
 

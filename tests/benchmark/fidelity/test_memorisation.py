@@ -29,3 +29,16 @@ def test_leave_one_out_yardstick_without_heldout():
     assert memorisation_score(rng.normal(size=(100, 8)), budget, None) > 0.5
     with pytest.raises(ValueError, match="at least 2"):
         memorisation_score(budget[:3], budget[:1], None)
+
+
+def test_memorisation_share_counts_samples_nearer_than_any_fresh_real_image():
+    from augbench.benchmark.fidelity import memorisation_share
+
+    budget = np.array([[0.0, 0.0], [10.0, 0.0]])
+    heldout = np.array([[0.0, 3.0], [10.0, 4.0]])        # the closest fresh real image lands 3.0 away
+    synth = np.array([[0.0, 0.5], [10.0, 1.0], [0.0, 2.9], [0.0, 3.5], [5.0, 0.0]])  # 0.5, 1.0, 2.9 < 3.0
+    assert memorisation_share(synth, heldout, budget) == pytest.approx(3 / 5)
+    assert memorisation_share(budget, heldout, budget) == 1.0          # exact copies
+    assert memorisation_share(heldout + 5.0, heldout, budget) < 1.0
+    with pytest.raises(ValueError):
+        memorisation_share(synth, heldout[:0], budget)
