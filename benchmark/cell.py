@@ -110,7 +110,8 @@ def run_cell(cell: Cell, data: FitData, arm: FittedArm, ctx: RunContext) -> Cell
                                        if k != "epoch" and isinstance(v, (int, float))}) for row in result.history]
         _log_confusion(tracker, run_id, test, probs, info)
         if spec.extra.get("save_models"):
-            _log_model(tracker, run_id, result.model, cell)
+            _log_model(tracker, run_id, result.model, cell, test=test, class_names=info.class_names,
+                       logit_offset=result.eval_logit_offset)
         _log_predictions(tracker, run_id, probs, test, probs_pc=probs_pc, class_names=info.class_names,
                          train_counts=train_counts)
         timings["total_s"] = time.perf_counter() - t_start
@@ -139,17 +140,25 @@ def _inputs(cell: Cell, data: FitData, arm: FittedArm) -> list:
     return out + [split_input(data, data.val, "validation", f"val {tag}"), split_input(data, data.test, "test", "test")]
 
 
-def _log_model(tracker: Tracker, run_id: str, model, cell: Cell) -> None:
-    """The selected classifier's state_dict (``--save-models``), in the form ``--classifier-weights``
-    and ``create_classifier(..., weights=)`` read back."""
+def _log_model(tracker: Tracker, run_id: str, model, cell: Cell, *, test: Split, class_names,
+               logit_offset=None) -> None:
+    """The selected classifier (``--save-models``), twice: its state_dict under ``model/`` (what
+    ``--classifier-weights`` and ``create_classifier(..., weights=)`` read back), and as an MLflow
+    pyfunc model under ``mlflow_model/`` that predicts probabilities from uint8 images with torch
+    alone (benchmark/mlflow_model), its signature from a real batch of the test split."""
     import tempfile
 
     import torch
+
+    from augbench.benchmark.mlflow_model import save_classifier
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{cell.classifier}.pt"
         torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, path)
         tracker.log_artifact(run_id, path, "model")
+        folder = save_classifier(model, test.images[:8], Path(tmp) / "mlflow_model", logit_offset=logit_offset,
+                                 class_names=class_names)
+        tracker.log_artifacts(run_id, folder, "mlflow_model")
 
 
 # --- predictions logging ------------------------------------------------------------------------------
