@@ -5,6 +5,9 @@ the training side; the runner imports these names to write them.
 """
 from __future__ import annotations
 
+import contextlib
+import os
+
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -38,9 +41,26 @@ def search_runs(tracking_uri: str, experiment: str, *, kind: str = "cell", statu
         clauses.append(f"attributes.status = '{status}'")
     if filter_string:
         clauses.append(filter_string)
+    with _fluent_tracking_uri(mlflow, tracking_uri):
+        return mlflow.search_runs(experiment_ids=[exp.experiment_id], filter_string=" and ".join(clauses),
+                                  max_results=50000)
+
+
+@contextlib.contextmanager
+def _fluent_tracking_uri(mlflow, tracking_uri: str):
+    """mlflow.search_runs (which builds the DataFrame) reads the fluent tracking URI, and setting it
+    also sets $MLFLOW_TRACKING_URI for the whole process. Left set, the next `benchmark run` in the
+    same process (a notebook, the tests) would take it for the user's environment and write to this
+    store. So both are put back as they were."""
+    saved_env = os.environ.get("MLFLOW_TRACKING_URI")
+    saved_uri = mlflow.get_tracking_uri() if saved_env is not None else None
     mlflow.set_tracking_uri(tracking_uri)
-    return mlflow.search_runs(experiment_ids=[exp.experiment_id], filter_string=" and ".join(clauses),
-                              max_results=50000)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(saved_uri)  # None also unsets the variable
+        if saved_env is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = saved_env
 
 
 # --- reading a selection back as tidy frames -------------------------------------------------------

@@ -60,3 +60,21 @@ def test_a_shell_pointed_at_a_server_writes_there(mlflow_server, tmp_path, data_
     assert main(["report", "--out", str(out), "--format", "md"]) == 0
     report = (out / "report" / "report.md").read_text()
     assert "| none |" in report and "team-experiment" in report
+
+
+def test_reading_a_store_leaves_the_process_environment_alone(tmp_path, monkeypatch):
+    """mlflow.set_tracking_uri also sets $MLFLOW_TRACKING_URI; the report's reads put it back, so a
+    second `benchmark run` in the same process does not take the first one's store for the user's."""
+    import os
+
+    from augbench.benchmark.tracking import Tracker
+    from augbench.reports.runs import search_runs
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    Tracker(uri, "augbench")
+    search_runs(uri, "augbench", kind="cell")
+    assert "MLFLOW_TRACKING_URI" not in os.environ
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+    search_runs(uri, "augbench", kind="cell")
+    assert os.environ["MLFLOW_TRACKING_URI"] == "http://127.0.0.1:9"
