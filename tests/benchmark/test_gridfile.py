@@ -115,7 +115,8 @@ def test_bare_mission_command_prints_its_defaults(tmp_path, monkeypatch, data_di
     expected_preset = "paper" if torch.cuda.is_available() else "quick"
     assert settings["preset"].startswith(f"{expected_preset} (chosen by hardware")
     assert settings["classifiers"] and settings["seeds"] and settings["budgets"] == "10,50,100"
-    assert settings["out"] == "augbench-out" and settings["tracking"].endswith("augbench-out/mlflow.db")
+    assert settings["out"] == "augbench-out" and settings["tracking"].endswith(
+        "augbench-out/mlflow.db (default: embedded sqlite under --out)")
     assert settings["device"].startswith("cuda" if torch.cuda.is_available() else "cpu (auto")
     from augbench.benchmark.executors import usable_cpus
 

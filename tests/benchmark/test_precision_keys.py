@@ -47,13 +47,14 @@ def test_scaffold_settings_are_in_the_hash_even_when_left_to_the_defaults(tmp_pa
                                                  "diffaugment": ADVERSARIAL_DEFAULTS["diffaugment"]}
     assert "resolved" not in plain["none"]["fit"]
     # a changed default changes the hash of every fit left to it, never reusing the old fits
-    monkeypatch.setitem(SCAFFOLD_DEFAULTS, "class_sampling", "balanced")
+    changed_to = "sqrt" if SCAFFOLD_DEFAULTS["class_sampling"] != "sqrt" else "natural"
+    monkeypatch.setitem(SCAFFOLD_DEFAULTS, "class_sampling", changed_to)
     precision_keys._resolved.cache_clear()
     try:
         changed = _resolved(tmp_path, monkeypatch, "0")
     finally:
         precision_keys._resolved.cache_clear()
-    assert changed["dcgan"]["fit"]["resolved"]["class_sampling"] == "balanced"
+    assert changed["dcgan"]["fit"]["resolved"]["class_sampling"] == changed_to
     assert changed["dcgan"]["fit_hash"] != plain["dcgan"]["fit_hash"]
     assert changed["none"]["fit_hash"] == plain["none"]["fit_hash"]
     assert changed["none"]["pair"] == changed["dcgan"]["pair"]  # an arm's settings never split pairing
