@@ -100,8 +100,10 @@ def test_cli_audit_reports_the_official_dermamnist_overlap(capsys, data_dir):
     if not (data_dir / "ham10000" / "dermamnist_split_info.csv").is_file():
         pytest.skip("dermamnist_split_info.csv not present")
     assert main(["data", "audit", "isic", "--split", "official", "--data-dir", str(data_dir)]) == 0
-    out = capsys.readouterr().out
-    assert "test vs train: 693 shared subjects" in out  # 693: counted from the CSVs in test_isic.py
+    captured = capsys.readouterr()
+    # the warning goes to stderr, the table to stdout; 693: counted from the CSVs in test_isic.py
+    assert "warning:" in captured.err and "test vs train: 693 shared subjects" in captured.err
+    assert "warning:" not in captured.out
     assert main(["data", "audit", "isic", "--data-dir", str(data_dir)]) == 0
-    out = capsys.readouterr().out
-    assert "warning:" not in out and "| (none) |" in out  # the lesion-grouped default split is clean
+    captured = capsys.readouterr()
+    assert "warning:" not in captured.out + captured.err and "| (none) |" in captured.out  # lesion-grouped: clean
