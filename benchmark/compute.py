@@ -98,6 +98,15 @@ def _flop_counter():
     return FlopCounter()
 
 
+def uncounted(total: float = math.nan):
+    """A stand-in counter that counts nothing and reports ``total``."""
+    import contextlib
+
+    stand_in = contextlib.nullcontext()
+    stand_in.total = total
+    return stand_in
+
+
 def counting():
     """A FLOP counter for the fit that actually runs (and, separately, for its sampling). The dispatch
     mode is a private torch module; where a torch release moves it, the fit runs uncounted and its
@@ -105,11 +114,7 @@ def counting():
     try:
         return _flop_counter()
     except ImportError:
-        import contextlib
-
-        uncounted = contextlib.nullcontext()
-        uncounted.total = math.nan
-        return uncounted
+        return uncounted()
 
 
 #: counted training FLOPs further than this from the budget are explained on the fit

@@ -197,15 +197,9 @@ def generate(data: FitData, timings: dict, refit: bool = False) -> FittedArm:
 
 def _counter(generator):
     """A FLOP counter for a learned arm's fit or sampling (benchmark/compute.py); a no-op otherwise."""
-    import contextlib
+    from augbench.benchmark.compute import counting, uncounted
 
-    if not generator.learned:
-        counter = contextlib.nullcontext()
-        counter.total = 0
-        return counter
-    from augbench.benchmark.compute import counting
-
-    return counting()
+    return counting() if generator.learned else uncounted(0.0)
 
 
 def _uncounted(progress, counter):

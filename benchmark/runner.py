@@ -295,8 +295,8 @@ def write_summary_json(path: str, result: GridResult, metric: str, tables: list,
     tables' notes (what each number is), the gap-closed lines, and the run's counts."""
     import json
     import math
-    import os
-    import tempfile
+
+    from augbench.benchmark.fit import _atomic_write_text
 
     def clean(value):
         if isinstance(value, float) and not math.isfinite(value):
@@ -315,9 +315,6 @@ def write_summary_json(path: str, result: GridResult, metric: str, tables: list,
                        "rows": [{k: clean(v) for k, v in row.items()} for row in t.data.to_dict("records")]}
                       for t in tables],
            "gap_closed": list(gaps)}
-    target = os.path.abspath(path)
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(doc, fh, indent=2, default=str)
-    os.replace(tmp, target)
+    target = Path(path).resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write_text(target, json.dumps(doc, indent=2, default=str))

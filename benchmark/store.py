@@ -31,26 +31,26 @@ ENV_TRACKING_URI, ENV_EXPERIMENT = "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAM
 DEFAULT_EXPERIMENT = "augbench"
 
 
+def _chosen(given, given_origin: str, env_key: str, fallback, fallback_origin: str) -> tuple:
+    """(value, where it came from): what was given, else the environment variable, else the fallback."""
+    if given:
+        return given, given_origin
+    env = os.environ.get(env_key, "").strip()
+    if env:
+        return env, f"${env_key}"
+    return fallback, fallback_origin
+
+
 def chosen_tracking_uri(given: str | None, given_origin: str = "--tracking-uri") -> tuple[str | None, str]:
     """(tracking URI, where it came from): the flag or grid file, else $MLFLOW_TRACKING_URI, else None
     (the embedded sqlite store under --out). A shell pointed at a team server writes there, and the
     run header says which one won."""
-    if given:
-        return given, given_origin
-    env = os.environ.get(ENV_TRACKING_URI, "").strip()
-    if env:
-        return env, f"${ENV_TRACKING_URI}"
-    return None, "default: embedded sqlite under --out"
+    return _chosen(given, given_origin, ENV_TRACKING_URI, None, "default: embedded sqlite under --out")
 
 
 def chosen_experiment(given: str | None, given_origin: str = "--experiment") -> tuple[str, str]:
     """(experiment name, where it came from), with the same precedence as :func:`chosen_tracking_uri`."""
-    if given:
-        return given, given_origin
-    env = os.environ.get(ENV_EXPERIMENT, "").strip()
-    if env:
-        return env, f"${ENV_EXPERIMENT}"
-    return DEFAULT_EXPERIMENT, "default"
+    return _chosen(given, given_origin, ENV_EXPERIMENT, DEFAULT_EXPERIMENT, "default")
 
 
 def sqlite_path(tracking_uri: str) -> Path | None:

@@ -73,6 +73,7 @@ class LearnedGenerator(Generator):
         self.policy = parse_policy(self.config.get("diffaugment"), arm=self.name) if self.adversarial else ()
         self.label_shares: np.ndarray | None = None  # the class shares of the fit's draws, set by fit
         self._augment: DiffAugment | None = None     # the policy while training, else None
+        self._wrapped: dict[int, nn.Module] = {}      # each critic's wrapper during the fit
         self.nets: dict[str, nn.Module] = {}
         self.arch: dict = {}  # what load() needs to rebuild the networks; fixed when fit() starts
         self.device = torch.device("cpu")
@@ -152,6 +153,7 @@ class LearnedGenerator(Generator):
         self.arch = self.arch_state()
         self.label_shares = class_shares(labels, self.n_classes, self.config["class_sampling"])
         self._augment = DiffAugment(self.policy, torch_generator(seed + _AUGMENT_SEED_OFFSET)) if self.policy else None
+        self._wrapped = {}
         try:
             with seeded_global_rng(seed, self.device):
                 self.nets = self._built()
@@ -163,7 +165,7 @@ class LearnedGenerator(Generator):
             self.nets = {}  # never sample from a diverged generator
             raise
         finally:
-            self._augment = None  # sampling and probes never see the policy
+            self._augment, self._wrapped = None, {}  # sampling and probes never see the policy
         for net in self.nets.values():
             net.eval()
 
@@ -183,7 +185,11 @@ class LearnedGenerator(Generator):
     def augmented(self, critic: nn.Module) -> nn.Module:
         """``critic`` seen through the fit's DiffAugment policy while training (itself otherwise):
         real, fake and penalty inputs all pass the same policy."""
-        return critic if self._augment is None or critic is None else AugmentedCritic(critic, self._augment)
+        if self._augment is None or critic is None:
+            return critic
+        if id(critic) not in self._wrapped:
+            self._wrapped[id(critic)] = AugmentedCritic(critic, self._augment)
+        return self._wrapped[id(critic)]
 
     def log(self, step: int, *, keep: bool = True, phase: str | None = None, **losses) -> dict:
         """Stop on a NaN/inf loss (DivergenceError naming the step); append the record to ``history``

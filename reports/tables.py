@@ -350,12 +350,10 @@ def inconclusive_advice(comparer: Comparer, group: pd.DataFrame, budget, control
                 f"the extra real images at this compute, so more seeds would not help; more classifier steps "
                 f"(classifier.epochs=...) or --preset paper would")
     needed = math.ceil(r.n_seeds * ((_Z_TEST + _Z_POWER) * r.se / lead) ** 2)
+    seeds = ",".join(map(str, range(needed))) if needed <= 12 else f"0,1,...,{needed - 1}"
     return (f"{control} − {BASELINE} is {r.estimate:+.3f} (se {r.se:.3f}, n={r.n_seeds} seeds); about {needed} seeds "
-            f"would resolve a lead of this size at 80 % power (--seeds {','.join(map(str, range(needed)))}"
-            if needed <= 12 else
-            f"{control} − {BASELINE} is {r.estimate:+.3f} (se {r.se:.3f}, n={r.n_seeds} seeds); about {needed} seeds "
-            f"would resolve a lead of this size at 80 % power (--seeds 0,1,...,{needed - 1}") + \
-        "), or more classifier steps (classifier.epochs=...) or --preset paper would widen the lead"
+            f"would resolve a lead of this size at 80 % power (--seeds {seeds}), or more classifier steps "
+            "(classifier.epochs=...) or --preset paper would widen the lead")
 
 
 def gap_summary_lines(cells: pd.DataFrame, metric: str, keys: list[str], comparer: Comparer | None = None) -> list[str]:

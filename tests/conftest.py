@@ -74,31 +74,12 @@ def lineage_grid(tmp_path_factory, data_dir):
 @pytest.fixture()
 def mlflow_server(tmp_path):
     """A real `mlflow server` on 127.0.0.1 (the command `benchmark ui` runs), over a sqlite store."""
-    import signal
-    import subprocess
-
-    from augbench.reports.server import HOST, free_port, server_command, wait_healthy
+    from augbench.reports.server import free_port, server_command
+    from tests._servers import serving
 
     root = tmp_path / "server"
     root.mkdir()
     port = free_port()
-    log = open(root / "server.log", "w")
     cmd = server_command(f"sqlite:///{root / 'mlflow.db'}", root / "artifacts", port)
-    process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=root)
-    url = f"http://{HOST}:{port}"
-    try:
-        wait_healthy(url, process, timeout=120)
+    with serving(cmd, port, root / "server.log", cwd=root) as url:
         yield url
-    except Exception:
-        log.flush()
-        print((root / "server.log").read_text()[-3000:])
-        raise
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)  # its own session: the server and its workers, nothing else
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-        log.close()

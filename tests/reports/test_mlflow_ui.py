@@ -6,9 +6,7 @@ grid's cells showing the per-class metrics side by side. The UI is a React app, 
 the DOM Chromium renders (--dump-dom after the page's scripts ran), not the HTML the server sends.
 """
 import json
-import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -19,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from augbench.reports.runs import TAG_GRID, TAG_KIND
-from augbench.reports.server import HOST, free_port, wait_healthy
+from augbench.reports.server import free_port
+from tests._servers import serving
 from tests.reports.test_html_chromium import chromium
 from tests.reports.test_mlflow_server import rest_search
 
@@ -28,28 +27,10 @@ from tests.reports.test_mlflow_server import rest_search
 def ui(lineage_grid, tmp_path_factory):
     """`benchmark ui --out <grid's out>` on a free port, in its own process group."""
     port = free_port()
-    log_path = tmp_path_factory.mktemp("ui") / "ui.log"
-    log = open(log_path, "w")
     script = Path(sys.executable).with_name("benchmark")
-    process = subprocess.Popen([str(script), "ui", "--out", str(lineage_grid), "--port", str(port)], stdout=log,
-                               stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://{HOST}:{port}"
-    try:
-        wait_healthy(url, process, timeout=120)
+    cmd = [str(script), "ui", "--out", str(lineage_grid), "--port", str(port)]
+    with serving(cmd, port, tmp_path_factory.mktemp("ui") / "ui.log") as url:
         yield url
-    except Exception:
-        log.flush()
-        print(log_path.read_text()[-3000:])
-        raise
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-        log.close()
 
 
 def page_text(url: str, tmp_path, *, expect: str) -> str:
