@@ -80,6 +80,23 @@ def clear_stale(tracker, kind: str, hash_: str, *, supersede_finished: bool = Fa
     return deleted
 
 
+def clear_lost_attempt(tracker, fit: Fit, cells: list[Cell], driver: str) -> int:
+    """Delete the RUNNING runs a lost attempt of this group left, so that its retry starts clean.
+
+    Called by the driver once the executor has seen the attempt end (its worker or node died). Only
+    that attempt can have left them: in one grid a fit and each of its cells belong to one group, and
+    the runs are the ones tagged with this driver. The retry's own claims could not tell, on another
+    host, a dead worker's RUNNING run from a live one. Returns how many runs were deleted.
+    """
+    deleted = 0
+    for kind, hash_ in [("generator", fit.hash), *(("cell", cell.hash) for cell in cells)]:
+        for run in tracker.runs(kind, hash_=hash_):
+            if run.info.status == "RUNNING" and run.data.tags.get(TAG_DRIVER) == driver:
+                tracker.client.delete_run(run.info.run_id)
+                deleted += 1
+    return deleted
+
+
 # --- claims ---------------------------------------------------------------------------------------------
 def fit_lock(locks: Path, fit: Fit):
     """The lock one generator fit is made and logged under: samples and its run are written once."""

@@ -6,8 +6,9 @@ holds its cached samples, so no GAN is trained twice and no samples cross the ne
 independent (each claims its own fit and cells, cache entries are written atomically), so an
 executor only ships ``(fit, cells, parent)`` somewhere and hands back the outcomes.
 
-A worker that dies (out of memory, killed) takes only its group down: its cells are reported as
-failed, the grid goes on, and a rerun redoes them.
+A worker that dies (out of memory, killed) takes only its group down: the group is retried on its own
+(a fresh single-worker pool, or a resubmitted Ray task after its lost runs are cleared), and only a
+group that keeps killing its worker is reported as failed; the grid goes on, and a rerun redoes it.
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ import threading
 import time
 
 from augbench.benchmark.cell import CellOutcome
-from augbench.benchmark.execute import run_group
+from augbench.benchmark.claims import clear_lost_attempt, owner_token
+from augbench.benchmark.execute import group_tracker, run_group
 from augbench.datasets import UserError
 
 
@@ -194,25 +196,57 @@ def check_ray_address(address: str, timeout: float = 5.0) -> None:
                         "--ray-address HOST:PORT, or use --ray-address local for a one-machine cluster.") from None
 
 
+#: how many times a group whose Ray worker or node died is resubmitted before its cells are FAILED
+MAX_RAY_RETRIES = 2
+
+
+def _lost_worker_errors() -> tuple[type, ...]:
+    """Ray's exceptions for an attempt that died under the task (not an error the task raised)."""
+    import ray.exceptions as rex
+
+    names = ("WorkerCrashedError", "NodeDiedError", "LocalRayletDiedError", "OutOfMemoryError",
+             "ObjectLostError", "OwnerDiedError")
+    return tuple(getattr(rex, n) for n in names if hasattr(rex, n))
+
+
 def _ray(groups, parent, progress, address, gpus_per_cell, cpus_per_cell, threads, force, driver):
+    """One Ray task per group. Ray's own retries stay off (``max_retries=0``): a retry is resubmitted
+    here instead, after the driver has deleted the RUNNING runs the lost attempt left
+    (claims.clear_lost_attempt), because the retry's claims cannot judge a dead worker on another host."""
     import ray
 
     if not groups:
         return None
+    driver = driver or owner_token()
     started = connect_ray(address)
     try:
         cpus = float(cpus_per_cell or 1)
-        remote = ray.remote(_ray_group).options(num_cpus=cpus, num_gpus=float(gpus_per_cell or 0.0),
-                                                max_retries=0)  # a retried group could duplicate its runs
+        remote = ray.remote(_ray_group).options(num_cpus=cpus, num_gpus=float(gpus_per_cell or 0.0), max_retries=0)
         torch_threads = int(threads) if threads else max(1, int(cpus))
-        pending = {remote.remote(fit, cells, parent, torch_threads, force, driver): cells for fit, cells in groups}
+        lost_worker = _lost_worker_errors()
+
+        def submit(fit, cells, tries):
+            pending[remote.remote(fit, cells, parent, torch_threads, force, driver)] = (fit, cells, tries)
+
+        pending: dict = {}
+        for fit, cells in groups:
+            submit(fit, cells, 0)
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
-            ref = done[0]
-            cells = pending.pop(ref)
+            fit, cells, tries = pending.pop(done[0])
             try:
-                outcomes = ray.get(ref)
-            except Exception as exc:  # noqa: BLE001 - a lost node or worker fails its group, not the grid
+                outcomes = ray.get(done[0])
+            except lost_worker as exc:
+                if tries < MAX_RAY_RETRIES:
+                    cleared = clear_lost_attempt(group_tracker(fit.spec), fit, cells, driver)
+                    print(f"augbench: the Ray worker of fit group {fit.label()} died ({type(exc).__name__}); "
+                          f"{cleared} run(s) it left RUNNING deleted, group resubmitted "
+                          f"(try {tries + 2} of {MAX_RAY_RETRIES + 1}).", file=sys.stderr, flush=True)
+                    submit(fit, cells, tries + 1)
+                    continue
+                outcomes = _lost(cells, f"Ray worker died on each of {MAX_RAY_RETRIES + 1} tries of this fit group "
+                                        f"({type(exc).__name__}: {str(exc)[:200]}); rerun the command to retry")
+            except Exception as exc:  # noqa: BLE001 - a task that raised fails its group, not the grid
                 outcomes = _lost(cells, f"Ray task failed: {type(exc).__name__}: {str(exc)[:300]}")
             for outcome in outcomes:
                 progress(outcome)

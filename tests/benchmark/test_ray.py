@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from augbench.benchmark.cli import main
-from tests.benchmark._runner_support import env, run_argv, spec_for, store_runs, tiny_preset
+from tests.benchmark._runner_support import env, run_argv, spec_for, start_cli, store_runs, tiny_preset, wait_for
 
 ray = pytest.importorskip("ray")
 START_TIMEOUT = 120
@@ -98,6 +98,47 @@ def test_grid_on_local_ray_cluster(tmp_path, ray_cluster, monkeypatch, capsys):
     assert main(argv) == 0
     assert "3 already finished, 0 to run" in capsys.readouterr().out
     assert len(store_runs(out)) == 3
+
+
+def _running_owners(out: Path) -> list[str]:
+    """Owner tags (host:pid[:ticks]) of the cell runs now RUNNING in the store."""
+    import sqlite3
+
+    db = out / "mlflow.db"
+    if not db.exists():
+        return []
+    query = """SELECT o.value FROM runs r JOIN tags k ON k.run_uuid = r.run_uuid JOIN tags o ON o.run_uuid = r.run_uuid
+               WHERE k.key = 'augbench.kind' AND k.value = 'cell' AND o.key = 'augbench.owner'
+               AND r.status = 'RUNNING' AND r.lifecycle_stage = 'active'"""
+    try:
+        with sqlite3.connect(db, timeout=30) as con:
+            return [row[0] for row in con.execute(query)]
+    except sqlite3.OperationalError:  # schema not created yet
+        return []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_killed_ray_worker_is_retried_and_the_grid_finishes(tmp_path, ray_cluster):
+    """SIGKILL the Ray worker process that is training a cell: the driver clears the run it left and
+    resubmits the group; every cell ends FINISHED exactly once, nothing is left RUNNING."""
+    out, log = tmp_path / "out", tmp_path / "run.log"
+    preset = tiny_preset(tmp_path, epochs=60)  # a cell long enough to be caught running
+    argv = run_argv(out, preset, "--executor", "ray", "--ray-address", ray_cluster, "--cpus-per-cell", "1",
+                    generators="none,oversample")
+    proc = start_cli(argv, log)
+    owner = wait_for(lambda: _running_owners(out), proc, log, "a cell running on a Ray worker")[0]
+    pid = int(owner.split(":")[1])
+    assert pid != proc.pid  # a worker, not the driver
+    os.kill(pid, signal.SIGKILL)
+    assert proc.wait(timeout=400) == 0, log.read_text()[-3000:]
+    text = log.read_text()
+    assert "died (WorkerCrashedError)" in text and "1 run(s) it left RUNNING deleted" in text, text[-3000:]
+
+    expected = Counter(c.hash for c in spec_for(argv).cells())
+    runs = store_runs(out)
+    assert Counter(r["hash"] for r in runs if r["status"] == "FINISHED") == expected
+    assert not [r for r in runs if r["status"] != "FINISHED"]  # the killed attempt's run is gone, not FAILED
 
 
 def test_unreachable_ray_cluster_is_one_message(tmp_path, capsys):
