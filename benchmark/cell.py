@@ -144,12 +144,14 @@ def _log_model(tracker: Tracker, run_id: str, model, cell: Cell, *, test: Split,
                logit_offset=None) -> None:
     """The selected classifier (``--save-models``), twice: its state_dict under ``model/`` (what
     ``--classifier-weights`` and ``create_classifier(..., weights=)`` read back), and as an MLflow
-    pyfunc model under ``mlflow_model/`` that predicts probabilities from uint8 images with torch
-    alone (benchmark/mlflow_model), its signature from a real batch of the test split."""
+    LoggedModel of the pytorch flavor (``models:/<id>``, listed on the run) that predicts probabilities
+    from uint8 images with torch alone (benchmark/mlflow_model), its signature from a real batch of the
+    test split."""
     import tempfile
 
     import torch
 
+    from augbench.benchmark.grid import budget_label
     from augbench.benchmark.mlflow_model import save_classifier
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -158,7 +160,9 @@ def _log_model(tracker: Tracker, run_id: str, model, cell: Cell, *, test: Split,
         tracker.log_artifact(run_id, path, "model")
         folder = save_classifier(model, test.images[:8], Path(tmp) / "mlflow_model", logit_offset=logit_offset,
                                  class_names=class_names)
-        tracker.log_artifacts(run_id, folder, "mlflow_model")
+        tracker.log_model(run_id, cell.classifier, folder, model_type="classifier",
+                          params={"arm": cell.fit.arm, "dataset": cell.fit.dataset, "seed": cell.fit.seed,
+                                  "budget": budget_label(cell.fit.budget)})
 
 
 # --- predictions logging ------------------------------------------------------------------------------

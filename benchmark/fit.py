@@ -274,6 +274,8 @@ def log_fit_run(data: FitData, arm: FittedArm, ctx: RunContext) -> str:
         weights = fit_dir(fit) / "generator.pt"
         if generator.learned and weights.exists():  # a remote tracking server gets the weights too
             tracker.log_artifact(run_id, weights, "model")
+            if fit.spec.extra.get("save_models"):
+                _log_generator_model(tracker, run_id, generator, weights, info.class_names)
         metrics = {f"n_synthetic_{metric_key(info.class_names[c])}": int((labels == c).sum()) for c in data.minority}
         metrics.update({f"time_{k}": v for k, v in arm.record.get("timings", {}).items()
                         if isinstance(v, (int, float))})
@@ -315,6 +317,19 @@ def split_input(data: FitData, split: Split, context: str, part: str):
                          class_names=list(data.info.class_names),
                          extra={"budget": budget_label(data.fit.budget), "seed": data.fit.seed,
                                 "subsample": spec.preset.get("subsample") or {}})
+
+
+def _log_generator_model(tracker, run_id: str, generator, weights: Path, class_names) -> None:
+    """``--save-models``: the fitted arm as an MLflow pyfunc LoggedModel of the fit run, sampled with
+    ``mlflow.pyfunc.load_model("models:/<id>").predict(rows of label, n, params={"seed": s})``."""
+    import tempfile
+
+    from augbench.benchmark.mlflow_model import save_generator
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = save_generator(generator, weights, Path(tmp) / "generator_model", class_names=class_names)
+        tracker.log_model(run_id, generator.name, folder, model_type="generator",
+                          params={k: v for k, v in generator.describe().items()})
 
 
 def fit_node(data: FitData, arm: FittedArm, ctx: RunContext) -> str:

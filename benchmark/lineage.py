@@ -72,6 +72,17 @@ def split_digest(fingerprint: str | None, part: str, labels: np.ndarray, ids) ->
     return h.hexdigest()[:32]
 
 
+def tensor_schema(images: np.ndarray) -> dict:
+    """MLflow's tensor dataset schema (the format its UI draws): uint8 images (-1, H, W, C) as the
+    features, int64 class indices as the targets."""
+    from mlflow.data.schema import TensorDatasetSchema
+    from mlflow.types.schema import Schema, TensorSpec
+
+    features = Schema([TensorSpec(np.dtype(images.dtype), (-1, *images.shape[1:]), "images")])
+    targets = Schema([TensorSpec(np.dtype(np.int64), (-1,), "labels")])
+    return TensorDatasetSchema(features, targets).to_dict()
+
+
 def dataset_input(name: str, split, *, part: str, context: str, fingerprint: str | None, source: str,
                   class_names: list[str], extra: dict | None = None):
     """One MLflow DatasetInput: ``split``'s images as ``context`` (train / validation / test)."""
@@ -81,8 +92,7 @@ def dataset_input(name: str, split, *, part: str, context: str, fingerprint: str
     profile = {"num_images": int(len(split.labels)), "part": part, "split_fingerprint": fingerprint,
                "class_counts": {c: int(n) for c, n in zip(class_names, counts)}, **(extra or {})}
     images = getattr(split, "images", None)
-    schema = None if images is None else json.dumps({"images": {"shape": list(images.shape[1:]),
-                                                                "dtype": str(images.dtype)}, "labels": "int64"})
+    schema = None if images is None else json.dumps(tensor_schema(images))
     dataset = Dataset(name=f"{name} {part}", digest=split_digest(fingerprint, part, split.labels,
                                                                  getattr(split, "ids", None)),
                       source_type="local", source=json.dumps({"uri": source}), schema=schema,

@@ -167,6 +167,24 @@ class Tracker:
         """A whole folder (an MLflow Model directory) under ``artifact_path``."""
         self.client.log_artifacts(run_id, str(folder), artifact_path)
 
+    def log_model(self, run_id: str, name: str, folder: str | Path, *, params: dict | None = None,
+                  model_type: str | None = None) -> str:
+        """A saved MLflow Model folder as an MLflow 3 LoggedModel made by ``run_id``: the run page lists
+        it under "Logged models" (with its Register button), ``models:/<id>`` loads it. Returns its id."""
+        from mlflow.entities import LoggedModelOutput
+
+        model = self.client.create_logged_model(self.experiment_id, name=name, source_run_id=run_id,
+                                                params={k: str(v) for k, v in (params or {}).items()},
+                                                model_type=model_type)
+        try:
+            self.client.log_model_artifacts(model.model_id, str(folder))
+        except BaseException:
+            self.client.finalize_logged_model(model.model_id, "FAILED")
+            raise
+        self.client.finalize_logged_model(model.model_id, "READY")
+        self.client.log_outputs(run_id, [LoggedModelOutput(model.model_id, 0)])
+        return model.model_id
+
     def log_text(self, run_id: str, text: str, name: str) -> None:
         self.client.log_text(run_id, text, name)
 

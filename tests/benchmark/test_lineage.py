@@ -74,6 +74,13 @@ def test_cells_log_what_they_saw_as_dataset_inputs(lineage_grid):
     profile = json.loads(real.profile)
     assert profile["num_images"] == int(cells["none"].data.params["n_train_real"])
     assert profile["split_fingerprint"] and profile["budget"] == "10"
+    # MLflow's own tensor schema, so its UI draws the inputs: images (-1, 28, 28, 1) uint8, labels int64
+    from mlflow.data.schema import TensorDatasetSchema
+
+    schema = TensorDatasetSchema.from_dict(json.loads(real.schema))
+    (images,), (labels,) = schema.features.inputs, schema.targets.inputs
+    assert (images.name, images.shape, str(images.type)) == ("images", (-1, 28, 28, 1), "uint8")
+    assert (labels.name, labels.shape, str(labels.type)) == ("labels", (-1,), "int64")
     fit_inputs = {r.data.params["arm"]: r.inputs.dataset_inputs for r in runs["generator"]}
     assert [i.dataset.digest for i in fit_inputs["ddpm"]] == [real.digest]
 
