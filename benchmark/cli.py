@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     info = dsub.add_parser("info", help="classes, per-split counts, imbalance ratio")
     info.add_argument("name")
     info.add_argument("--data-dir")
+    info.add_argument("--image-size", type=int,
+                      help="also say which native file a load at this size reads (MedMNIST sets)")
     audit = dsub.add_parser("audit", help="shared subjects, exact and near duplicates across train/val/test")
     audit.add_argument("name")
     audit.add_argument("--split", choices=["default", "official"], default="default",
@@ -94,7 +96,15 @@ def build_parser() -> argparse.ArgumentParser:
     fetch = dsub.add_parser("fetch", help="download a dataset's official files (checksummed)")
     fetch.add_argument("name")
     fetch.add_argument("--data-dir")
+    fetch.add_argument("--size", type=int,
+                       help="native size of a MedMNIST set's file: 28 (default), 64, 128 or 224")
     fetch.add_argument("--base-url", help="mirror to download from instead of the official host")
+    derma = dsub.add_parser("derma-split", help="write ham10000/dermamnist_split_info.csv by matching MedMNIST's "
+                                                "dermamnist.npz to the HAM10000 images")
+    derma.add_argument("--npz", help="the official dermamnist.npz (any size; default DATA_DIR/medmnist/dermamnist.npz)")
+    derma.add_argument("--data-dir")
+    derma.add_argument("--out", help="CSV to write (default DATA_DIR/ham10000/dermamnist_split_info.csv)")
+    derma.add_argument("--force", action="store_true", help="replace an existing --out file")
 
     rep = sub.add_parser("report", help="tables, statistics and figures read back from MLflow (see docs/reports.md)")
     rep.add_argument("--out", default=DEFAULT_OUT, help=f"output folder of `benchmark run` (default ./{DEFAULT_OUT})")
@@ -197,7 +207,7 @@ def cmd_data(args) -> int:
         args.kind = "datasets"
         return cmd_list(args)
     if args.data_command == "info":
-        d = ds.describe_dataset(args.name, data_dir=args.data_dir)
+        d = ds.describe_dataset(args.name, data_dir=args.data_dir, image_size=args.image_size)
         for key, value in d.items():
             print(f"{key}: {value}")
         return 0
@@ -206,11 +216,28 @@ def cmd_data(args) -> int:
     if args.data_command == "fetch":
         from augbench.datasets.fetch import fetch_dataset
 
-        paths = fetch_dataset(args.name, ds.resolve_data_dir(args.data_dir), base_url=args.base_url)
+        paths = fetch_dataset(args.name, ds.resolve_data_dir(args.data_dir), base_url=args.base_url, size=args.size)
         for path in paths:
             print(f"fetched {path}")
         return 0
+    if args.data_command == "derma-split":
+        return cmd_data_derma_split(args)
     return 2
+
+
+def cmd_data_derma_split(args) -> int:
+    from augbench import datasets as ds
+    from augbench.datasets.derma_split import match_dermamnist, write_split_csv
+
+    root = ds.resolve_data_dir(args.data_dir)
+    npz = Path(args.npz).expanduser() if args.npz else root / "medmnist" / "dermamnist.npz"
+    out = Path(args.out).expanduser() if args.out else root / "ham10000" / "dermamnist_split_info.csv"
+    if out.exists() and not args.force:
+        raise UserError(f"{out} already exists.", "pass --force to replace it, or --out PATH to write elsewhere.")
+    result = match_dermamnist(npz, data_dir=root)
+    write_split_csv(result, out)
+    print(f"wrote {out}: {result.summary()}")
+    return 0
 
 
 OFFICIAL_SPLIT = {"isic": "dermamnist"}  # datasets whose published split is registered under another name

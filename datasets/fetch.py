@@ -1,9 +1,9 @@
 """Download a dataset's official files, verified against published checksums.
 
-Only datasets published as plain files with known checksums are fetched (MedMNIST npz,
-Fashion-MNIST IDX); archives behind portals (HAM10000, ISIC 2019, Kermany) get a message saying
-what to download and where to put it. Any failure says exactly which files belong where, so an
-offline machine can be prepared by hand.
+Only datasets published as plain files with known checksums are fetched (MedMNIST npz at each
+of its native sizes, Fashion-MNIST IDX); archives behind portals (HAM10000, ISIC 2019, Kermany)
+get a message saying what to download and where to put it. Any failure says exactly which files
+belong where, so an offline machine can be prepared by hand.
 """
 from __future__ import annotations
 
@@ -65,17 +65,19 @@ def _download(url: str, dest: Path, remote: RemoteFile, timeout: float, data_dir
     os.replace(part, dest)
 
 
-def fetch_dataset(name: str, data_dir, *, base_url: str | None = None, timeout: float = 10) -> list[Path]:
+def fetch_dataset(name: str, data_dir, *, base_url: str | None = None, timeout: float = 10,
+                  size: int | None = None) -> list[Path]:
     """Fetch ``name``'s files into ``data_dir`` (skipping ones already present and verified).
 
     ``base_url`` replaces the official host (a mirror, or a local server in tests): files are
-    then requested as ``<base_url>/<file name>``.
+    then requested as ``<base_url>/<file name>``. ``size`` picks a native size for datasets that
+    publish several (MedMNIST: 28, the default, 64, 128, 224); others refuse it.
     """
     from augbench.datasets.registry import DATASETS
 
     source = DATASETS.create(name)
     data_dir = Path(data_dir).expanduser()
-    files = tuple(source.remote_files)
+    files = source.fetch_files(size)
     if not files:
         raise DataError(
             f"{name} cannot be downloaded automatically (it is not published as single files with checksums).",

@@ -75,9 +75,22 @@ class Source:
     def data_root(self, data_dir=None) -> Path:
         return resolve_data_dir(data_dir)
 
+    def locate_sized(self, data_dir=None, image_size: int | None = None) -> tuple[Path, dict]:
+        """What to load for ``image_size``, with notes saying why. Most datasets have one copy, so
+        this is ``locate``; MedMNIST sets publish one file per size and take the nearest."""
+        return self.locate(data_dir), {}
+
+    def fetch_files(self, size: int | None = None) -> tuple[RemoteFile, ...]:
+        """The files ``benchmark data fetch`` downloads (``size``: which native size, where there are several)."""
+        if size is not None:
+            raise DataError(f"{self.name} is published at one size only, so --size {size} does not apply.",
+                            "drop --size (it picks a native file of a MedMNIST set: 28, 64, 128 or 224).")
+        return tuple(self.remote_files)
+
     def load(self, data_dir=None, image_size=None, cache_dir=None, seed: int = 0) -> Splits:
-        root = self.locate(data_dir)
+        root, chosen = self.locate_sized(data_dir, image_size)
         catalog = self.catalog(root)
+        catalog.notes.update(chosen)
         images, cache_file, cache_hit = self._cached_decode(root, catalog, image_size, cache_dir)
         parts, notes = self.assign(catalog, seed)
         splits = {

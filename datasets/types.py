@@ -23,10 +23,18 @@ class DatasetInfo:
     licence: str
     description: str = ""
     files: tuple[str, ...] = ()  # what must exist under the data dir, relative paths
+    # split -> image count as published, for sets whose publisher gives totals but no per-class
+    # counts (most of MedMNIST): `data info` shows these instead of inventing per-class numbers
+    totals: dict = field(default_factory=dict)
 
     @property
     def n_classes(self) -> int:
         return len(self.class_names)
+
+    @property
+    def published_totals(self) -> dict:
+        """Split -> published image count: ``totals``, else the sums of ``counts``."""
+        return dict(self.totals) or {split: int(sum(c)) for split, c in self.counts.items()}
 
 
 @dataclass

@@ -81,3 +81,43 @@ def test_missing_file_says_where_and_where_from(tmp_path):
     assert "pneumoniamnist.npz" in str(err.value)
     assert str(tmp_path / "medmnist") in err.value.fix
     assert "28209eda62fecd6e6a2d98b1501bb15f" in err.value.fix and "zenodo" in err.value.fix
+
+
+# Split fingerprints (ids, labels, pixels; they enter every fit and cell hash) computed with the
+# loader as it was before sets were loaded by native size (commit e176cb9): a 28-px run, a native
+# run and a 64-px run made from the 28-px file must keep their hashes, or finished cells would rerun.
+HASHES_BEFORE = {
+    ("pneumonia", None): "6c69668e55e8e70a", ("pneumonia", 28): "6c69668e55e8e70a",
+    ("pneumonia", 64): "aff9503efbdf6f99",
+    ("breast", None): "67b33424c8d4917d", ("breast", 28): "67b33424c8d4917d", ("breast", 64): "db9ea8036a6a3e63",
+}
+
+
+@pytest.mark.parametrize("name,size", list(HASHES_BEFORE))
+def test_split_fingerprints_of_existing_runs_are_unchanged(name, size, data_dir, cache_dir):
+    from augbench.datasets.fingerprint import split_fingerprint
+
+    if size == 64 and (data_dir / "medmnist" / f"{name}mnist_64.npz").is_file():
+        pytest.skip("a native 64 px file is present, so 64 px loads read it (a different, intended fingerprint)")
+    s = datasets.load_dataset(name, data_dir=data_dir, image_size=size, cache_dir=cache_dir)
+    assert split_fingerprint(s) == HASHES_BEFORE[(name, size)]
+
+
+def test_load_notes_name_the_native_file_read(data_dir):
+    s = datasets.load_dataset("pneumonia", data_dir=data_dir, image_size=28)
+    assert s.notes["native_file"] == "pneumoniamnist.npz" and s.notes["native_size"] == "28x28"
+    assert "warning" not in s.notes
+    assert s.notes["source"] == str(data_dir / "medmnist" / "pneumoniamnist.npz")
+
+
+def test_generic_name_of_an_official_file_brings_its_metadata(data_dir):
+    info = datasets.dataset_info("medmnist:pneumoniamnist.npz", data_dir=data_dir)
+    assert info.class_names == ("normal", "pneumonia") and info.counts["test"] == (234, 390)
+    assert info.published_totals == {"train": 4708, "val": 524, "test": 624}
+
+
+def test_data_info_counts_match_the_readme(data_dir):
+    d = datasets.describe_dataset("breast", data_dir=data_dir)
+    assert d["counts"] == PUBLISHED["breast"] and d["published_counts"] == PUBLISHED["breast"]
+    assert d["published_totals"] == {"train": 546, "val": 78, "test": 156}
+    assert d["native_files"] == "breastmnist.npz (28 px)"
