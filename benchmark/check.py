@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from augbench.core.errors import UserError
+from augbench.core.values import Budget
 
 DEFAULT_METRICS = ["test_balanced_accuracy", "test_macro_auc", "test_minority_recall"]
 DIRECTIONS = ("higher", "lower", "both")
@@ -79,7 +80,8 @@ def _grid_spec(baseline_path: str, grid, out: str, data_dir: str | None):
 
 
 def _actual_rows(result) -> list[dict]:
-    from augbench.reports.runs import TAG_GRID, search_runs
+    from augbench.core.layout import TAG_GRID
+    from augbench.reports.runs import search_runs
 
     runs = search_runs(result.tracking_uri, result.experiment, filter_string=f"tags.`{TAG_GRID}` = '{result.grid_id}'")
     rows = []
@@ -130,7 +132,8 @@ def _compare(baseline, rows, echo) -> int:
     index = {tuple(r["key"][k] for k in ROW_KEYS): r["metrics"] for r in rows}
     verdicts, missing = [], []
     for check in baseline.get("checks", []):
-        key = tuple(str(check[k]) for k in ROW_KEYS)
+        # a hand-written budget is matched as a budget: 12.50% is the 12.5% the runs store
+        key = tuple(Budget.parse(check[k]).label() if k == "budget" else str(check[k]) for k in ROW_KEYS)
         metrics = index.get(key)
         if metrics is None or check["metric"] not in metrics:
             missing.append(f"{' '.join(key)} {check['metric']}")

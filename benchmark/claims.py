@@ -18,9 +18,7 @@ from pathlib import Path
 
 from augbench.benchmark.grid import Cell, Fit
 from augbench.benchmark.locks import file_lock
-from augbench.reports.runs import TAG_OWNER, TAG_SUPERSEDED
-
-TAG_DRIVER = "augbench.driver"   # owner token of the `benchmark run` process that planned the run
+from augbench.core.layout import KIND_CELL, KIND_FIT, SUPERSEDED, TAG_DRIVER, TAG_OWNER, TAG_SUPERSEDED
 
 
 # --- who owns a run -------------------------------------------------------------------------------------
@@ -75,8 +73,8 @@ def clear_stale(tracker, kind: str, hash_: str, *, supersede_finished: bool = Fa
                 tracker.client.delete_run(run.info.run_id)
                 deleted += 1
         elif status in ("FAILED", "KILLED") or (supersede_finished and status == "FINISHED"):
-            if tags.get(TAG_SUPERSEDED) != "true":
-                tracker.client.set_tag(run.info.run_id, TAG_SUPERSEDED, "true")
+            if tags.get(TAG_SUPERSEDED) != SUPERSEDED:
+                tracker.client.set_tag(run.info.run_id, TAG_SUPERSEDED, SUPERSEDED)
     return deleted
 
 
@@ -89,7 +87,7 @@ def clear_lost_attempt(tracker, fit: Fit, cells: list[Cell], driver: str) -> int
     host, a dead worker's RUNNING run from a live one. Returns how many runs were deleted.
     """
     deleted = 0
-    for kind, hash_ in [("generator", fit.hash), *(("cell", cell.hash) for cell in cells)]:
+    for kind, hash_ in [(KIND_FIT, fit.hash), *((KIND_CELL, cell.hash) for cell in cells)]:
         for run in tracker.runs(kind, hash_=hash_):
             if run.info.status == "RUNNING" and run.data.tags.get(TAG_DRIVER) == driver:
                 tracker.client.delete_run(run.info.run_id)
@@ -108,8 +106,8 @@ def claimed(tracker, locks: Path, cell: Cell, force: bool):
     """Hold the cell's lock; yield False when a run finished it meanwhile (another grid, an earlier
     attempt), else clear its crash corpses and yield True: the caller runs it, exactly once."""
     with file_lock(locks / f"cell-{cell.hash}.lock"):
-        if not force and tracker.finished("cell", cell.hash):
+        if not force and tracker.finished(KIND_CELL, cell.hash):
             yield False
             return
-        clear_stale(tracker, "cell", cell.hash, supersede_finished=force)
+        clear_stale(tracker, KIND_CELL, cell.hash, supersede_finished=force)
         yield True

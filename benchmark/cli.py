@@ -6,6 +6,7 @@ how to fix it, with a non-zero exit code and no traceback; anything else is a bu
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -77,8 +78,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"augbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_run_args(sub.add_parser("run", help="run a grid of (dataset, budget, seed, arm, classifier) cells"))
+    _add_data_args(sub.add_parser("data", help="list, describe or fetch datasets"))
+    _add_report_args(sub.add_parser("report", help="tables, statistics and figures read back from MLflow "
+                                                   "(see docs/reports.md)"))
+    _add_ui_args(sub.add_parser("ui", help="start `mlflow server` on 127.0.0.1 over the project's store"))
+    _add_check_args(sub.add_parser("check", help="rerun a tiny grid and compare its metrics with a committed baseline"))
+    sub.add_parser("presets", help="list presets and what they set")
+    lst = sub.add_parser("list", help="arms, classifiers or datasets, with each one's settings and defaults")
+    lst.add_argument("kind", choices=["arms", "classifiers", "datasets"])
+    return parser
 
-    data = sub.add_parser("data", help="list, describe or fetch datasets")
+
+def _add_data_args(data: argparse.ArgumentParser) -> None:
     dsub = data.add_subparsers(dest="data_command", required=True)
     dsub.add_parser("list", help="registered datasets")
     info = dsub.add_parser("info", help="classes, per-split counts, imbalance ratio")
@@ -106,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     derma.add_argument("--out", help="CSV to write (default DATA_DIR/ham10000/dermamnist_split_info.csv)")
     derma.add_argument("--force", action="store_true", help="replace an existing --out file")
 
-    rep = sub.add_parser("report", help="tables, statistics and figures read back from MLflow (see docs/reports.md)")
+
+def _add_report_args(rep: argparse.ArgumentParser) -> None:
     rep.add_argument("--out", default=DEFAULT_OUT, help=f"output folder of `benchmark run` (default ./{DEFAULT_OUT})")
     rep.add_argument("--tracking-uri", help="MLflow tracking URI (default $MLFLOW_TRACKING_URI, else <out>/mlflow.db)")
     rep.add_argument("--experiment", help="MLflow experiment name (default $MLFLOW_EXPERIMENT_NAME, else augbench)")
@@ -122,22 +134,19 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--attach", action="store_true",
                      help="also log the written md/html/tex files to the grid's parent run (MLflow UI: artifacts)")
 
-    ui = sub.add_parser("ui", help="start `mlflow server` on 127.0.0.1 over the project's store")
+
+def _add_ui_args(ui: argparse.ArgumentParser) -> None:
     ui.add_argument("--out", default=DEFAULT_OUT, help=f"output folder of `benchmark run` (default ./{DEFAULT_OUT})")
     ui.add_argument("--tracking-uri", help="backend store URI instead of sqlite:///<out>/mlflow.db")
     ui.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (default 5000)")
 
-    chk = sub.add_parser("check", help="rerun a tiny grid and compare its metrics with a committed baseline")
+
+def _add_check_args(chk: argparse.ArgumentParser) -> None:
     chk.add_argument("--baseline", default=str(Path(__file__).with_name("baselines") / "ci.json"),
                      help="baseline JSON/YAML (grid + expected values); default: the project's CI baseline")
     chk.add_argument("--update-baseline", action="store_true", help="rewrite the baseline from this run")
     chk.add_argument("--data-dir")
     chk.add_argument("--out", help="keep the check's runs here (default: a temporary folder)")
-
-    sub.add_parser("presets", help="list presets and what they set")
-    lst = sub.add_parser("list", help="arms, classifiers or datasets, with each one's settings and defaults")
-    lst.add_argument("kind", choices=["arms", "classifiers", "datasets"])
-    return parser
 
 
 def _quiet_logs() -> None:
@@ -183,7 +192,7 @@ def cmd_run(args) -> int:
 
     spec, run_opts, shown = spec_from_args(args)
     if args.save_models:
-        spec.extra["save_models"] = True
+        spec = dataclasses.replace(spec, options=dataclasses.replace(spec.options, save_models=True))
     print("augbench run with:")
     for key, value in shown.items():
         print(f"  {key:12s} {value}")

@@ -24,9 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from augbench.benchmark.settings import MODES, ComputeSettings  # what a compute budget can be
+
 #: the settings that set a learned arm's training length, in the order they are looked for
 LENGTH_KNOBS = ("gan_steps", "steps", "epochs")
-MODES = ("steps", "flops", "seconds")
 TIME_SPAN = 5  # units timed beyond the first, for seconds per unit
 MEASURE_BATCHES = 4  # batches of images the measuring fits run on
 
@@ -59,6 +60,14 @@ def length_knob(generator) -> str | None:
     if declared:
         return declared
     return next((k for k in LENGTH_KNOBS if k in generator.config), None)
+
+
+def fit_units(generator, n_images: int) -> int:
+    """The training units (steps) a fit of ``generator`` on ``n_images`` runs when nothing solves its
+    length: the arm's own count where it has one (``training_units``: steps, or epochs of passes when
+    steps is 0), else its length setting, from its settings over its defaults."""
+    count = getattr(generator, "training_units", None)
+    return int(count(n_images)) if count else int(generator.config[length_knob(generator)])
 
 
 def _flop_counter():
@@ -266,30 +275,28 @@ def _extrapolate(small: float, big: float, n_small: int, n_big: int, n_full: int
     return max(0.0, small + slope * (n_full - n_small))
 
 
-def plan_length(compute: dict | None, arm: str, settings: dict, images, labels, n_classes: int, *,
-                device: str, seed: int, cache_dir, scale: float | None = None) -> tuple[dict, dict]:
+def plan_length(compute: ComputeSettings | None, arm: str, settings: dict, images, labels, n_classes: int, *,
+                device: str, seed: int, cache_dir, scale: float | None = None, built=None) -> tuple[dict, dict]:
     """(settings the fit runs with, what the budget bought) for one learned arm.
 
-    ``compute`` is the preset's block. Mode ``steps`` (the default) leaves the settings alone and
-    still reports the fit's FLOPs, so every fit says what it cost, whatever bounded it. ``scale``
-    (a ``@4x`` variant) multiplies the budget: the steps in steps mode, the amount otherwise."""
-    compute = dict(compute or {})
-    mode = compute.get("budget", "steps")
-    if scale and mode != "steps":
-        compute[mode] = float(compute[mode]) * scale
+    ``compute`` is the preset's resolved block. Mode ``steps`` (the default) leaves the settings alone
+    and still reports the fit's FLOPs, so every fit says what it cost, whatever bounded it. ``scale``
+    (a ``@4x`` variant) multiplies the budget: the steps in steps mode, the amount otherwise.
+    ``built``: the arm already built with ``settings``, read for its length instead of a new one."""
+    compute = compute or ComputeSettings()
+    mode = compute.budget
+    amount = None if mode == "steps" else float(getattr(compute, mode)) * (scale or 1.0)
     cost = measure(arm, settings, images, labels, n_classes, device=device, seed=seed, cache_dir=cache_dir,
                    timed=mode == "seconds")
     if mode == "steps":
         from augbench.generators import create_generator
 
-        generator = create_generator(arm, **settings)
-        count = getattr(generator, "training_units", None)
-        units = int(count(len(images))) if count else int(generator.config[cost.knob])
+        units = fit_units(built if built is not None else create_generator(arm, **settings), len(images))
         if scale:
             units = max(1, int(round(units * scale)))
             settings = {**settings, cost.knob: units}
     else:
-        units = cost.units_for(mode, compute[mode])
+        units = cost.units_for(mode, amount)
         settings = {**settings, cost.knob: units}
     bought = {"compute_mode": mode, "compute_knob": cost.knob, "compute_units": units,
               "compute_flops": cost.flops(units), "compute_flops_per_unit": cost.unit_flops,
@@ -297,10 +304,10 @@ def plan_length(compute: dict | None, arm: str, settings: dict, images, labels, 
     if scale:
         bought["compute_scale"] = float(scale)
     if mode != "steps":
-        bought["compute_budget"] = float(compute[mode])
+        bought["compute_budget"] = amount
         fixed = cost.fixed_flops if mode == "flops" else cost.fixed_s
         bought["compute_over_budget"] = float(fixed + cost.unit_flops * (mode == "flops") + cost.unit_s * (mode != "flops")
-                                              > float(compute[mode]))
+                                              > amount)
     if mode == "seconds":
         bought["compute_est_seconds"] = cost.fixed_s + units * cost.unit_s
     return settings, bought

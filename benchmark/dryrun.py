@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from augbench.core.layout import CACHE_SAMPLES, KIND_CELL
 from augbench.benchmark.fit import fit_dir
 from augbench.benchmark.grid import GridSpec
 from augbench.benchmark.store import default_tracking_uri
 from augbench.benchmark.tracking import Tracker
-from augbench.core.registry import split_variant, variant_scale
 
 # training images/s at 28 px, per-epoch validation scoring included (small-cnn measured; the others
 # keep their ratio to it from perf/classifier_throughput.py)
@@ -47,23 +47,29 @@ FIDELITY_PER_FIT_S = 2.0  # features and metrics for one learned fit
 DEFAULT_STEP_S = 1.0
 
 
-def _fit_seconds(cfg: dict, base: str, scale: float, compute: dict, n_train: int, image_scale: float) -> float:
+def _fit_seconds(fit, compute, n_train: int, image_scale: float) -> float:
     """Seconds of one learned fit, bounded the way the preset's compute block bounds it: a seconds
     budget is wall time as given; steps and FLOPs cost more on larger images (``image_scale``)."""
-    mode = compute.get("budget", "steps")
+    name = fit.arm_name  # ddpm@g3 costs what ddpm costs; dcgan@4x four times the steps
+    scale = name.scale or 1.0
+    mode = compute.budget  # the preset's resolved compute block (settings.ComputeSettings)
     if mode == "seconds":
-        return float(compute["seconds"]) * scale
+        return float(compute.seconds) * scale
     if mode == "flops":
-        per_28px = float(compute["flops"]) / 1e12 * GENERATOR_S_PER_TFLOP.get(base, DEFAULT_S_PER_TFLOP)
+        per_28px = float(compute.flops) / 1e12 * GENERATOR_S_PER_TFLOP.get(name.base, DEFAULT_S_PER_TFLOP)
     else:
-        per_28px = _steps(cfg, n_train) * GENERATOR_STEP_S.get(base, DEFAULT_STEP_S)
+        per_28px = _steps(fit, n_train) * GENERATOR_STEP_S.get(name.base, DEFAULT_STEP_S)
     return per_28px * scale * image_scale
 
 
-def _steps(cfg: dict, n_train: int) -> float:
-    if cfg.get("steps") or cfg.get("gan_steps"):
-        return float(cfg.get("steps") or cfg.get("gan_steps"))
-    return float(cfg.get("epochs", 0)) * n_train / max(1, int(cfg.get("batch_size", 64)))
+def _steps(fit, n_train: int) -> int:
+    """The steps the fit will train for: the arm built with its preset entry over its own defaults
+    (what benchmark/fit.py builds), counted the way benchmark/compute.py counts them, so an arm the
+    preset leaves out runs its default length here too."""
+    from augbench.benchmark.compute import fit_units
+    from augbench.generators import create_generator
+
+    return fit_units(create_generator(fit.arm, **fit.generator_config()), n_train)
 
 
 def _learned(arm: str) -> bool:
@@ -77,23 +83,21 @@ def estimate_parts(spec: GridSpec, n_train: int, n_eval: int, pending_fits, pend
                    extractor_cached: bool = False) -> dict[str, float]:
     """Seconds for generator fits, fidelity metrics and classifier cells still to run."""
     scale = (spec.image_size / 28.0) ** 2
+    settings = spec.resolved()
     parts = {"generator fits": 0.0, "fidelity": 0.0, "classifiers": 0.0}
     learned = 0
     for fit in pending_fits:
-        cfg = fit.generator_config()
-        base = split_variant(fit.arm)[0]  # ddpm@g3 costs what ddpm costs; dcgan@4x four times the steps
+        base = fit.arm_name.base
         if base not in GENERATOR_STEP_S and not _learned(fit.arm):
             continue  # baselines: instant
-        parts["generator fits"] += (_fit_seconds(cfg, base, variant_scale(fit.arm) or 1.0,
-                                                 spec.preset.get("compute") or {}, n_train, scale)
+        parts["generator fits"] += (_fit_seconds(fit, settings.compute, n_train, scale)
                                     + SAMPLE_S.get(base, 1.0) * scale)
         learned += 1
-    if learned and (spec.preset.get("fidelity") or {}).get("enabled", True):
+    if learned and settings.fidelity.enabled:
         parts["fidelity"] = (learned * FIDELITY_PER_FIT_S + (0 if extractor_cached else FIDELITY_FIRST_S)) * scale
     for cell in pending_cells:
-        cfg = cell.classifier_config()
         rate = CLASSIFIER_IMG_S.get(cell.classifier, 50.0) / scale
-        parts["classifiers"] += int(cfg.get("epochs", 5)) * n_train / rate + n_eval / (3 * rate)
+        parts["classifiers"] += settings.classifier.epochs * n_train / rate + n_eval / (3 * rate)
     return parts
 
 
@@ -120,16 +124,16 @@ def split_sizes(spec: GridSpec) -> tuple[int, int]:
     """(training images, val + test images) of the grid's largest dataset, after the CI cap."""
     from augbench.benchmark.fit import dataset_cache_dir, load_splits
 
-    sub = spec.preset.get("subsample") or {}
+    sub = spec.resolved().subsample
     n_train = n_eval = 0
     for name in spec.datasets:
         splits = load_splits(name, spec.data_dir, spec.image_size, dataset_cache_dir(spec))
         k = splits.info.n_classes
         train, evaluated = len(splits.train), len(splits.val) + len(splits.test)
-        if sub.get("train_per_class"):  # the CI cap: at most this many images of each class
-            train = min(train, sub["train_per_class"] * k)
-        if sub.get("eval_per_class"):
-            evaluated = min(evaluated, sub["eval_per_class"] * k * 2)
+        if sub.train_per_class:  # the CI cap: at most this many images of each class
+            train = min(train, sub.train_per_class * k)
+        if sub.eval_per_class:
+            evaluated = min(evaluated, sub.eval_per_class * k * 2)
         n_train, n_eval = max(n_train, train), max(n_eval, evaluated)
     return n_train, n_eval
 
@@ -146,14 +150,14 @@ def describe_plan(spec: GridSpec, jobs: int = 1) -> str:
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
         pass  # nothing tracked yet; do not create a store for a dry run
     else:
-        done = set(Tracker(uri, spec.experiment).finished("cell"))
-    from augbench.benchmark.split_check import attach_fingerprints
+        done = set(Tracker(uri, spec.experiment).finished(KIND_CELL))
+    from augbench.benchmark.split_check import with_fingerprints
 
-    attach_fingerprints(spec)  # the hashes below name the split they would run on
+    spec = with_fingerprints(spec)  # the hashes below name the split they would run on
     lines = ["", f"{'#':>4}  {'status':9s} {'fit cache':9s} cell"]
     pending_cells, pending_fits = [], {}
     for i, cell in enumerate(spec.cells(), 1):
-        cached = (fit_dir(cell.fit) / "samples.npz").exists()
+        cached = (fit_dir(cell.fit) / CACHE_SAMPLES).exists()
         status = "finished" if cell.hash in done else "pending"
         if status == "pending":
             pending_cells.append(cell)

@@ -13,13 +13,14 @@ import time
 from pathlib import Path
 
 from augbench.benchmark.cell import CellOutcome, fit_failed, run_cell, skipped
-from augbench.benchmark.claims import TAG_DRIVER, claimed, fit_lock, owner_token
+from augbench.benchmark.claims import claimed, fit_lock, owner_token
 from augbench.benchmark.fit import fit_node, fit_once, prepare_fit_data
 from augbench.benchmark.grid import Cell, Fit, GridSpec
 from augbench.benchmark.locks import lock_dir
 from augbench.benchmark.store import default_tracking_uri
 from augbench.benchmark.tracking import RunContext, Tracker, shared_tracker
 from augbench.core.device import runtime_device
+from augbench.core.layout import TAG_DRIVER
 
 
 def on_runtime_device(fit: Fit, cells: list[Cell]) -> tuple[Fit, list[Cell]]:
@@ -44,13 +45,8 @@ def run_group(fit: Fit, cells: list[Cell], parent: str, progress=None, *, force:
     Each fit and each cell is claimed under a file lock and checked against the store first, so a
     cell that another grid (or an earlier attempt) finished meanwhile is skipped, not run twice.
     """
-    import torch
-
     fit, cells = on_runtime_device(fit, cells)
-    if fit.spec.extra.get("threads"):
-        torch.set_num_threads(int(fit.spec.extra["threads"]))
-    ctx = RunContext(group_tracker(fit.spec), parent,
-                     {**fit.spec.extra.get("run_tags", {}), TAG_DRIVER: driver or owner_token()})
+    ctx = RunContext(group_tracker(fit.spec), parent, {**fit.spec.found.run_tags, TAG_DRIVER: driver or owner_token()})
     locks = lock_dir(ctx.tracker.tracking_uri, fit.spec.out_dir)
     outcomes: list[CellOutcome] = []
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from augbench.benchmark.metrics import metric_key
-from augbench.reports.runs import ARTIFACT_FEATURES
+from augbench.core.layout import (ARTIFACT_FEATURES, ARTIFACT_FIDELITY_ROLES, ARTIFACT_REAL, ARTIFACT_SAMPLES,
+                                  feature_key, metric_key)
 
 FEATURES_PER_ROLE = 200  # per class and role: enough for the report's t-SNE, small enough to keep per fit
 
@@ -37,7 +37,7 @@ def feature_sample(extractor, real_by_class, fake_by_class, heldout_by_class, cl
                 continue
             if len(images) > FEATURES_PER_ROLE:
                 images = images[np.sort(rng.choice(len(images), FEATURES_PER_ROLE, replace=False))]
-            out[f"{role}__{keys[c]}"] = extractor.features(images, reuse=role != "fake").astype(np.float32)
+            out[feature_key(role, keys[c])] = extractor.features(images, reuse=role != "fake").astype(np.float32)
     return out
 
 
@@ -65,10 +65,9 @@ def fit_domain_extractor(fit, info, train):
     from augbench.benchmark.fidelity import domain_extractor
 
     spec = fit.spec
-    cfg = spec.preset.get("fidelity") or {}
     return domain_extractor(train, info.n_classes, dataset_key=f"{fit.dataset}",
                             cache_dir=Path(spec.out_dir) / "cache" / "extractors", device=spec.device,
-                            epochs=int(cfg.get("domain_epochs", 5)), seed=0)
+                            epochs=spec.resolved().fidelity.domain_epochs, seed=0)
 
 
 def log_fidelity(tracker, run_id, fit, info, budgeted, train, val, images, labels, minority) -> dict:
@@ -76,16 +75,16 @@ def log_fidelity(tracker, run_id, fit, info, budgeted, train, val, images, label
                                              inception_extractor, sample_grid)
 
     spec = fit.spec
-    cfg = spec.preset.get("fidelity") or {}
-    if not cfg.get("enabled", True):
+    cfg = spec.resolved().fidelity
+    if not cfg.enabled:
         tracker.log_params(run_id, {"fidelity": "disabled by preset"})
         return {}
     extractors = [fit_domain_extractor(fit, info, train)]
     params: dict = {}
-    if cfg.get("inception", "auto") != "off":
+    if cfg.inception != "off":
         try:
             extractors.append(inception_extractor(spec.inception_weights, device=spec.device,
-                                                  image_size=int(cfg.get("inception_size", 299))))
+                                                  image_size=cfg.inception_size))
         except ExtractorUnavailable as exc:
             params["fidelity_inception"] = f"skipped: {exc.problem}"[:500]
     else:
@@ -106,11 +105,11 @@ def log_fidelity(tracker, run_id, fit, info, budgeted, train, val, images, label
     if fake_by_class:
         with tempfile.TemporaryDirectory() as tmp:
             grid = {c: fake_by_class[c][:8] for c in fake_by_class}
-            path = sample_grid(grid, info.class_names, Path(tmp) / "samples.png")
+            path = sample_grid(grid, info.class_names, Path(tmp) / ARTIFACT_SAMPLES)
             tracker.log_artifact(run_id, path)
             grid_real = {c: real_by_class[c][:8] for c in fake_by_class if len(real_by_class[c])}
             if grid_real:
-                tracker.log_artifact(run_id, sample_grid(grid_real, info.class_names, Path(tmp) / "real.png"))
+                tracker.log_artifact(run_id, sample_grid(grid_real, info.class_names, Path(tmp) / ARTIFACT_REAL))
             features = feature_sample(extractors[0], real_by_class, fake_by_class, heldout, info.class_names, fit.seed)
             np.savez_compressed(Path(tmp) / ARTIFACT_FEATURES, **features)
             tracker.log_artifact(run_id, Path(tmp) / ARTIFACT_FEATURES)
@@ -118,5 +117,5 @@ def log_fidelity(tracker, run_id, fit, info, budgeted, train, val, images, label
                                         "heldout": source,
                                         "fake": "the arm's samples"},
                               "classes": {metric_key(info.class_names[c]): int(c) for c in minority}},
-                     "fidelity_roles.json")
+                     ARTIFACT_FIDELITY_ROLES)
     return metrics

@@ -17,11 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from augbench.benchmark.claims import clear_stale
-from augbench.benchmark.grid import Fit, GridSpec, budget_label
-from augbench.benchmark.metrics import metric_key
+from augbench.benchmark.grid import Fit, GridSpec
 from augbench.benchmark.tracking import RunContext
+from augbench.core.layout import (ARTIFACT_MODEL_DIR, CACHE_RECORD, CACHE_SAMPLES, CACHE_WEIGHTS, KIND_FIT,
+                                  KIND_FIT_LINK, PARAM_ARM, PARAM_BUDGET, PARAM_DATASET, PARAM_IMAGE_SIZE, PARAM_MINORITY,
+                                  PARAM_PROBE_VERDICT, PARAM_SEED, PARAM_TARGET, PREFIX_EFFECTIVE, PREFIX_GEN, TAG_FIT,
+                                  TAG_FIT_RUN, TAG_GRID, TAG_PARENT, metric_key)
 from augbench.datasets import Split, Splits
-from augbench.reports.runs import TAG_GRID
 
 
 # --- data -------------------------------------------------------------------------------------------
@@ -85,10 +87,10 @@ def prepare_fit_data(fit: Fit) -> FitData:
 
     spec = fit.spec
     splits = load_splits(fit.dataset, spec.data_dir, spec.image_size, dataset_cache_dir(spec))
-    sub = spec.preset.get("subsample") or {}
-    train = cap_per_class(splits.train, sub.get("train_per_class"))
-    val = cap_per_class(splits.val, sub.get("eval_per_class"))
-    test = cap_per_class(splits.test, sub.get("eval_per_class"))
+    sub = spec.resolved().subsample
+    train = cap_per_class(splits.train, sub.train_per_class)
+    val = cap_per_class(splits.val, sub.eval_per_class)
+    test = cap_per_class(splits.test, sub.eval_per_class)
     names = list(splits.info.class_names)
     n_classes = len(names)
     counts = train.counts(n_classes)
@@ -140,22 +142,18 @@ def generate(data: FitData, timings: dict, refit: bool = False) -> FittedArm:
 
     fit, budgeted, targets = data.fit, data.budgeted, data.targets
     folder = fit_dir(fit)
-    samples_path = folder / "samples.npz"
     settings = fit.generator_config()
-    if samples_path.exists() and not refit:
-        record = json.loads((folder / "fit.json").read_text())
-        solved = record.get("compute") or {}
-        if solved.get("compute_knob"):  # the length the budget bought, not the preset's
-            settings = {**settings, solved["compute_knob"]: int(solved["compute_units"])}
-        cached = np.load(samples_path)
+    if (folder / CACHE_SAMPLES).exists() and not refit:
         timings["cache_hit"] = 1.0
-        return FittedArm(create_generator(fit.arm, **settings), Split(cached["images"], cached["labels"]), record)
+        return _cached_arm(fit, folder, settings)
     folder.mkdir(parents=True, exist_ok=True)
     real = budgeted.split
     t0 = time.perf_counter()
-    settings, compute = _length_for_budget(fit, settings, real, data.info.n_classes)
-    timings["compute_plan_s"] = time.perf_counter() - t0  # measuring the arm's cost: once per arm and budget
     generator = create_generator(fit.arm, **settings)
+    solved, compute = _length_for_budget(fit, generator, settings, real, data.info.n_classes)
+    timings["compute_plan_s"] = time.perf_counter() - t0  # measuring the arm's cost: once per arm and budget
+    if solved is not settings:  # the budget bought another length: the arm as it will train
+        generator = create_generator(fit.arm, **solved)
     if getattr(generator, "uses_reserve", False):
         generator.set_reserve(_reserve(data))
     t0 = time.perf_counter()
@@ -178,21 +176,47 @@ def generate(data: FitData, timings: dict, refit: bool = False) -> FittedArm:
         from augbench.benchmark.compute import counted_record
 
         compute = {**compute, **counted_record(compute, train_count.total, sample_count.total)}
-    record = {"arm": fit.arm, "config": generator.describe(), "history": generator.history[-2000:],
-              "effective": {str(k): v for k, v in budgeted.effective.items()},
-              "targets": {str(k): v for k, v in targets.items()}, "timings": dict(timings), "compute": compute}
+    record = _fit_record(data, generator, timings, compute, probe)
+    _write_fit(folder, generator, record, images, labels)
+    return FittedArm(generator, Split(images, labels), record)
+
+
+def _cached_arm(fit: Fit, folder: Path, settings: dict) -> FittedArm:
+    """The arm as an earlier fit left it: its record and samples from the cache folder, and a
+    generator object with the settings the fit ran with (the length a compute budget bought, not
+    the preset's), for the settings and offsets cells read from it."""
+    from augbench.generators import create_generator
+
+    record = json.loads((folder / CACHE_RECORD).read_text())
+    solved = record.get("compute") or {}
+    if solved.get("compute_knob"):
+        settings = {**settings, solved["compute_knob"]: int(solved["compute_units"])}
+    cached = np.load(folder / CACHE_SAMPLES)
+    return FittedArm(create_generator(fit.arm, **settings), Split(cached["images"], cached["labels"]), record)
+
+
+def _fit_record(data: FitData, generator, timings: dict, compute: dict, probe) -> dict:
+    """What the fit's cache folder keeps beside the samples (fit.json): settings, loss history,
+    effective budget and targets, timings, the compute counted, the probe's verdict."""
+    record = {"arm": data.fit.arm, "config": generator.describe(), "history": generator.history[-2000:],
+              "effective": {str(k): v for k, v in data.budgeted.effective.items()},
+              "targets": {str(k): v for k, v in data.targets.items()}, "timings": dict(timings), "compute": compute}
     if getattr(generator, "shortfall", None):
         record["shortfall"] = {str(k): v for k, v in generator.shortfall.items()}
     if probe is not None:
         label, evidence = probe.verdict()
         record["probe"] = {"history": probe.history(), "verdict": label, "evidence": evidence, "errors": probe.errors}
+    return record
+
+
+def _write_fit(folder: Path, generator, record: dict, images: np.ndarray, labels: np.ndarray) -> None:
+    """Weights, record, then samples, each atomically: the samples file's presence means complete."""
     if generator.learned:
-        tmp = folder / f"generator.pt.tmp{os.getpid()}"
+        tmp = folder / f"{CACHE_WEIGHTS}.tmp{os.getpid()}"
         generator.save(tmp)
-        os.replace(tmp, folder / "generator.pt")
-    _atomic_write_text(folder / "fit.json", json.dumps(record, default=str))
-    _atomic_write_npz(samples_path, images=images, labels=labels)  # written last: its presence = complete
-    return FittedArm(generator, Split(images, labels), record)
+        os.replace(tmp, folder / CACHE_WEIGHTS)
+    _atomic_write_text(folder / CACHE_RECORD, json.dumps(record, default=str))
+    _atomic_write_npz(folder / CACHE_SAMPLES, images=images, labels=labels)
 
 
 def _counter(generator):
@@ -226,9 +250,8 @@ def _reserve(data: FitData) -> dict[int, np.ndarray]:
 
 def _probe(data: FitData, generator, progress):
     """The convergence probe for a learned arm's fit, or None (fidelity or the probe switched off)."""
-    cfg = data.fit.spec.preset.get("fidelity") or {}
-    if not generator.learned or not generator.adds_images or not cfg.get("enabled", True) \
-            or not cfg.get("probe", True):
+    cfg = data.fit.spec.resolved().fidelity
+    if not generator.learned or not generator.adds_images or not cfg.enabled or not cfg.probe:
         return None
     from augbench.benchmark.fidelity import class_keys
     from augbench.benchmark.fidelity_step import fit_domain_extractor
@@ -241,19 +264,18 @@ def _probe(data: FitData, generator, progress):
                             {c: keys[c] for c in data.minority}, then=progress)
 
 
-def _length_for_budget(fit: Fit, settings: dict, real: Split, n_classes: int) -> tuple[dict, dict]:
-    """The arm's settings with its training length solved for the preset's compute budget, and what
-    the fit will cost (benchmark/compute.py); arms that do not train are returned as they are."""
+def _length_for_budget(fit: Fit, generator, settings: dict, real: Split, n_classes: int) -> tuple[dict, dict]:
+    """The arm's settings with its training length solved for the preset's compute budget (the
+    very ``settings`` object when the budget leaves them as they are), and what the fit will cost
+    (benchmark/compute.py); arms that do not train are returned as they are. ``generator`` is the
+    arm built with ``settings``, so no second one is built to read its length."""
     from augbench.benchmark.compute import length_knob, plan_length
-    from augbench.generators import create_generator
 
-    if length_knob(create_generator(fit.arm, **settings)) is None:
+    if length_knob(generator) is None:
         return settings, {}
-    from augbench.benchmark.grid import compute_scale
-
-    return plan_length(fit.spec.preset.get("compute"), fit.arm, settings, real.images, real.labels, n_classes,
-                       device=fit.spec.device, seed=fit.seed, scale=compute_scale(fit.arm),
-                       cache_dir=Path(fit.spec.out_dir) / "cache" / "compute")
+    return plan_length(fit.spec.resolved().compute, fit.arm, settings, real.images, real.labels, n_classes,
+                       device=fit.spec.device, seed=fit.seed, scale=fit.arm_name.scale,
+                       cache_dir=Path(fit.spec.out_dir) / "cache" / "compute", built=generator)
 
 
 # --- fit logging --------------------------------------------------------------------------------------
@@ -261,20 +283,21 @@ def log_fit_run(data: FitData, arm: FittedArm, ctx: RunContext) -> str:
     """One MLflow run per generator fit: settings, effective budget, fidelity metrics, sample grid."""
     fit, info, budgeted, generator, tracker = data.fit, data.info, data.budgeted, arm.generator, ctx.tracker
     images, labels = arm.synthetic.images, arm.synthetic.labels
-    params = {"dataset": fit.dataset, "budget": budget_label(fit.budget), "seed": fit.seed, "arm": fit.arm,
-              "image_size": fit.spec.image_size, "target": fit.target, "minority": data.minority_names()}
-    params.update({f"gen.{k}": v for k, v in generator.describe().items()})
+    params = {PARAM_DATASET: fit.dataset, PARAM_BUDGET: fit.budget.label(), PARAM_SEED: fit.seed,
+              PARAM_ARM: fit.arm, PARAM_IMAGE_SIZE: fit.spec.image_size, PARAM_TARGET: fit.target.label(),
+              PARAM_MINORITY: data.minority_names()}
+    params.update({f"{PREFIX_GEN}{k}": v for k, v in generator.describe().items()})
     params.update({k: v for k, v in (arm.record.get("compute") or {}).items() if isinstance(v, str)})
-    params.update({f"effective_{metric_key(info.class_names[c])}": n for c, n in budgeted.effective.items()})
-    run_id = tracker.start("generator", fit.hash, f"fit {fit.label()}", params=params,
+    params.update({f"{PREFIX_EFFECTIVE}{metric_key(info.class_names[c])}": n for c, n in budgeted.effective.items()})
+    run_id = tracker.start(KIND_FIT, fit.hash, f"fit {fit.label()}", params=params,
                            tags={TAG_GRID: fit.spec.grid_id(), **ctx.tags}, parent=ctx.parent)
     try:
-        tracker.log_inputs(run_id, [split_input(data, budgeted.split, "train", f"train b={budget_label(fit.budget)} "
+        tracker.log_inputs(run_id, [split_input(data, budgeted.split, "train", f"train b={fit.budget.label()} "
                                                 f"s={fit.seed}")])
-        weights = fit_dir(fit) / "generator.pt"
+        weights = fit_dir(fit) / CACHE_WEIGHTS
         if generator.learned and weights.exists():  # a remote tracking server gets the weights too
-            tracker.log_artifact(run_id, weights, "model")
-            if fit.spec.extra.get("save_models"):
+            tracker.log_artifact(run_id, weights, ARTIFACT_MODEL_DIR)
+            if fit.spec.options.save_models:
                 _log_generator_model(tracker, run_id, generator, weights, info.class_names)
         metrics = {f"n_synthetic_{metric_key(info.class_names[c])}": int((labels == c).sum()) for c in data.minority}
         metrics.update({f"time_{k}": v for k, v in arm.record.get("timings", {}).items()
@@ -288,7 +311,7 @@ def log_fit_run(data: FitData, arm: FittedArm, ctx: RunContext) -> str:
                   for i, row in enumerate(arm.record.get("history", []))]
         probe = arm.record.get("probe")
         if probe:
-            tracker.log_params(run_id, {"probe_verdict": probe["verdict"],
+            tracker.log_params(run_id, {PARAM_PROBE_VERDICT: probe["verdict"],
                                         **({"probe_errors": "; ".join(probe["errors"])[:500]} if probe["errors"] else {})})
             metrics.update({k: v for k, v in probe["evidence"].items() if np.isfinite(v)})
             curves += [(int(step), row) for step, row in probe["history"]]
@@ -315,7 +338,7 @@ def split_input(data: FitData, split: Split, context: str, part: str):
     return dataset_input(data.fit.dataset, split, part=part, context=context,
                          fingerprint=spec.split_fingerprints.get(data.fit.dataset), source=source,
                          class_names=list(data.info.class_names),
-                         extra={"budget": budget_label(data.fit.budget), "seed": data.fit.seed,
+                         extra={"budget": data.fit.budget.label(), "seed": data.fit.seed,
                                 "subsample": spec.preset.get("subsample") or {}})
 
 
@@ -336,22 +359,19 @@ def fit_node(data: FitData, arm: FittedArm, ctx: RunContext) -> str:
     """The run a fit's cells nest under in this grid's tree: the fit run itself, or, when that run
     was logged under another grid (fits are shared across grids that differ only in classifiers),
     a link run under this grid that carries the fit's params and points at it."""
-    from augbench.benchmark.tracking import PARENT_TAG
-    from augbench.reports.runs import TAG_FIT
-
     tracker, fit = ctx.tracker, data.fit
     if arm.run_id is None:
         return ctx.parent
     original = tracker.client.get_run(arm.run_id)
-    if original.data.tags.get(PARENT_TAG) == ctx.parent:
+    if original.data.tags.get(TAG_PARENT) == ctx.parent:
         return arm.run_id
     grid_id = fit.spec.grid_id()
-    for run in tracker.runs("fit-link", hash_=fit.hash, grid_id=grid_id):
-        if run.data.tags.get(PARENT_TAG) == ctx.parent:
+    for run in tracker.runs(KIND_FIT_LINK, hash_=fit.hash, grid_id=grid_id):
+        if run.data.tags.get(TAG_PARENT) == ctx.parent:
             return run.info.run_id
-    run_id = tracker.start("fit-link", fit.hash, f"fit {fit.label()} (from an earlier grid)",
+    run_id = tracker.start(KIND_FIT_LINK, fit.hash, f"fit {fit.label()} (from an earlier grid)",
                            params=dict(original.data.params),
-                           tags={TAG_GRID: grid_id, TAG_FIT: fit.hash, "augbench.fit_run": arm.run_id, **ctx.tags},
+                           tags={TAG_GRID: grid_id, TAG_FIT: fit.hash, TAG_FIT_RUN: arm.run_id, **ctx.tags},
                            parent=ctx.parent)
     tracker.finish(run_id, "FINISHED")
     return run_id
@@ -373,8 +393,8 @@ def fit_once(data: FitData, ctx: RunContext, timings: dict, *, force: bool = Fal
     """
     fit = data.fit
     arm = generate(data, timings, refit=force)
-    arm.run_id = None if force else ctx.tracker.finished("generator", fit.hash).get(fit.hash)
+    arm.run_id = None if force else ctx.tracker.finished(KIND_FIT, fit.hash).get(fit.hash)
     if arm.run_id is None:
-        clear_stale(ctx.tracker, "generator", fit.hash, supersede_finished=force)
+        clear_stale(ctx.tracker, KIND_FIT, fit.hash, supersede_finished=force)
         arm.run_id = log_fit_run(data, arm, ctx)
     return arm

@@ -10,7 +10,11 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
-from augbench.core.errors import UserError
+from augbench.benchmark.run_options import RunFound, RunOptions
+from augbench.benchmark.settings import Settings, arm_settings, resolve_settings
+from augbench.core.layout import (PARAM_ARM, PARAM_BUDGET, PARAM_CLASSIFIER, PARAM_CONFIG_NAME, PARAM_DATASET,
+                                  PARAM_IMAGE_SIZE, PARAM_PRESET, PARAM_SEED, PARAM_TARGET, PARAM_VAL_BUDGET)
+from augbench.core.values import ArmName, Budget, Target
 
 CACHE_VERSION = 2  # bump when the meaning of cached samples or runs changes (2: budgeted val, equal steps)
 
@@ -20,51 +24,6 @@ def content_hash(obj) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def parse_budgets(text) -> list[int | str | None]:
-    """'10,50,all' -> [10, 50, None]; '5%,10%' -> ['5%', '10%'] (fractions of each minority class);
-    None means every real image. Counts and fractions may be mixed."""
-    from augbench.datasets.budget import parse_fraction
-
-    items = text if isinstance(text, (list, tuple)) else str(text).split(",")
-    out: list[int | str | None] = []
-    for item in items:
-        item = str(item).strip().lower()
-        if not item:
-            continue
-        if item == "all":
-            out.append(None)
-            continue
-        if item.endswith("%"):
-            out.append(parse_fraction(item))
-            continue
-        try:
-            value = int(item)
-        except ValueError:
-            raise UserError(f"budget {item!r} is not a number.",
-                            "write budgets like --budget 10,50,100,all or --budget 5%,10%,50%.") from None
-        if value <= 0:
-            raise UserError(f"budget {value} must be positive.", "use a positive count per minority class, or 'all'.")
-        out.append(value)
-    if not out:
-        raise UserError("no budget given.", "pass e.g. --budget 10,50,100.")
-    return list(dict.fromkeys(out))
-
-
-def parse_seeds(text) -> list[int]:
-    items = text if isinstance(text, (list, tuple)) else str(text).split(",")
-    try:
-        seeds = [int(str(s).strip()) for s in items if str(s).strip()]
-    except ValueError:
-        raise UserError(f"seeds {text!r} are not integers.", "write seeds like --seeds 0,1,2.") from None
-    if not seeds:
-        raise UserError("no seed given.", "pass e.g. --seeds 0,1,2.")
-    return list(dict.fromkeys(seeds))
-
-
-def budget_label(budget: int | str | None) -> str:
-    return "all" if budget is None else str(budget)
-
-
 @dataclass
 class GridSpec:
     """Everything that defines a grid; CLI flags and grid files both end up here."""
@@ -72,11 +31,11 @@ class GridSpec:
     datasets: list[str]
     generators: list[str]
     classifiers: list[str]
-    budgets: list[int | None]
+    budgets: list[Budget]  # counts, fractions or 'all' (anything Budget.parse takes is parsed on the way in)
     seeds: list[int]
     preset: dict
     image_size: int
-    target: str = "original"  # the first target; ``targets`` holds the whole axis when it has several
+    target: Target = Target()  # the first target; ``targets`` holds the whole axis when it has several
     minority: list[str] | None = None
     device: str = "cpu"
     data_dir: str | None = None
@@ -89,18 +48,38 @@ class GridSpec:
     #: dataset name -> datasets.fingerprint.split_fingerprint of its loaded splits, filled by the runner
     #: before hashing, so a changed split (a split file added or removed) never reuses a fit or a cell
     split_fingerprints: dict = field(default_factory=dict)
-    extra: dict = field(default_factory=dict)
+    #: what the user asked for beside the grid (benchmark/run_options.py); in no hash
+    options: RunOptions = field(default_factory=RunOptions)
+    #: what the runner found when the run started, carried to every worker; in no hash
+    found: RunFound = field(default_factory=RunFound)
+    #: ``preset`` resolved to typed values (benchmark/settings.py) where the spec was built; the
+    #: raw dict stays what hashes read, every other reader takes these through ``resolved()``
+    settings: Settings | None = field(default=None, repr=False, compare=False)
     #: the target axis (e.g. ratio:0.5, ratio:1, ratio:5); None: the single ``target``
-    targets: list[str] | None = None
+    targets: list[Target] | None = None
 
-    def target_axis(self) -> list[str]:
+    def __post_init__(self):
+        # a GridSpec built in Python may hold the values as text (10, '5%', 'ratio:0.5'): typed here, once
+        object.__setattr__(self, "budgets", [Budget.parse(b) for b in self.budgets])
+        object.__setattr__(self, "target", Target.parse(self.target))
+        if self.targets is not None:
+            object.__setattr__(self, "targets", [Target.parse(t) for t in self.targets])
+
+    def resolved(self) -> Settings:
+        """The typed settings: the ones resolved when the spec was built, else resolved now (a
+        GridSpec made in Python); either way the one resolution of the preset's defaults."""
+        return self.settings if self.settings is not None else resolve_settings(self.preset)
+
+    def target_axis(self) -> list[Target]:
         return list(self.targets) if self.targets else [self.target]
 
     def grid_id(self) -> str:
         keys = ("datasets", "generators", "classifiers", "budgets", "seeds", "image_size", "target", "minority",
                 "val_budget", "split_fingerprints")
-        extra = {"targets": self.targets} if self.targets and len(self.targets) > 1 else {}
-        return content_hash({k: getattr(self, k) for k in keys} | {"preset": self.preset.get("name")} | extra)
+        extra = {"targets": [t.label() for t in self.targets]} if self.targets and len(self.targets) > 1 else {}
+        values = {k: getattr(self, k) for k in keys} | {"budgets": [b.grid_value() for b in self.budgets],
+                                                        "target": self.target.label()}
+        return content_hash(values | {"preset": self.preset.get("name")} | extra)
 
     def fits(self) -> list["Fit"]:
         axis = self.target_axis()
@@ -111,40 +90,31 @@ class GridSpec:
         return [c for fit in self.fits() for c in fit.cells()]
 
 
-def compute_scale(arm: str) -> float | None:
-    """The compute multiple of a ``--gen-budget`` variant (``dcgan@4x`` -> 4.0), else None. Being
-    variants, the multiples are arms of their own in every table and hash."""
-    from augbench.core.registry import variant_scale
-
-    return variant_scale(arm)
-
-
-def arm_settings(preset: dict, arm: str) -> dict:
-    """An arm's preset entry; a variant (``ddpm@g3``) starts from its base arm's entry and changes
-    only what its own entry sets, so ``generators.ddpm@g3.guidance=3`` differs from ddpm in one knob."""
-    from augbench.core.registry import split_variant
-
-    entries = preset.get("generators") or {}
-    base, label = split_variant(arm)
-    if label is None:
-        return dict(entries.get(arm, {}))
-    return {**entries.get(base, {}), **entries.get(arm, {})}
-
-
 @dataclass
 class Fit:
     """One generator fit: (dataset, budget, seed, arm). Its samples serve every classifier."""
 
     spec: GridSpec
     dataset: str
-    budget: int | None
+    budget: Budget
     seed: int
     arm: str
-    target_value: str | None = None  # set on grids with a target axis; else the grid's one target
+    target_value: Target | None = None  # set on grids with a target axis; else the grid's one target
+
+    def __post_init__(self):
+        object.__setattr__(self, "budget", Budget.parse(self.budget))
+        if self.target_value is not None:
+            object.__setattr__(self, "target_value", Target.parse(self.target_value))
 
     @property
-    def target(self) -> str:
-        return self.target_value or self.spec.target
+    def target(self) -> Target:
+        return self.target_value if self.target_value is not None else self.spec.target
+
+    @property
+    def arm_name(self) -> ArmName:
+        """The arm's base and variant; a ``--gen-budget`` variant's ``scale`` (``dcgan@4x``: 4.0) makes it
+        an arm of its own in every table and hash."""
+        return ArmName.parse(self.arm)
 
     def generator_config(self) -> dict:
         return arm_settings(self.spec.preset, self.arm)
@@ -154,14 +124,14 @@ class Fit:
         s = self.spec
         return {
             "version": CACHE_VERSION, "dataset": self.dataset, "image_size": s.image_size,
-            "subsample": s.preset.get("subsample") or {}, "budget": budget_label(self.budget),
-            "seed": self.seed, "minority": s.minority, "target": self.target,
+            "subsample": s.preset.get("subsample") or {}, "budget": self.budget.label(),
+            "seed": self.seed, "minority": s.minority, "target": self.target.label(),
             "split": s.split_fingerprints.get(self.dataset),
             "arm": self.arm, "arm_config": self.generator_config(),
             "fidelity": s.preset.get("fidelity") or {}, "inception_weights": s.inception_weights,
             # only when set: a preset without a compute block keeps the hashes (and caches) it had
             **({"compute": s.preset["compute"]} if s.preset.get("compute") else {}),
-            **({"gen_scale": compute_scale(self.arm)} if compute_scale(self.arm) else {}),
+            **({"gen_scale": self.arm_name.scale} if self.arm_name.scale else {}),
             **self._precision(),
         }
 
@@ -182,8 +152,8 @@ class Fit:
         return [Cell(self, c) for c in self.spec.classifiers]
 
     def label(self) -> str:
-        target = f" t={self.target_value}" if self.target_value else ""
-        return f"{self.dataset} b={budget_label(self.budget)}{target} s={self.seed} {self.arm}"
+        target = f" t={self.target_value.label()}" if self.target_value is not None else ""
+        return f"{self.dataset} b={self.budget.label()}{target} s={self.seed} {self.arm}"
 
 
 @dataclass
@@ -223,10 +193,11 @@ class Cell:
 
     def params(self) -> dict:
         f = self.fit
-        return {"dataset": f.dataset, "budget": budget_label(f.budget), "seed": f.seed, "arm": f.arm,
-                "classifier": self.classifier, "image_size": f.spec.image_size, "target": f.target,
-                "preset": f.spec.preset.get("name", "custom"), "config_name": f.spec.preset.get("name", "custom"),
-                "val_budget": f.spec.val_budget}
+        name = f.spec.preset.get("name", "custom")
+        return {PARAM_DATASET: f.dataset, PARAM_BUDGET: f.budget.label(), PARAM_SEED: f.seed, PARAM_ARM: f.arm,
+                PARAM_CLASSIFIER: self.classifier, PARAM_IMAGE_SIZE: f.spec.image_size,
+                PARAM_TARGET: f.target.label(), PARAM_PRESET: name, PARAM_CONFIG_NAME: name,
+                PARAM_VAL_BUDGET: f.spec.val_budget}
 
     def label(self) -> str:
         return f"{self.fit.label()} {self.classifier}"
@@ -234,6 +205,9 @@ class Cell:
 
 def spec_summary(spec: GridSpec) -> dict:
     d = asdict(spec)
+    d.pop("settings", None)  # the preset's typed copy: the preset itself is what the summary names
     d["preset"] = spec.preset.get("name")
-    d["budgets"] = [budget_label(b) for b in spec.budgets]
+    d["budgets"] = [b.label() for b in spec.budgets]
+    d["target"] = spec.target.label()
+    d["targets"] = None if spec.targets is None else [t.label() for t in spec.targets]
     return d

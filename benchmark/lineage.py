@@ -17,10 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-TAG_COMMIT = "mlflow.source.git.commit"
-TAG_DIRTY = "augbench.git_dirty"
-TAG_VERSION = "augbench.version"
-TAG_COMMAND = "augbench.command"
+from augbench.core.layout import TAG_COMMAND, TAG_COMMIT, TAG_DIRTY, TAG_VERSION
+
 CONTEXT_KEYS = ("mlflow.user", "mlflow.source.name", "mlflow.source.type")
 
 

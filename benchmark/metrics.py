@@ -5,18 +5,13 @@ model selection and test for the verdict, and the two must never be confused in 
 """
 from __future__ import annotations
 
-import re
-
 import numpy as np
 from sklearn.metrics import (accuracy_score, average_precision_score, balanced_accuracy_score, confusion_matrix,
                              precision_recall_fscore_support)
 
 from augbench.classifiers import macro_ovr_auc, one_vs_rest_auc
-
-
-def metric_key(text: str) -> str:
-    """Class names -> MLflow-safe key fragments ('Pleural effusion' -> 'pleural_effusion')."""
-    return re.sub(r"[^0-9a-zA-Z]+", "_", str(text)).strip("_").lower() or "class"
+# the run layout's names (core/layout.py); metric_key and PRIOR_CORRECTED_SPLIT are re-exported from here
+from augbench.core.layout import PRIOR_CORRECTED_SPLIT, SPLIT_TEST, metric_key  # noqa: F401
 
 
 def one_vs_rest_ap(y_true: np.ndarray, probs: np.ndarray, c: int) -> float:
@@ -31,7 +26,7 @@ def one_vs_rest_ap(y_true: np.ndarray, probs: np.ndarray, c: int) -> float:
     return float(average_precision_score(positives.astype(int), probs[:, c]))
 
 
-def classification_metrics(y_true, probs, class_names, *, minority=(), split: str = "test") -> dict[str, float]:
+def classification_metrics(y_true, probs, class_names, *, minority=(), split: str = SPLIT_TEST) -> dict[str, float]:
     """Per-class precision/recall/F1/AUC/support plus accuracy, balanced accuracy, macro AUC/F1 and
     mean minority recall, and per-class / macro average precision (AUPRC, threshold-free like AUC).
     ``probs`` are (N, K) class probabilities; predictions are their argmax."""
@@ -68,10 +63,6 @@ def classification_metrics(y_true, probs, class_names, *, minority=(), split: st
 
 def confusion(y_true, probs, n_classes: int) -> np.ndarray:
     return confusion_matrix(np.asarray(y_true), np.asarray(probs).argmax(axis=1), labels=list(range(n_classes)))
-
-
-#: the key prefix of metrics under the prior-corrected decision on the test split: test_pc_balanced_accuracy
-PRIOR_CORRECTED_SPLIT = "test_pc"
 
 
 def prior_corrected(probs, train_counts, *, has_offsets: bool = False) -> np.ndarray:

@@ -21,18 +21,17 @@ def describe_precision(spec: GridSpec) -> list[str]:
                 "else float32; classifier: float32 on CPU unless cpu_bf16)"]
     import torch
 
-    from augbench.benchmark.grid import arm_settings
+    from augbench.benchmark.settings import arm_settings
     from augbench.benchmark.settings import train_config
+    from augbench.benchmark.precision_keys import settings_key, unfitted_arm
     from augbench.classifiers._precision import training_precision
-    from augbench.generators import create_generator
 
     device = torch.device(spec.device)
     tc = train_config(dict(spec.preset.get("classifier", {})), seed=0, device=spec.device)
     lines = [f"classifier ({', '.join(spec.classifiers)}): {training_precision(device, tc.amp, tc.cpu_bf16).label}"]
     groups: dict[str, list[str]] = {}
     for arm in spec.generators:
-        generator = create_generator(arm, **arm_settings(spec.preset, arm))
-        precision_for = getattr(generator, "precision_for", None)
+        precision_for = getattr(unfitted_arm(arm, settings_key(arm_settings(spec.preset, arm))), "precision_for", None)
         if precision_for is not None:
             groups.setdefault(precision_for(device).label, []).append(arm)
     lines += [f"{', '.join(arms)}: {label}" for label, arms in groups.items()]

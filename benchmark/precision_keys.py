@@ -22,7 +22,7 @@ from augbench.core.precision import ENV_VAR
 def arm_precision_name(arm: str, settings: dict, device: str) -> str | None:
     """What ``arm`` trains in with these (preset) settings on ``device``, or None for arms without a
     network of their own."""
-    return _arm(arm, json.dumps(settings, sort_keys=True, default=str), str(device), os.environ.get(ENV_VAR, "auto"))
+    return _arm(arm, settings_key(settings), str(device), os.environ.get(ENV_VAR, "auto"))
 
 
 def classifier_precision_name(classifier_config: dict, device: str) -> str:
@@ -35,25 +35,34 @@ def arm_resolved_settings(arm: str, settings: dict) -> dict:
     """The learned scaffold's settings (class_sampling, diffaugment) as they resolve for ``arm``, {} for
     arms without them. They are in the hash whether the preset names them or leaves them to the
     defaults, so changing a default can never reuse a fit made under the old one."""
-    return dict(_resolved(arm, json.dumps(settings, sort_keys=True, default=str)))
+    return dict(_resolved(arm, settings_key(settings)))
+
+
+@functools.lru_cache(maxsize=256)
+def unfitted_arm(arm: str, settings: str):
+    """``arm`` built with its settings (a JSON text, sorted keys), once per process: what the hashes
+    and the run header read off an arm before its fit (resolved settings, precision). Never fitted,
+    never changed: the fit builds its own."""
+    from augbench.generators import create_generator
+
+    return create_generator(arm, **json.loads(settings))
+
+
+def settings_key(settings: dict) -> str:
+    return json.dumps(settings, sort_keys=True, default=str)
 
 
 @functools.lru_cache(maxsize=256)
 def _resolved(arm: str, settings: str) -> tuple:
-    from augbench.generators import create_generator
-
-    generator = create_generator(arm, **json.loads(settings))
-    resolved = getattr(generator, "resolved_settings", None)
+    resolved = getattr(unfitted_arm(arm, settings), "resolved_settings", None)
     return () if resolved is None else tuple(sorted(resolved().items()))
 
 
 @functools.lru_cache(maxsize=256)
 def _arm(arm: str, settings: str, device: str, _override: str) -> str | None:
     from augbench.core.device import resolve_device
-    from augbench.generators import create_generator
 
-    generator = create_generator(arm, **json.loads(settings))
-    precision_for = getattr(generator, "precision_for", None)
+    precision_for = getattr(unfitted_arm(arm, settings), "precision_for", None)
     return None if precision_for is None else precision_for(resolve_device(device)).name
 
 

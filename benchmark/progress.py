@@ -74,7 +74,7 @@ def _last_losses(history: list) -> dict:
 @contextlib.contextmanager
 def fit_progress(spec, generator, label: str):
     """``progress(step, total)`` for ``generator.fit``, or None when the grid shows no bars."""
-    if not spec.extra.get("step_progress"):
+    if not spec.found.step_progress:
         yield None
         return
     line = StepLine(f"  fit {label}", "step")
@@ -87,7 +87,7 @@ def fit_progress(spec, generator, label: str):
 @contextlib.contextmanager
 def training_progress(spec, label: str, steps_per_epoch: int):
     """``progress(epoch, epochs, row)`` for ``train_classifier``, counted in optimiser steps."""
-    if not spec.extra.get("step_progress"):
+    if not spec.found.step_progress:
         yield None
         return
     line = StepLine(f"  train {label}", "step")

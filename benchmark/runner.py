@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from augbench.core.layout import ARTIFACT_TRACEBACK, KIND_CELL
 from augbench.benchmark.cell import CellOutcome
 from augbench.benchmark.fit import dataset_cache_dir, load_splits
 from augbench.benchmark.grid import Fit, GridSpec, spec_summary
@@ -46,9 +47,7 @@ def validate(spec: GridSpec) -> list[str]:
     from augbench.datasets import DATASETS
     from augbench.datasets.paths import check_data_dir
     from augbench.generators import expand_generators
-    from augbench.benchmark.settings import resolve_settings
-
-    resolve_settings(spec.preset)  # a GridSpec built in Python skips the CLI's resolution: check it here
+    spec.resolved()  # a GridSpec built in Python skips the CLI's resolution: its preset is checked here
     if spec.image_size < 8:
         raise UserError(f"image size {spec.image_size} is too small.", "use --image-size 28 or larger (at least 8).")
     expand_generators(spec.generators)
@@ -59,7 +58,7 @@ def validate(spec: GridSpec) -> list[str]:
             raise UserError(f"classifier {name!r} needs images of at least {need} px, got --image-size {spec.image_size}.",
                             f"pass --image-size {max(need, 32)} or drop {name} from --classifiers.")
     if spec.data_dir:
-        check_data_dir(spec.data_dir, spec.extra.get("data_dir_origin", "--data-dir"))
+        check_data_dir(spec.data_dir, spec.options.data_dir_origin)
     warnings = []
     for name in spec.datasets:
         DATASETS.resolve(name)
@@ -109,8 +108,8 @@ def plan(spec: GridSpec, tracker: Tracker, *, force: bool = False, rerun_failed:
     Default: run every cell without a FINISHED run (never run, failed, or killed). ``rerun_failed``:
     only cells whose latest run FAILED. ``force``: every cell.
     """
-    finished = set() if force else set(tracker.finished("cell"))
-    failed = tracker.failed("cell") if rerun_failed else set()
+    finished = set() if force else set(tracker.finished(KIND_CELL))
+    failed = tracker.failed(KIND_CELL) if rerun_failed else set()
     groups: dict[str, tuple[Fit, list]] = {}
     skipped = 0
     for cell in spec.cells():
@@ -125,52 +124,98 @@ def plan(spec: GridSpec, tracker: Tracker, *, force: bool = False, rerun_failed:
 def run_grid(spec: GridSpec, *, executor: str = "local", jobs: int = 1, ray_address: str | None = None,
              gpus_per_cell: float = 0.0, cpus_per_cell: float | None = None, threads: int | None = None,
              force: bool = False, rerun_failed: bool = False, show_progress: bool = True, echo=print) -> GridResult:
-    """Run every pending cell of ``spec``; failures are isolated and returned, never raised."""
+    """Run every pending cell of ``spec``; failures are isolated and returned, never raised.
+
+    Three steps: prepare (the store, every check a user can fail, the split fingerprints the hashes
+    need), plan (what is pending, the grid's parent run), execute (the groups on the executor). The
+    spec given is not changed: each step hands the next the spec as it will run."""
     if executor == "ray":
         from augbench.benchmark.executors import check_ray_address
 
         check_ray_address(ray_address or "auto")  # before any work: an unreachable cluster is a typo away
-    phases, clock = {}, time.perf_counter()
+    laps = _Laps()
+    spec, tracker, audit = prepare(spec, step_progress=show_progress and executor == "local" and jobs == 1,
+                                   laps=laps)
+    planned = plan_grid(spec, tracker, audit, force=force, rerun_failed=rerun_failed)
+    laps.lap("plan")
+    echo(f"grid {planned.grid_id}: {planned.total + planned.skipped} cells, {planned.skipped} already finished, "
+         f"{planned.total} to run in {len(planned.groups)} generator fits")
+    result = GridResult(skipped=planned.skipped, tracking_uri=spec.tracking_uri, experiment=spec.experiment,
+                        grid_id=planned.grid_id, hashes=[c.hash for c in spec.cells()])
+    run = dict(executor=executor, jobs=jobs, ray_address=ray_address, gpus_per_cell=gpus_per_cell,
+               cpus_per_cell=cpus_per_cell, threads=threads, force=force)
+    execute_grid(spec, tracker, planned, result, laps, show_progress=show_progress, echo=echo, **run)
+    return result
 
-    def lap(name: str) -> None:
-        nonlocal clock
+
+class _Laps:
+    """Seconds per phase of a run (opening the store, validating, planning, executing), logged on the
+    grid's parent run: where the harness's own time goes (perf/harness_overhead.py)."""
+
+    def __init__(self):
+        self.phases: dict[str, float] = {}
+        self._clock = time.perf_counter()
+
+    def lap(self, name: str) -> None:
         now = time.perf_counter()
-        phases[f"time_{name}_s"] = now - clock
-        clock = now
+        self.phases[f"time_{name}_s"] = now - self._clock
+        self._clock = now
 
-    spec.tracking_uri = spec.tracking_uri or default_tracking_uri(spec.out_dir)
+
+def prepare(spec: GridSpec, *, step_progress: bool, laps: _Laps) -> tuple[GridSpec, Tracker, dict]:
+    """The spec as it will run, once everything a user can get wrong has been checked: its store
+    opened, its splits fingerprinted (every hash names the split it runs on), the source tags every
+    run carries resolved here on the driver. Returns it with the store and the split audit's numbers."""
+    from augbench.benchmark.lineage import source_tags
+    from augbench.benchmark.run_options import RunFound
+    from augbench.benchmark.split_check import split_warnings_and_audit, with_fingerprints
+
+    spec = dataclasses.replace(spec, tracking_uri=spec.tracking_uri or default_tracking_uri(spec.out_dir))
     prepare_out_dir(spec.out_dir)
     tracker = shared_tracker(spec.tracking_uri, spec.experiment, str(Path(spec.out_dir) / "artifacts"))
-    lap("open_store")
+    laps.lap("open_store")
     for warning in validate(spec):
         print(warning, file=sys.stderr, flush=True)  # warnings on stderr, tables and progress on stdout
-    from augbench.benchmark.split_check import attach_fingerprints
-
-    attach_fingerprints(spec)  # before any hash is read: plan() and resume look cells up by hash
-    from augbench.benchmark.split_check import split_warnings_and_audit
-
+    spec = with_fingerprints(spec)  # before any hash is read: plan() and resume look cells up by hash
     split_warnings, audit = split_warnings_and_audit(spec)
     for warning in split_warnings:
         print(warning, file=sys.stderr, flush=True)
-    lap("validate")
+    found = RunFound(run_tags=spec.found.run_tags or source_tags(), step_progress=step_progress)
+    laps.lap("validate")
+    return dataclasses.replace(spec, found=found), tracker, audit
+
+
+@dataclass(frozen=True)
+class Planned:
+    groups: list  # (fit, pending cells), in grid order
+    skipped: int  # cells already finished
+    grid_id: str
+    parent: str  # the grid's parent run, reused across resumes
+
+    @property
+    def total(self) -> int:
+        return sum(len(cells) for _, cells in self.groups)
+
+
+def plan_grid(spec: GridSpec, tracker: Tracker, audit: dict, *, force: bool, rerun_failed: bool) -> Planned:
+    """The pending fit groups and the grid's parent run (opened under the grid's lock, so two
+    processes starting one grid share one parent), with the split audit kept on it."""
     groups, skipped = plan(spec, tracker, force=force, rerun_failed=rerun_failed)
     grid_id = spec.grid_id()
-    from augbench.benchmark.lineage import source_tags
-
-    spec.extra.setdefault("run_tags", source_tags())  # resolved here, carried to every worker's runs
     with file_lock(lock_dir(spec.tracking_uri, spec.out_dir) / f"grid-{grid_id}.lock"):
-        parent = tracker.grid_parent(grid_id, spec_summary(spec), tags=spec.extra["run_tags"],
+        parent = tracker.grid_parent(grid_id, spec_summary(spec), tags=spec.found.run_tags,
                                      name=grid_run_name(spec, grid_id))
     tracker.log_params(parent, {f"audit.{k}": v for k, v in audit.items()})
-    lap("plan")
-    total = sum(len(cells) for _, cells in groups)
-    echo(f"grid {grid_id}: {total + skipped} cells, {skipped} already finished, {total} to run "
-         f"in {len(groups)} generator fits")
-    result = GridResult(skipped=skipped, tracking_uri=spec.tracking_uri, experiment=spec.experiment,
-                        grid_id=grid_id, hashes=[c.hash for c in spec.cells()])
-    t0 = time.perf_counter()
-    bar = None
-    parallel = executor == "ray" or jobs > 1
+    return Planned(groups, skipped, grid_id, parent)
+
+
+def execute_grid(spec: GridSpec, tracker: Tracker, planned: Planned, result: GridResult, laps: _Laps, *,
+                 executor: str, jobs: int, show_progress: bool, echo, **run) -> None:
+    """Run the planned groups (longest first on a pool), report each outcome as it comes, and close the
+    grid's parent run: FINISHED, FAILED, or left RUNNING when interrupted, for the next resume."""
+    from augbench.benchmark.executors import execute
+
+    groups, total, parallel = planned.groups, planned.total, executor == "ray" or jobs > 1
     costs = None
     if total and (show_progress or parallel):
         from augbench.benchmark.dryrun import cell_costs
@@ -178,12 +223,11 @@ def run_grid(spec: GridSpec, *, executor: str = "local", jobs: int = 1, ray_addr
         costs = cell_costs(spec, groups)
     if parallel and costs:
         groups = longest_first(groups, costs)
+    bar = None
     if show_progress and total:
         from augbench.benchmark.progress import GridBar
 
         bar = GridBar(costs, total)
-        # the per-step line only where the fit runs in this process, under this bar
-        spec.extra["step_progress"] = executor == "local" and jobs == 1
 
     def progress(outcome: CellOutcome):
         result.outcomes.append(outcome)
@@ -193,28 +237,22 @@ def run_grid(spec: GridSpec, *, executor: str = "local", jobs: int = 1, ray_addr
             echo(f"  {outcome.status:8s} {outcome.label} ({outcome.seconds:.1f}s)")
             sys.stdout.flush()
 
-    status = "FAILED"
+    status, t0 = "FAILED", time.perf_counter()
     try:
-        from augbench.benchmark.executors import execute
-
-        execute(groups, parent, progress, executor=executor, jobs=jobs, ray_address=ray_address,
-                gpus_per_cell=gpus_per_cell, cpus_per_cell=cpus_per_cell, threads=threads, force=force,
-                driver=owner_token())
+        execute(groups, planned.parent, progress, executor=executor, jobs=jobs, driver=owner_token(), **run)
         status = "FAILED" if result.failed else "FINISHED"
     finally:
         if bar is not None:
             bar.close()
         result.wall_seconds = time.perf_counter() - t0
-        lap("execute")
-        result.phases = phases
+        laps.lap("execute")
+        result.phases = laps.phases
         try:  # an interrupted grid stays RUNNING until its next resume finishes it
-            # where the harness's own time goes, and over how many local workers (perf/harness_overhead.py)
-            tracker.log_metrics(parent, {**phases, **({"grid_jobs": float(jobs)} if executor == "local" else {})})
+            tracker.log_metrics(planned.parent, {**laps.phases, **({"grid_jobs": float(jobs)} if executor == "local" else {})})
             if status == "FINISHED" or result.failed:
-                tracker.finish(parent, status)
+                tracker.finish(planned.parent, status)
         except Exception:  # noqa: BLE001 - never hide the grid's own outcome behind a bookkeeping error
             pass
-    return result
 
 
 def longest_first(groups: list, costs: dict[str, float]) -> list:
@@ -229,10 +267,8 @@ def longest_first(groups: list, costs: dict[str, float]) -> list:
 
 def grid_run_name(spec: GridSpec, grid_id: str) -> str:
     """What the MLflow UI lists for the grid: its axes at a glance, the id to tell reruns apart."""
-    from augbench.benchmark.grid import budget_label
-
     arms = ",".join(spec.generators) if len(spec.generators) <= 3 else f"{len(spec.generators)} arms"
-    return (f"grid {','.join(spec.datasets)} b={','.join(budget_label(b) for b in spec.budgets)} {arms} "
+    return (f"grid {','.join(spec.datasets)} b={','.join(b.label() for b in spec.budgets)} {arms} "
             f"x {','.join(spec.classifiers)} s={','.join(map(str, spec.seeds))} [{grid_id[:8]}]")
 
 
@@ -259,7 +295,7 @@ def summarise(result: GridResult, metric: str = "test_balanced_accuracy", json_p
     for o in result.failed:
         lines.append(f"FAILED {o.label}: {o.error}")
     if result.failed:
-        lines.append(f"{len(result.failed)} cells failed (tracebacks: artifact traceback.txt of each FAILED run); "
+        lines.append(f"{len(result.failed)} cells failed (tracebacks: artifact {ARTIFACT_TRACEBACK} of each FAILED run); "
                      "rerun the same command to retry them.")
     return "\n".join(lines)
 

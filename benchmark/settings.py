@@ -19,6 +19,7 @@ from difflib import get_close_matches
 
 from augbench.classifiers.training import TrainConfig
 from augbench.core.errors import UserError
+from augbench.core.values import ArmName
 
 #: TrainConfig fields the harness sets per cell; a preset setting them would be overwritten anyway
 PER_CELL_FIELDS = ("seed", "device", "steps_per_epoch")
@@ -60,6 +61,10 @@ class FidelitySettings:
     probe: bool = True  # the convergence probe during learned fits (benchmark/probe.py)
 
 
+#: what can bound a learned arm's fit (benchmark/compute.py solves the arm's length for each)
+MODES = ("steps", "flops", "seconds")
+
+
 @dataclass(frozen=True)
 class ComputeSettings:
     """The ``compute:`` block: what bounds a learned arm's fit (benchmark/compute.py). ``steps``
@@ -76,6 +81,16 @@ class SubsampleSettings:
 
     train_per_class: typing.Optional[int] = None
     eval_per_class: typing.Optional[int] = None
+
+
+def arm_settings(preset: dict, arm: str) -> dict:
+    """An arm's preset entry; a variant (``ddpm@g3``) starts from its base arm's entry and changes
+    only what its own entry sets, so ``generators.ddpm@g3.guidance=3`` differs from ddpm in one knob."""
+    entries = preset.get("generators") or {}
+    name = ArmName.parse(arm)
+    if name.variant is None:
+        return dict(entries.get(arm, {}))
+    return {**entries.get(name.base, {}), **entries.get(arm, {})}
 
 
 @dataclass(frozen=True)
@@ -99,8 +114,6 @@ class Settings:
     base_preset: typing.Optional[str] = None  # set when a grid's overrides renamed the preset
 
     def generator(self, arm: str) -> dict:
-        from augbench.benchmark.grid import arm_settings
-
         return arm_settings({"generators": self.generators}, arm)
 
 
@@ -170,8 +183,6 @@ def section(cls, block, where: str, name: str):
 
 
 def _check_compute(where: str, values: dict) -> None:
-    from augbench.benchmark.compute import MODES
-
     mode = values.get("budget", "steps")
     if mode not in MODES:
         raise UserError(f"{where}.budget is {mode!r}, not one of {', '.join(MODES)}.",
@@ -200,7 +211,7 @@ def _check_values(prefix: str, values: dict) -> None:
 
 def _top_level(where: str, preset: dict) -> dict:
     """The scalar and list settings of a preset (the sections are resolved by the caller)."""
-    from augbench.benchmark.grid import parse_seeds
+    from augbench.core.values import parse_seeds
 
     out = {}
     for key in ("name", "description", "base_preset"):

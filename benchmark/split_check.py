@@ -6,19 +6,22 @@ runner's validation has just loaded (and cached), so it costs one pass of hashin
 """
 from __future__ import annotations
 
+import dataclasses
+
 from augbench.benchmark.grid import GridSpec
 
 
-def attach_fingerprints(spec: GridSpec) -> dict[str, str]:
-    """Fill ``spec.split_fingerprints`` for every dataset of the grid; returns it."""
+def with_fingerprints(spec: GridSpec) -> GridSpec:
+    """``spec`` with ``split_fingerprints`` filled for every dataset of the grid (a new spec; the
+    one given is left as it was)."""
     from augbench.benchmark.fit import dataset_cache_dir, load_splits
     from augbench.datasets.fingerprint import split_fingerprint
 
+    prints = dict(spec.split_fingerprints)
     for name in spec.datasets:
-        if name not in spec.split_fingerprints:
-            splits = load_splits(name, spec.data_dir, spec.image_size, dataset_cache_dir(spec))
-            spec.split_fingerprints[name] = split_fingerprint(splits)
-    return spec.split_fingerprints
+        if name not in prints:
+            prints[name] = split_fingerprint(load_splits(name, spec.data_dir, spec.image_size, dataset_cache_dir(spec)))
+    return dataclasses.replace(spec, split_fingerprints=prints)
 
 
 def split_warnings_and_audit(spec: GridSpec) -> tuple[list[str], dict]:

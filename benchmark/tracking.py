@@ -18,10 +18,10 @@ from pathlib import Path
 from augbench.benchmark.claims import owner_token
 from augbench.benchmark.store import check_reachable, make_client
 from augbench.core.errors import UserError
-from augbench.reports.runs import TAG_GRID, TAG_HASH, TAG_KIND, TAG_OWNER, TAG_SUPERSEDED
+from augbench.core.layout import (ARTIFACT_GRID, ARTIFACT_TRACEBACK, KIND_GRID, SUPERSEDED, TAG_ERROR, TAG_GRID,
+                                  TAG_HASH, TAG_KIND, TAG_OWNER, TAG_PARENT, TAG_SUPERSEDED, TAG_VERSION)
 
-PARENT_TAG = "mlflow.parentRunId"
-TAG_ERROR = "augbench.error"
+PARENT_TAG = TAG_PARENT  # the name callers know it by
 
 
 def error_message(exc: BaseException) -> str:
@@ -70,14 +70,13 @@ class Tracker:
     def _check_writer_version(self, tracking_uri: str, experiment: str) -> None:
         """Refuse a store whose grids were written by a newer augbench: its hashes, tags and artifacts
         may mean things this version does not know, and resuming would mix the two silently."""
-        from augbench.benchmark.lineage import TAG_VERSION
         from augbench.core.version import __version__
 
         ours = _release(__version__)
         if ours is None or "+unknown" in __version__:
             return  # a checkout that was never installed cannot say what it is
         newest = None
-        for run in self.runs("grid"):
+        for run in self.runs(KIND_GRID):
             tag = run.data.tags.get(TAG_VERSION, "")
             theirs = _release(tag)
             if theirs is not None and theirs > ours and (newest is None or theirs > _release(newest)):
@@ -108,29 +107,29 @@ class Tracker:
         """hash -> run id of every FINISHED run of this kind (not superseded by a --force rerun)."""
         return {r.data.tags[TAG_HASH]: r.info.run_id for r in self.runs(kind, hash_=hash_)
                 if r.info.status == "FINISHED" and TAG_HASH in r.data.tags
-                and r.data.tags.get(TAG_SUPERSEDED) != "true"}
+                and r.data.tags.get(TAG_SUPERSEDED) != SUPERSEDED}
 
     def failed(self, kind: str) -> set[str]:
         return {r.data.tags[TAG_HASH] for r in self.runs(kind)
-                if r.info.status == "FAILED" and r.data.tags.get(TAG_SUPERSEDED) != "true"}
+                if r.info.status == "FAILED" and r.data.tags.get(TAG_SUPERSEDED) != SUPERSEDED}
 
     # --- writing ---------------------------------------------------------------------------------
     def grid_parent(self, grid_id: str, summary: dict, *, tags: dict | None = None, name: str | None = None) -> str:
         """Reuse the grid's parent run across resumes so the UI shows one tree per grid."""
-        for run in self.runs("grid", grid_id=grid_id):
+        for run in self.runs(KIND_GRID, grid_id=grid_id):
             if run.info.status != "RUNNING":
                 self.client.update_run(run.info.run_id, status="RUNNING")
             return run.info.run_id
-        run_id = self.start("grid", grid_id, name or f"grid {grid_id}", params={},
+        run_id = self.start(KIND_GRID, grid_id, name or f"grid {grid_id}", params={},
                             tags={TAG_GRID: grid_id, **(tags or {})})
-        self.log_dict(run_id, summary, "grid.json")
+        self.log_dict(run_id, summary, ARTIFACT_GRID)
         return run_id
 
     def start(self, kind: str, hash_: str, name: str, *, params: dict, tags: dict | None = None,
               parent: str | None = None) -> str:
         tags = {TAG_KIND: kind, TAG_HASH: hash_, TAG_OWNER: owner_token(), **(tags or {})}
         if parent:
-            tags[PARENT_TAG] = parent
+            tags[TAG_PARENT] = parent
         run = self.client.create_run(self.experiment_id, run_name=name, tags=tags)
         self.log_params(run.info.run_id, params)
         return run.info.run_id
@@ -209,7 +208,7 @@ class Tracker:
             if not isinstance(exc, Exception):
                 self.delete(run_id)
                 return
-            self.log_text(run_id, "".join(traceback.format_exception(exc)), "traceback.txt")
+            self.log_text(run_id, "".join(traceback.format_exception(exc)), ARTIFACT_TRACEBACK)
             self.set_tags(run_id, {TAG_ERROR: error_message(exc)[:500]})
             self.finish(run_id, "FAILED")
         except Exception:  # noqa: BLE001 - the tracking store itself may be what failed

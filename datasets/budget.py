@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from augbench.core.errors import UserError
+from augbench.core.values import Budget, Target, round_half_up
 from augbench.datasets.splitting import class_rng
 from augbench.datasets.types import Split
 
@@ -22,7 +23,7 @@ VAL_BUDGET_MODES = ("budgeted", "full")
 @dataclass
 class BudgetResult:
     split: Split  # the budgeted train split (original order kept)
-    requested: int | str | None  # the budget asked for: a count, a fraction ('5%'), None = all images
+    requested: Budget  # the budget asked for: a count, a fraction ('5%') or every image
     effective: dict[int, int]  # images kept per minority class (a class smaller than the budget keeps all)
     original: dict[int, int]  # images per minority class before the budget
     minority: tuple[int, ...] = ()
@@ -30,7 +31,7 @@ class BudgetResult:
 
     @property
     def label(self) -> str:
-        return "all" if self.requested is None else str(self.requested)
+        return self.requested.label()
 
 
 def default_minority(train_counts: list[int]) -> list[int]:
@@ -42,61 +43,15 @@ def default_minority(train_counts: list[int]) -> list[int]:
     return [c for c, n in enumerate(counts) if n < largest]
 
 
-def parse_fraction(text: str) -> str | None:
-    """``'5%'`` -> ``'5%'`` (normalised: ``'12.50%'`` -> ``'12.5%'``); not a percentage -> None."""
-    text = str(text).strip()
-    if not text.endswith("%"):
-        return None
-    try:
-        value = float(text[:-1])
-    except ValueError:
-        raise UserError(f"budget {text!r} is not a percentage.", "write fraction budgets like --budget 5%,10%,50%.") from None
-    if not 0.0 < value <= 100.0:
-        raise UserError(f"budget {text!r} is outside (0%, 100%].", "use a fraction such as 5%, 10% or 100%.")
-    return f"{value:g}%"
-
-
-def check_budget(budget) -> int | str | None:
-    """A count (images per minority class), a fraction (``'5%'``: that share of each minority
-    class's training images) or None (every image)."""
-    if budget is None or (isinstance(budget, str) and budget.strip().lower() == "all"):
-        return None
-    if isinstance(budget, str) and budget.strip().endswith("%"):
-        return parse_fraction(budget)
-    if isinstance(budget, bool):
-        raise UserError(f"budget {budget!r} is not a number.", "use a positive integer, a percentage or 'all'.")
-    try:
-        value = int(str(budget).strip()) if isinstance(budget, str) else int(budget)
-    except (TypeError, ValueError):
-        raise UserError(f"budget {budget!r} is not a number.",
-                        "use a positive integer such as 50, a percentage such as 10%, or 'all'.") from None
-    if value != budget and not isinstance(budget, str):
-        raise UserError(f"budget {budget!r} is not a whole number.", "use a positive integer such as 50, or 'all'.")
-    if value <= 0:
-        raise UserError(f"budget {value} must be positive (at least 1 image per class).",
-                        "use a positive integer such as 10, 50 or 100, a percentage, or 'all'.")
-    return value
-
-
-def images_kept(budget, n: int) -> int:
-    """How many of a class's ``n`` training images a (checked) budget keeps. A fraction rounds half
-    up and keeps at least one, so 5 % of a 9-image class is one image, not none."""
-    if budget is None:
-        return n
-    if isinstance(budget, str):
-        return min(n, max(1, int(np.floor(float(budget[:-1]) * n / 100.0 + 0.5))))
-    return min(n, int(budget))
-
-
 def _class_order(seed: int, label: int, n: int) -> np.ndarray:
     """The seeded order of a class's n training images that every budget takes a prefix of."""
     return class_rng(seed, label, BUDGET_SALT).permutation(n)
 
 
 def apply_budget(split: Split, n_classes: int, budget, minority, seed: int) -> BudgetResult:
-    """Keep ``budget`` images (a count, or a fraction like ``'5%'``) of each minority class (seeded,
-    nested); other classes untouched."""
-    budget = check_budget(budget)
+    """Keep ``budget`` images (a :class:`Budget`, or what :meth:`Budget.parse` takes: a count, a
+    fraction like ``'5%'``, ``'all'``) of each minority class (seeded, nested); other classes untouched."""
+    budget = Budget.parse(budget)
     minority = [int(c) for c in minority]
     bad = [c for c in minority if not 0 <= c < n_classes]
     if bad:
@@ -109,7 +64,7 @@ def apply_budget(split: Split, n_classes: int, budget, minority, seed: int) -> B
     for c in dict.fromkeys(minority):
         idx = np.flatnonzero(labels == c)
         original[c] = len(idx)
-        n_keep = images_kept(budget, len(idx))
+        n_keep = budget.images_for(len(idx))
         if n_keep >= len(idx):
             effective[c] = len(idx)
             continue
@@ -176,49 +131,29 @@ def apply_val_budget(val: Split, n_classes: int, budgeted: BudgetResult, seed: i
         original[c] = len(idx)
         n_keep = len(idx)
         if mode == "budgeted" and budgeted.effective[c] < n_train and len(idx):
-            n_keep = min(len(idx), max(1, int(np.floor(budgeted.effective[c] * len(idx) / n_train + 0.5))))
+            n_keep = min(len(idx), max(1, round_half_up(budgeted.effective[c] * len(idx) / n_train)))
             order = class_rng(seed, c, VAL_BUDGET_SALT).permutation(len(idx))
             keep[idx[order[n_keep:]]] = False
         kept[c] = n_keep
     return ValBudget(val.subset(np.flatnonzero(keep)), mode, kept, original)
 
 
-def parse_ratio(text: str) -> float:
-    """``'ratio:0.5'`` -> 0.5 (synthetic images per real one); UserError for anything else."""
-    body = str(text).strip().lower().removeprefix("ratio:")
-    try:
-        r = float(body)
-    except ValueError:
-        raise UserError(f"target {text!r} has no number after 'ratio:'.", "write e.g. --target ratio:0.5,1,5.") from None
-    if not (r >= 0 and np.isfinite(r)):
-        raise UserError(f"target {text!r} must be a ratio >= 0.", "write e.g. --target ratio:0.5,1,5.")
-    return r
-
-
-def target_counts(original: dict[int, int], effective: dict[int, int], mode, largest: int) -> dict[int, int]:
-    """How many images (real + synthetic) each minority class should end up with.
+def target_counts(original: dict[int, int], effective: dict[int, int], target, largest: int) -> dict[int, int]:
+    """How many images (real + synthetic) each minority class should end up with, for ``target`` (a
+    :class:`Target`, or what :meth:`Target.parse` takes).
 
     ``original``: the class's train count before the budget; ``balanced``: the largest class's
     count; an integer N: N; ``ratio:r``: the budget images plus r synthetic images per real one
     (rounded half up), the synthetic:real axis along which published comparisons find that more
     synthetic images can hurt. Never below what the class already has after the budget.
     """
-    text = str(mode).strip().lower()
-    if text.startswith("ratio:"):
-        r = parse_ratio(text)
-        wanted = {c: int(effective[c]) + int(np.floor(r * int(effective[c]) + 0.5)) for c in effective}
-    elif text == "original":
+    target = Target.parse(target)
+    if target.kind == "ratio":
+        wanted = {c: int(effective[c]) + round_half_up(target.ratio * int(effective[c])) for c in effective}
+    elif target.kind == "original":
         wanted = {c: int(original[c]) for c in effective}
-    elif text == "balanced":
+    elif target.kind == "balanced":
         wanted = {c: int(largest) for c in effective}
     else:
-        try:
-            n = int(text)
-        except ValueError:
-            raise UserError(f"target {mode!r} is not understood.",
-                            "use --target original, --target balanced or --target N (a positive integer).") from None
-        if n <= 0:
-            raise UserError(f"target {n} must be a positive number of images.",
-                            "use --target original, balanced or a positive integer.")
-        wanted = {c: n for c in effective}
+        wanted = {c: target.count for c in effective}
     return {c: max(wanted[c], int(effective[c])) for c in effective}

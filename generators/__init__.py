@@ -1,6 +1,10 @@
 """Augmentation arms behind one interface (see base.Generator). Knows nothing of classifiers or MLflow.
 
-``create_generator(name, **config)`` and ``GENERATORS.names()`` are the only ways in.
+The ways in, all over the one ``GENERATORS`` registry: ``register_generator`` (an arm registers,
+with its ``order``), ``create_generator`` (an arm by name), ``generator_names`` and
+``expand_generators`` (names, and 'all' or a comma list checked), and ``GENERATORS.entry`` / ``get``
+for an arm's class and meta where a listing needs them (benchmark/listing.py, dryrun.py). Whether an
+arm is learned is its class's flag (``LearnedGenerator.learned``), never registry meta.
 """
 from augbench.core.registry import Registry
 from augbench.generators.base import DivergenceError, Generator, check_finite, fit_resample

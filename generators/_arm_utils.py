@@ -6,6 +6,7 @@ every arm with an ``amp`` setting (the GANs, ddpm, latent-smote), so ``amp`` mea
 """
 from __future__ import annotations
 
+import math
 
 import numpy as np
 import torch
@@ -14,24 +15,42 @@ from augbench.core.errors import UserError
 from augbench.core.precision import AUTO, Precision, parse_setting, resolve_precision
 
 
-def merge_config(name: str, defaults: dict, config: dict, *, positive_ints: tuple[str, ...] = ()) -> dict:
+def merge_config(name: str, defaults: dict, config: dict, *, positive_ints: tuple[str, ...] = (),
+                 non_negative_ints: tuple[str, ...] = ()) -> dict:
     """Defaults overlaid with the user's settings (``None`` = keep the default).
 
     The one place an arm's settings are checked against what it declares: an unknown key is a typo
-    worth stopping for, and each of ``positive_ints`` must be a whole number >= 1 (it sizes a tensor).
+    worth stopping for, each of ``positive_ints`` must be a whole number >= 1 (it sizes a tensor) and
+    each of ``non_negative_ints`` one >= 0 (a count that may be zero); both are stored as ``int``.
     """
     unknown = sorted(set(config) - set(defaults))
     if unknown:
         raise UserError(f"unknown setting(s) {', '.join(map(repr, unknown))} for generator {name!r}.",
                         f"use only: {', '.join(sorted(defaults))}.")
     merged = {**defaults, **{k: v for k, v in config.items() if v is not None}}
-    for key in positive_ints:
-        value = merged.get(key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value < 1:
-            raise UserError(f"{name}: setting {key}={value!r} must be a positive integer.",
-                            f"pass e.g. {key}={defaults[key]}.")
-        merged[key] = int(value)
+    for keys, minimum in ((positive_ints, 1), (non_negative_ints, 0)):
+        for key in keys:
+            merged[key] = check_int(name, key, merged.get(key), minimum=minimum, example=defaults[key])
     return merged
+
+
+def check_int(name: str, key: str, value, *, minimum: int = 1, example=None) -> int:
+    """The one whole-number check: ``value`` as an int when it is a whole number >= ``minimum``
+    (``4.0`` passes, ``True``, ``2.5`` and ``inf`` do not), else a UserError naming the setting."""
+    whole = (not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+             and int(value) == value)
+    if not whole or value < minimum:
+        kind = {1: "a positive integer", 0: "a non-negative integer"}.get(minimum, f"an integer >= {minimum}")
+        raise UserError(f"{name}: setting {key}={value!r} must be {kind}.", f"pass e.g. {key}={example!r}.")
+    return int(value)
+
+
+def check_number(name: str, key: str, value, *, minimum: float = 0.0, strict: bool = False, example=None) -> None:
+    """The one real-valued check: a number (not a bool, not NaN) >= ``minimum``, or > it when ``strict``."""
+    number = not isinstance(value, bool) and isinstance(value, (int, float))
+    if not number or not (value > minimum if strict else value >= minimum):
+        bound = f"> {minimum:g}" if strict else f">= {minimum:g}"
+        raise UserError(f"{name}: setting {key}={value!r} must be a number {bound}.", f"pass e.g. {key}={example!r}.")
 
 
 def check_labels(name: str, images: np.ndarray, labels: np.ndarray, n_classes: int) -> None:

@@ -16,7 +16,6 @@ import torch
 from torch import nn
 
 from augbench.core.errors import DataError, UserError
-from augbench.generators._arm_utils import merge_config
 from augbench.generators._learned import LearnedGenerator
 
 SUPPORTED_SIZES = (28, 32, 64)
@@ -81,9 +80,9 @@ def class_counts(labels: np.ndarray, n_classes: int) -> list[int]:
 
 
 class AutoencoderGAN(LearnedGenerator):
-    adversarial = True
     """The autoencoder-then-GAN schedule and layout shared by ``bagan`` and ``bagan-gp``."""
 
+    adversarial = True
     POSITIVE_INTS = BAGAN_POSITIVE_INTS
     seed_whole_fit = True
 
@@ -99,7 +98,7 @@ class AutoencoderGAN(LearnedGenerator):
         return dict(self.config)  # the whole config: a saved fit is restored with all its settings
 
     def restore_arch(self, arch: dict) -> None:
-        self.config = merge_config(self.name, self.all_defaults(), arch, positive_ints=self.POSITIVE_INTS)
+        self.config = self.merged_config(arch)
 
     def extra_state(self) -> dict:
         return {"class_counts": list(self.class_counts)}

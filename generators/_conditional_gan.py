@@ -1,27 +1,41 @@
-"""What DCGAN, cWGAN-GP and InfoGAN share around their training loops: config defaults and checks,
-the pair of networks with DCGAN init, the update-rule helpers, seeded sampling and what is saved.
+"""What the conditional GANs share: config defaults and checks, the pair of networks with DCGAN init,
+the one training template (critic steps, then a generator step), seeded sampling and what is saved.
 
-Each backend only declares its defaults, builds its two networks, says how a latent batch for class c
-is drawn, and runs its own update rule in ``_train``; so the three differ exactly where their papers do.
+The seven label-conditioned arms (dcgan, cwgan-gp, infogan, wgan, lsgan, sngan, acgan) and opengan
+used to write the same step loop out each; loops that drift apart make arms differ for reasons that
+are not in their papers. Here it is written once, in ``_train``, and an arm supplies only its losses
+and, where its paper says so, a hook:
+
+* ``_critic_loss`` / ``_generator_loss`` -> ``Losses``: what each player minimises, plus the extra
+  terms its history record shows (gradient penalty, auxiliary class, information terms);
+* ``_critic_condition`` / ``_generator_condition``: what G and D are conditioned on (the labels by
+  default; infogan's critic step draws fresh fake classes, opengan's conditions are features);
+* ``_optimisers`` (wgan's RMSProp), ``_after_critic_step`` (wgan's clipping), ``_gan_phase``
+  (opengan's frozen encoder), ``_networks`` (the critic's architecture), ``_latent`` (infogan's codes).
+
+The order of every random draw is the template's (batch, condition, latent; then fake labels,
+condition, latent), so the arms' seeded samples are the ones their own loops produced.
 Fitting, logging, precision and persistence are the learned-arm scaffold's (_learned.py).
 """
 from __future__ import annotations
 
 from abc import abstractmethod
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
 
 from augbench.core.errors import UserError
-from augbench.core.seeding import torch_generator
+from augbench.core.seeding import noise_seed, torch_generator
 from augbench.datasets.transforms import to_uint8
-from augbench.generators._conditional_nets import ConditionalGenerator, check_image_shape
+from augbench.generators._arm_utils import check_number
+from augbench.generators._conditional_nets import ConditionalCritic, ConditionalGenerator, check_image_shape
 from augbench.generators._gan_utils import BatchStream, dcgan_init
 from augbench.generators._learned import LearnedGenerator
 
-#: settings every conditional GAN accepts; backends add their own on top
+#: settings every conditional GAN accepts; an arm's DEFAULTS are ``{**COMMON_DEFAULTS, ...its own}``
 COMMON_DEFAULTS = {
     "steps": 2000,          # generator updates
     "batch_size": 64,
@@ -36,23 +50,27 @@ COMMON_DEFAULTS = {
     "amp": False,           # training forward passes: true/auto = bf16 where native, bf16 = force (sampling float32)
     "sample_chunk": 256,    # images per generator forward pass when sampling
 }
-_POSITIVE_INTS = ("steps", "batch_size", "latent_dim", "base_channels", "log_every", "sample_chunk")
+#: the common settings that size a tensor or count steps; an arm adds its own to this tuple
+COMMON_POSITIVE_INTS = ("steps", "batch_size", "latent_dim", "base_channels", "log_every", "sample_chunk")
+
+
+class Losses(NamedTuple):
+    """One player's update: the loss it steps on, and the terms its history record shows besides
+    ``d_loss`` / ``g_loss`` (a term named ``d_loss`` or ``g_loss`` replaces the stepped loss there)."""
+
+    loss: torch.Tensor
+    logged: dict = {}
 
 
 class ConditionalGAN(LearnedGenerator):
-    learned = True
     adversarial = True
-    #: backend-specific defaults, merged over COMMON_DEFAULTS
-    defaults: dict = {}
+    DEFAULTS = COMMON_DEFAULTS
+    POSITIVE_INTS = COMMON_POSITIVE_INTS
     #: config keys that determine the network shapes; saved with the weights so load() can rebuild
     arch_keys: tuple[str, ...] = ("latent_dim", "base_channels")
-    #: backend settings that must be positive integers, on top of the common ones
-    positive_ints: tuple[str, ...] = ()
+    #: the critic's normalisation when the arm has no ``critic_norm`` setting (see ``_networks``)
+    critic_norm: str = "batch"
     saved_nets = ("generator", "discriminator")
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        cls.POSITIVE_INTS = _POSITIVE_INTS + cls.positive_ints
 
     def __init__(self, **config):
         super().__init__(**config)
@@ -60,20 +78,27 @@ class ConditionalGAN(LearnedGenerator):
         if merged["batch_size"] < 2:
             raise UserError("batch_size=1 leaves batch norm without statistics.", "use batch_size >= 2.")
         for key in ("lr", "lr_g", "lr_d"):
-            if not isinstance(merged[key], (int, float)) or merged[key] < 0:
-                raise UserError(f"setting {key}={merged[key]!r} must not be negative.", f"pass e.g. {key}=2e-4.")
-
-    def settings_defaults(self) -> dict:
-        return {**COMMON_DEFAULTS, **self.defaults}
+            check_number(self.name, key, merged[key], example=2e-4)
 
     # --- what a backend provides --------------------------------------------------------------
     @abstractmethod
-    def _networks(self) -> tuple[nn.Module, nn.Module]:
-        """(G, D) for ``self.image_shape`` / ``self.n_classes`` / config."""
+    def _critic_loss(self, real: torch.Tensor, labels: torch.Tensor, fake: torch.Tensor, cond: torch.Tensor,
+                     latent: torch.Tensor, rng: torch.Generator) -> Losses:
+        """D's loss on a real batch (with its ``labels``) and detached ``fake = G(latent, cond)``."""
 
     @abstractmethod
-    def _train(self, stream: BatchStream, rng: torch.Generator, progress) -> None:
-        """Run ``config['steps']`` generator updates, calling ``self._log`` after each."""
+    def _generator_loss(self, fake: torch.Tensor, cond: torch.Tensor, latent: torch.Tensor) -> Losses:
+        """G's loss on ``fake = G(latent, cond)``, judged by ``self.D`` (frozen for this update)."""
+
+    def _networks(self) -> tuple[nn.Module, nn.Module]:
+        """(G, D) for ``self.image_shape`` / ``self.n_classes`` / config: by default the label-embedding
+        generator and the label-plane critic with ``critic_norm`` (the setting, else the class's).
+        G is built first: both draw their untouched init from the seeded global RNG in this order."""
+        size, _, channels = self.image_shape
+        generator = self._make_generator(embed_dim=self.config["embed_dim"])
+        critic = ConditionalCritic(size, channels, self.n_classes, self.config["base_channels"],
+                                   norm=self.config.get("critic_norm", self.critic_norm))
+        return generator, critic
 
     @property
     def generator_input_dim(self) -> int:
@@ -88,6 +113,70 @@ class ConditionalGAN(LearnedGenerator):
     def _latent(self, labels: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
         """Generator input for ``labels`` (besides the label itself): N(0, 1) noise by default."""
         return torch.randn(len(labels), self.generator_input_dim, generator=rng).to(self.device)
+
+    def _critic_condition(self, real: torch.Tensor, labels: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
+        """What the critic step's fakes are conditioned on: the real batch's labels, so D cannot tell
+        reals from fakes by class frequency."""
+        return labels
+
+    def _generator_condition(self, labels: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
+        """What the generator step's fakes are conditioned on, given their drawn classes."""
+        return labels
+
+    def _optimisers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+        """(G's, D's), G's made first; Adam with the configured betas unless the paper says otherwise."""
+        return self._adam(self.G.parameters(), self.lr_g), self._adam(self.D.parameters(), self.lr_d)
+
+    def _after_critic_step(self) -> None:
+        """Runs after every critic update (wgan clips the critic's weights here)."""
+
+    @contextmanager
+    def _gan_phase(self):
+        """What holds for the whole adversarial phase (opengan freezes its encoder); nothing by default."""
+        yield
+
+    # --- the training template ------------------------------------------------------------------
+    @property
+    def real_batches_per_step(self) -> int:
+        """Critic updates per generator step, each on its own real minibatch (``n_critic``, else 1);
+        the benchmark's throughput accounting reads it too."""
+        return int(self.config.get("n_critic", 1))
+
+    def _train(self, stream: BatchStream, rng: torch.Generator, progress) -> None:
+        """Run ``config['steps']`` generator updates, each after ``real_batches_per_step`` critic updates,
+        logging (and checking for divergence) after every generator update."""
+        opt_g, opt_d = self._optimisers()
+        with self._gan_phase():
+            for step in range(1, self.config["steps"] + 1):
+                for _ in range(self.real_batches_per_step):
+                    real, labels = next(stream)
+                    critic = self._critic_step(real, labels, rng, opt_d)
+                generator = self._generator_step(len(labels), rng, opt_g)
+                self._log(step, progress, **{"d_loss": critic.loss, "g_loss": generator.loss,
+                                             **generator.logged, **critic.logged})
+
+    def _critic_step(self, real, labels, rng, opt_d) -> Losses:
+        cond = self._critic_condition(real, labels, rng)
+        latent = self._latent(cond, rng)
+        with self._autocast():
+            fake = self.G(latent, cond).detach()
+            losses = self._critic_loss(real, labels, fake, cond, latent, rng)
+        opt_d.zero_grad(set_to_none=True)
+        losses.loss.backward()
+        opt_d.step()
+        self._after_critic_step()
+        return losses
+
+    def _generator_step(self, n: int, rng, opt_g) -> Losses:
+        """G's update on ``n`` fakes whose classes are drawn like the real batches (``class_sampling``)."""
+        cond = self._generator_condition(self._fake_labels(n, rng), rng)
+        latent = self._latent(cond, rng)
+        with self._frozen(self.D), self._autocast():
+            losses = self._generator_loss(self.G(latent, cond), cond, latent)
+        opt_g.zero_grad(set_to_none=True)
+        losses.loss.backward()
+        opt_g.step()
+        return losses
 
     # --- the scaffold's hooks -----------------------------------------------------------------
     @property
@@ -115,7 +204,7 @@ class ConditionalGAN(LearnedGenerator):
         self.G.train()
         self.D.train()
         stream = self.batches(images, labels, self.config["batch_size"], seed)
-        self._train(stream, torch_generator(seed + 1), progress)
+        self._train(stream, torch_generator(noise_seed(seed)), progress)
 
     def described_extras(self) -> dict:
         return {"lr_g": self.lr_g, "lr_d": self.lr_d}
@@ -128,11 +217,6 @@ class ConditionalGAN(LearnedGenerator):
     @property
     def lr_d(self) -> float:
         return self.config["lr_d"] or self.config["lr"]
-
-    @property
-    def real_batches_per_step(self) -> int:
-        """Real minibatches consumed per generator step (throughput accounting)."""
-        return 1
 
     def _autocast(self):
         return self.autocast()

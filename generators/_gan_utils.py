@@ -1,13 +1,14 @@
 """Pieces every adversarial backend needs, kept in one place so the backends differ only where their
 papers differ: the gradient penalty (with the alpha distribution as an explicit choice, because
-BAGAN-GP's reference code draws it from N(0, 1) where the paper says U(0, 1)), DCGAN weight init,
-seeded batch iteration and latent draws.
+BAGAN-GP's reference code draws it from N(0, 1) where the paper says U(0, 1)), the non-saturating
+BCE terms, DCGAN weight init, seeded batch iteration and latent draws.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from augbench.datasets.transforms import to_tensor
 
@@ -30,6 +31,18 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, *critic_arg
     out = critic(x_hat, *critic_args)
     (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
     return ((grad.flatten(1).norm(2, dim=1) - 1.0) ** 2).mean()
+
+
+def bce_real_fake(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """The discriminator's BCE: reals towards 1, fakes towards 0 (Goodfellow et al. 2014)."""
+    return (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+            + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+
+
+def bce_as_real(logits: torch.Tensor) -> torch.Tensor:
+    """The generator's non-saturating BCE: its fakes scored towards 1, which keeps a gradient when
+    the discriminator wins early (the saturating log(1 - D) would vanish there)."""
+    return F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
 
 
 def dcgan_init(module: nn.Module) -> None:

@@ -29,14 +29,12 @@ from torch import nn
 from augbench.core.device import resolve_device
 from augbench.core.errors import UserError
 from augbench.core.precision import Precision
-from augbench.core.seeding import seeded_global_rng, torch_generator
+from augbench.core.seeding import LOAD_SEED, augment_seed, seeded_global_rng, torch_generator
 from augbench.generators._arm_utils import arm_precision, check_amp, check_labels, merge_config, with_precision
 from augbench.generators._diffaugment import AugmentedCritic, DiffAugment, parse_policy, policy_name
 from augbench.generators._gan_utils import CLASS_SAMPLING, BatchStream, class_shares, drawn_labels
 from augbench.generators.base import DivergenceError, Generator, check_finite
 
-#: the fork load() builds its networks in: their init is overwritten, but must not move the caller's RNG
-_LOAD_SEED = 0
 #: settings every learned arm has, whatever its paper: how its real batches are drawn over classes.
 #: balanced by measurement (docs/generators.md, "Few-shot settings, measured"): with natural batches at
 #: budget 10 about 1 % of a batch is a minority image, and bagan's adversarial phase diverged
@@ -44,17 +42,19 @@ SCAFFOLD_DEFAULTS = {"class_sampling": "balanced"}
 #: and every adversarial arm: the DiffAugment policy its discriminator sees real and fake batches through
 #: (the paper's full policy, by the same measurement)
 ADVERSARIAL_DEFAULTS = {"diffaugment": "color,translation,cutout"}
-#: offset of the augmentation's random stream from the fit seed (its own stream: switching the policy
-#: on does not move the draws of the networks' noise)
-_AUGMENT_SEED_OFFSET = 7919
 
 
 class LearnedGenerator(Generator):
+    #: the one place ``learned`` is stated: every arm on this scaffold is trained, so it gets fidelity
+    #: metrics, a compute budget and saved weights (benchmark/fit.py reads the flag, not the registry)
     learned = True
-    #: the arm's settings and their defaults; unknown keys are refused (see merge_config)
+    #: the arm's settings and their defaults, the one spelling for every learned arm (family bases such
+    #: as the conditional GANs' COMMON_DEFAULTS are merged in by the arm); unknown keys are refused
     DEFAULTS: dict = {"amp": False}
-    #: settings that size a tensor and so must be whole numbers >= 1
+    #: settings that size a tensor and so must be whole numbers >= 1 (checked by merge_config)
     POSITIVE_INTS: tuple[str, ...] = ()
+    #: counts that may be zero but must be whole (checked by merge_config)
+    NON_NEGATIVE_INTS: tuple[str, ...] = ()
     #: False for a network measured slower under bf16 autocast on CPU (``amp: auto`` keeps float32 there)
     bf16_helps_on_cpu: bool = True
     #: True when training draws from torch's global RNG (dropout): it then runs in the build's seeded fork
@@ -65,7 +65,7 @@ class LearnedGenerator(Generator):
     adversarial: bool = False
 
     def __init__(self, **config):
-        super().__init__(**merge_config(self.name, self.all_defaults(), config, positive_ints=self.POSITIVE_INTS))
+        super().__init__(**self.merged_config(config))
         check_amp(self.name, self.config["amp"])
         if self.config["class_sampling"] not in CLASS_SAMPLING:
             raise UserError(f"{self.name}: class_sampling={self.config['class_sampling']!r} is not a sampling rule.",
@@ -79,12 +79,14 @@ class LearnedGenerator(Generator):
         self.device = torch.device("cpu")
         self.precision: Precision | None = None  # what the last fit ran in
 
-    def settings_defaults(self) -> dict:
-        return self.DEFAULTS
-
     def all_defaults(self) -> dict:
         """The scaffold's settings under the arm's own (the arm's win where both name one)."""
-        return {**SCAFFOLD_DEFAULTS, **(ADVERSARIAL_DEFAULTS if self.adversarial else {}), **self.settings_defaults()}
+        return {**SCAFFOLD_DEFAULTS, **(ADVERSARIAL_DEFAULTS if self.adversarial else {}), **self.DEFAULTS}
+
+    def merged_config(self, config: dict) -> dict:
+        """``config`` over the arm's defaults, checked: the one settings check of every learned arm."""
+        return merge_config(self.name, self.all_defaults(), config, positive_ints=self.POSITIVE_INTS,
+                            non_negative_ints=self.NON_NEGATIVE_INTS)
 
     # --- what an arm supplies -----------------------------------------------------------------
     @abstractmethod
@@ -152,7 +154,7 @@ class LearnedGenerator(Generator):
         self.history, self.nets = [], {}  # a failed refit must not leave the old networks behind
         self.arch = self.arch_state()
         self.label_shares = class_shares(labels, self.n_classes, self.config["class_sampling"])
-        self._augment = DiffAugment(self.policy, torch_generator(seed + _AUGMENT_SEED_OFFSET)) if self.policy else None
+        self._augment = DiffAugment(self.policy, torch_generator(augment_seed(seed))) if self.policy else None
         self._wrapped = {}
         try:
             with seeded_global_rng(seed, self.device):
@@ -236,7 +238,7 @@ class LearnedGenerator(Generator):
             return
         self.arch = dict(state["arch"])
         self.restore_arch(self.arch)
-        with seeded_global_rng(_LOAD_SEED):
+        with seeded_global_rng(LOAD_SEED):
             nets = self._built()
         for key, weights in state["nets"].items():
             nets[key].load_state_dict(weights)

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from augbench.core.seeding import torch_generator
+from augbench.core.seeding import noise_seed, torch_generator
 from augbench.datasets.transforms import to_uint8
 from augbench.generators import register_generator
 from augbench.generators._bagan_common import AutoencoderGAN, check_choice, check_sample_label, requires_grad, scaled
@@ -130,11 +130,10 @@ def fit_class_gaussians(codes: np.ndarray, labels: np.ndarray, n_classes: int,
     return means, covs
 
 
-@register_generator("bagan", order=23, learned=True)
+@register_generator("bagan", order=23)
 class Bagan(AutoencoderGAN):
     """Autoencoder-initialised GAN with class-Gaussian latents and an (n + 1)-way discriminator."""
 
-    learned = True
     DEFAULTS = {
         "latent_dim": 100,
         "ae_epochs": 50,          # reference: autoencoder epochs = GAN epochs
@@ -188,7 +187,7 @@ class Bagan(AutoencoderGAN):
         # the discriminator starts from the trained encoder's trunk (its head is new: n + 1 outputs)
         self.nets["discriminator"].trunk.load_state_dict(self.nets["encoder"].trunk.state_dict())
         self._fit_class_latents(stream.x, stream.y)
-        self._train_gan(stream, torch_generator(seed + 1), gan_steps, progress, ae_steps, total)
+        self._train_gan(stream, torch_generator(noise_seed(seed)), gan_steps, progress, ae_steps, total)
 
     @torch.no_grad()
     def _fit_class_latents(self, x: torch.Tensor, y: torch.Tensor) -> None:

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from augbench.core.seeding import torch_generator
+from augbench.core.seeding import noise_seed, torch_generator
 from augbench.datasets.transforms import to_uint8
 from augbench.generators import register_generator
 from augbench.generators._bagan_common import AutoencoderGAN, check_choice, check_sample_label, requires_grad
@@ -32,11 +32,10 @@ from augbench.generators._bagan_gp_nets import build_networks, net_size
 from augbench.generators._gan_utils import balanced_labels, gradient_penalty
 
 
-@register_generator("bagan-gp", order=24, learned=True)
+@register_generator("bagan-gp", order=24)
 class BaganGP(AutoencoderGAN):
     """Supervised-autoencoder initialised conditional GAN with a gradient-penalised BCE critic."""
 
-    learned = True
     DEFAULTS = {
         "latent_dim": 128,
         "ae_epochs": 30,          # reference: 30 autoencoder epochs
@@ -89,7 +88,7 @@ class BaganGP(AutoencoderGAN):
 
     def _train_phases(self, stream, seed, per_epoch, ae_steps, gan_steps, progress) -> None:
         total = ae_steps + gan_steps
-        rng = torch_generator(seed + 1)
+        rng = torch_generator(noise_seed(seed))
         enc, emb, dec = (self.nets[k] for k in ("encoder", "embedding", "decoder"))
         for net in (enc, emb, dec):
             net.train()

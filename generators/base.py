@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from augbench.core.errors import UserError
+from augbench.core.seeding import class_seed
 
 
 class DivergenceError(UserError):
@@ -27,7 +28,8 @@ class Generator(ABC):
     adds_images: bool = True
     #: True for the arm that reweights the classifier's loss instead of adding images
     class_weighted_loss: bool = False
-    #: True for learned generators (GANs, diffusion) whose samples deserve fidelity metrics
+    #: True for trained generators (GANs, diffusion) whose samples deserve fidelity metrics; in-tree,
+    #: only LearnedGenerator (generators/_learned.py) sets it, so no arm or registry entry repeats it
     learned: bool = False
 
     def __init__(self, **config):
@@ -68,9 +70,10 @@ class Generator(ABC):
     def resample(self, counts: dict[int, int], *, seed: int) -> tuple[np.ndarray, np.ndarray]:
         """``counts[c]`` new images of each class c (in the dict's order), as (uint8 NHWC images, int64 labels).
 
-        The one seeding rule for synthetic images: class c is drawn with ``sample(c, n, seed=seed * 1000 + c)``,
-        the rule the benchmark harness has always used, so the API and the CLI give the same images for a seed
-        and a class's images do not depend on which other classes are topped up. Classes with a count <= 0
+        The one seeding rule for synthetic images: class c is drawn with ``sample(c, n, seed=class_seed(seed, c))``
+        (``seed * 1000 + c``, augbench/core/seeding.py), the rule the benchmark harness has always used, so
+        the API and the CLI give the same images for a seed and a class's images do not depend on which
+        other classes are topped up. Classes with a count <= 0
         and arms that add no images contribute nothing.
         """
         if self.image_shape is None:
@@ -80,7 +83,7 @@ class Generator(ABC):
         if self.adds_images:
             for c, n in counts.items():
                 if int(n) > 0:
-                    xs.append(self.sample(int(c), int(n), seed=int(seed) * 1000 + int(c)))
+                    xs.append(self.sample(int(c), int(n), seed=class_seed(seed, c)))
                     ys.append(np.full(int(n), int(c), dtype=np.int64))
         return np.concatenate(xs), np.concatenate(ys)
 

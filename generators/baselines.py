@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from augbench.core.errors import UserError
+from augbench.core.seeding import salted_rng
 from augbench.generators import register_generator
 from augbench.generators._arm_utils import merge_config
 from augbench.generators.base import Generator
@@ -130,7 +131,7 @@ class RandomOversampling(_FromBudgetImages):
     """Random duplication of budget images (imbalanced-learn's RandomOverSampler on images)."""
 
     def _sample(self, label, n, *, seed):
-        return self._pick(label, n, np.random.default_rng([seed, label, 1])).copy()
+        return self._pick(label, n, salted_rng(seed, label, 1)).copy()
 
 
 @register_generator("classic", order=3)
@@ -155,7 +156,7 @@ class ClassicAugmentation(_FromBudgetImages):
         ], seed=seed)
 
     def _sample(self, label, n, *, seed):
-        rng = np.random.default_rng([seed, label, 2])
+        rng = salted_rng(seed, label, 2)
         picked = self._pick(label, n, rng)
         pipeline = self._pipeline(int(rng.integers(0, 2**31 - 1)))
         out = np.empty_like(picked)

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from augbench.core.seeding import torch_generator
+from augbench.core.seeding import noise_seed, torch_generator
 from augbench.core.errors import UserError
 from augbench.datasets.transforms import to_uint8
 from augbench.generators import register_generator
@@ -52,10 +52,10 @@ DEFAULTS = {
 }
 
 
-@register_generator("ddpm", order=30, learned=True)
+@register_generator("ddpm", order=30)
 class DDPM(LearnedGenerator):
-    learned = True
     DEFAULTS = DEFAULTS
+    POSITIVE_INTS = ("steps", "batch_size")
     bf16_helps_on_cpu = False  # U-Net: ~0.5x in bf16 on CPU (perf/cpu_precision.py)
     seed_whole_fit = True  # dropout masks come from the global RNG: reproducible for a seed
     #: the EMA weights are the network used for sampling
@@ -78,8 +78,6 @@ class DDPM(LearnedGenerator):
         if float(c["guidance_scale"]) != 1.0 and float(c["p_uncond"]) == 0.0:
             problems.append("guidance_scale != 1 with p_uncond = 0 (guidance needs an unconditional model: "
                             "set p_uncond > 0, e.g. 0.1, or guidance_scale = 1)")
-        if int(c["steps"]) < 1 or int(c["batch_size"]) < 1:
-            problems.append("steps and batch_size must be >= 1")
         if problems:
             raise UserError(f"invalid ddpm settings: {'; '.join(problems)}.", "change the settings named above.")
 
@@ -111,7 +109,7 @@ class DDPM(LearnedGenerator):
         opt = torch.optim.Adam(model.parameters(), lr=float(c["lr"]))
         abar = alphas_cumprod(c["schedule"], int(c["timesteps"])).to(dev, torch.float32)
         stream = self.batches(images, labels, int(c["batch_size"]), seed)
-        gen = torch_generator(seed + 1, dev)
+        gen = torch_generator(noise_seed(seed), dev)
         total, log_every = int(c["steps"]), max(1, int(c["log_every"]))
         null = self.n_classes
         running, n_running = 0.0, 0

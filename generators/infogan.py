@@ -7,7 +7,9 @@ it is trained on real labels *only*: when Q also fits the fakes' codes it learns
 marks G leaves for them, and G's samples stop resembling the real class (seen on the bar toy set).
 Any Q gives a valid lower bound on I(c; G(z, c)), so G still maximises a mutual-information bound.
 Continuous codes stay unsupervised: uniform(-1, 1) inputs whose MI term is a fixed-variance Gaussian
-log-likelihood (half the squared error), fitted on fakes. See docs/generators.md (section infogan).
+log-likelihood (half the squared error), fitted on fakes. The step loop is the shared template's, its
+critic step conditioned on freshly drawn classes (D never sees a label, so nothing ties the fakes to
+the real batch's). See docs/generators.md (section infogan).
 """
 from __future__ import annotations
 
@@ -15,10 +17,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from augbench.core.errors import UserError
 from augbench.generators import register_generator
-from augbench.generators._conditional_gan import ConditionalGAN
+from augbench.generators._conditional_gan import COMMON_DEFAULTS, COMMON_POSITIVE_INTS, ConditionalGAN, Losses
 from augbench.generators._conditional_nets import ConvTrunk
+from augbench.generators._gan_utils import bce_as_real, bce_real_fake
 
 
 class InfoDiscriminator(nn.Module):
@@ -40,19 +42,13 @@ class InfoDiscriminator(nn.Module):
         return self.d_head(h).squeeze(1), q[:, : self.n_classes], q[:, self.n_classes:]
 
 
-@register_generator("infogan", order=22, learned=True)
+@register_generator("infogan", order=22)
 class InfoGAN(ConditionalGAN):
-    learned = True
-    defaults = {"latent_dim": 62, "n_continuous": 2, "cat_weight": 1.0, "cont_weight": 1.0, "sup_weight": 1.0,
-                "q_hidden": 128, "q_cat_on_fakes": False}
+    DEFAULTS = {**COMMON_DEFAULTS, "latent_dim": 62, "n_continuous": 2, "cat_weight": 1.0, "cont_weight": 1.0,
+                "sup_weight": 1.0, "q_hidden": 128, "q_cat_on_fakes": False}
+    POSITIVE_INTS = COMMON_POSITIVE_INTS + ("q_hidden",)
+    NON_NEGATIVE_INTS = ("n_continuous",)
     arch_keys = ("latent_dim", "base_channels", "n_continuous", "q_hidden")
-    positive_ints = ("q_hidden",)
-
-    def __init__(self, **config):
-        super().__init__(**config)
-        n_cont = self.config["n_continuous"]
-        if isinstance(n_cont, bool) or not isinstance(n_cont, int) or n_cont < 0:
-            raise UserError(f"n_continuous={n_cont!r} must be a non-negative integer.", "use e.g. 2.")
 
     @property
     def generator_input_dim(self) -> int:
@@ -80,37 +76,22 @@ class InfoGAN(ConditionalGAN):
             loss = loss + self.config["cont_weight"] * 0.5 * F.mse_loss(q_cont, codes)
         return loss
 
-    def _train(self, stream, rng, progress) -> None:
-        opt_g, opt_d = self._adam(self.G.parameters(), self.lr_g), self._adam(self.D.parameters(), self.lr_d)
-        for step in range(1, self.config["steps"] + 1):
-            real, y = next(stream)
-            # D and Q: adversarial BCE, class CE on the real labels, continuous-code recovery on fakes
-            # (and the class code too when q_cat_on_fakes)
-            y_f = self._fake_labels(len(y), rng)
-            latent = self._latent(y_f, rng)
-            with self._autocast():
-                fake = self.G(latent, y_f).detach()
-                d_real, q_real_cat, _ = self.D(real)
-                d_fake, q_fake_cat, q_fake_cont = self.D(fake)
-                adv = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
-                       + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
-                sup = F.cross_entropy(q_real_cat, y)
-                info_d = self._info_loss(q_fake_cat, q_fake_cont, y_f, latent, cat=self.config["q_cat_on_fakes"])
-                d_loss = adv + self.config["sup_weight"] * sup + info_d
-            opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            opt_d.step()
+    def _critic_condition(self, real, labels, rng):
+        return self._fake_labels(len(labels), rng)
 
-            # G: fool D and make its codes recoverable by Q
-            y_g = self._fake_labels(len(y), rng)
-            latent = self._latent(y_g, rng)
-            with self._frozen(self.D), self._autocast():
-                d_gen, q_cat, q_cont = self.D(self.G(latent, y_g))
-                g_adv = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
-                info = self._info_loss(q_cat, q_cont, y_g, latent)
-            opt_g.zero_grad(set_to_none=True)
-            (g_adv + info).backward()
-            opt_g.step()
+    def _critic_loss(self, real, labels, fake, cond, latent, rng) -> Losses:
+        """D and Q: adversarial BCE, class CE on the real labels, continuous-code recovery on fakes (and
+        the class code too when q_cat_on_fakes). The record's d_loss is the adversarial part alone."""
+        d_real, q_real_cat, _ = self.D(real)
+        d_fake, q_fake_cat, q_fake_cont = self.D(fake)
+        adv = bce_real_fake(d_real, d_fake)
+        sup = F.cross_entropy(q_real_cat, labels)
+        info_d = self._info_loss(q_fake_cat, q_fake_cont, cond, latent, cat=self.config["q_cat_on_fakes"])
+        return Losses(adv + self.config["sup_weight"] * sup + info_d, {"d_loss": adv, "sup_loss": sup})
 
-            self._log(step, progress, d_loss=adv.detach(), g_loss=g_adv.detach(), info_loss=info.detach(),
-                      sup_loss=sup.detach())
+    def _generator_loss(self, fake, cond, latent) -> Losses:
+        """G: fool D and make its codes recoverable by Q (the record's g_loss is the adversarial part)."""
+        d_gen, q_cat, q_cont = self.D(fake)
+        g_adv = bce_as_real(d_gen)
+        info = self._info_loss(q_cat, q_cont, cond, latent)
+        return Losses(g_adv + info, {"g_loss": g_adv, "info_loss": info})

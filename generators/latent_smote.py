@@ -21,6 +21,7 @@ from sklearn.neighbors import NearestNeighbors
 from torch import nn
 
 from augbench.core.errors import UserError
+from augbench.core.seeding import noise_seed
 from augbench.datasets.transforms import to_uint8
 from augbench.generators import register_generator
 from augbench.generators._autoencoder import ConvAutoencoder
@@ -64,20 +65,16 @@ def smote_latents(latents: np.ndarray, n: int, k: int, rng: np.random.Generator)
     return new, (i, j, lam)
 
 
-@register_generator("latent-smote", order=31, learned=True)
+@register_generator("latent-smote", order=31)
 class LatentSMOTE(LearnedGenerator):
-    learned = True
     DEFAULTS = DEFAULTS
+    POSITIVE_INTS = ("epochs", "batch_size", "latent_dim", "base_channels", "k_neighbors", "sample_batch_size")
+    NON_NEGATIVE_INTS = ("steps",)  # 0 = count training in epochs
 
     def __init__(self, **config):
         super().__init__(**config)
         c = self.config
         problems = []
-        for key in ("epochs", "batch_size", "latent_dim", "base_channels", "k_neighbors", "sample_batch_size"):
-            if int(c[key]) < 1:
-                problems.append(f"{key}={c[key]} (must be >= 1)")
-        if int(c["steps"]) < 0:
-            problems.append(f"steps={c['steps']} (use 0 for epochs, or a number of optimiser steps)")
         if int(c["batch_size"]) < 2:
             problems.append("batch_size=1 (batch norm needs >= 2)")
         if c["penalty"] not in PENALTIES:
@@ -120,7 +117,7 @@ class LatentSMOTE(LearnedGenerator):
         ae = self.nets["autoencoder"]
         opt = torch.optim.Adam(ae.parameters(), lr=float(c["lr"]))
         stream = self.batches(images, labels, int(c["batch_size"]), seed)
-        rng = np.random.default_rng(seed + 1)
+        rng = np.random.default_rng(noise_seed(seed))
         members = [np.flatnonzero(labels == k) for k in range(self.n_classes)]
         members = [m for m in members if len(m)]
         total = self.training_units(len(images))

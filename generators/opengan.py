@@ -9,31 +9,33 @@ between them), not one. Sampling class c draws the features of c's budget images
 little (``feature_noise``) on the unit sphere.
 
 The fit has two phases: a CosFace encoder (generators/_feature_encoder.py) trained on the budget
-images alone, then the GAN with that encoder frozen. See docs/generators.md (section opengan) for
+images alone, then the GAN with that encoder frozen: the shared step loop of the conditional GANs,
+with features for labels as its conditions. See docs/generators.md (section opengan) for
 what differs from the paper.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 import torch
-from torch.nn import functional as F
 
-from augbench.core.errors import UserError
-from augbench.core.seeding import torch_generator
+from augbench.core.seeding import noise_seed, torch_generator
 from augbench.datasets.transforms import to_tensor, to_uint8
 from augbench.generators import register_generator
-from augbench.generators._conditional_gan import ConditionalGAN
+from augbench.generators._arm_utils import check_number
+from augbench.generators._conditional_gan import COMMON_DEFAULTS, COMMON_POSITIVE_INTS, ConditionalGAN, Losses
 from augbench.generators._conditional_nets import ConditionalGenerator, FeatureProjectionCritic
 from augbench.generators._feature_encoder import MetricEncoder, large_margin_cosine_loss, perturbed
-from augbench.generators._gan_utils import dcgan_init
+from augbench.generators._gan_utils import bce_as_real, bce_real_fake, dcgan_init
 
 ENCODE_CHUNK = 512  # images per encoder forward when building the feature bank
 
 
-@register_generator("opengan", order=29, learned=True)
+@register_generator("opengan", order=29)
 class OpenGAN(ConditionalGAN):
-    learned = True
-    defaults = {
+    DEFAULTS = {
+        **COMMON_DEFAULTS,
         "feat_dim": 32,             # length of the unit-norm condition vector
         "encoder_steps": 200,       # CosFace updates before the GAN starts (a fixed cost of every fit)
         "encoder_lr": 1e-3,
@@ -44,16 +46,13 @@ class OpenGAN(ConditionalGAN):
         "consistency_weight": 1.0,  # G loss term 1 - cos(E(G(z, f)), f); 0 = adversarial loss only
     }
     arch_keys = ("latent_dim", "base_channels", "feat_dim", "encoder_channels")
-    positive_ints = ("feat_dim", "encoder_steps", "encoder_channels")
+    POSITIVE_INTS = COMMON_POSITIVE_INTS + ("feat_dim", "encoder_steps", "encoder_channels")
     saved_nets = ("generator", "discriminator", "encoder")
 
     def __init__(self, **config):
         super().__init__(**config)
         for key in ("encoder_lr", "cosface_scale", "feature_noise", "consistency_weight", "cosface_margin"):
-            value = self.config[key]
-            if not isinstance(value, (int, float)) or value < 0:
-                raise UserError(f"opengan setting {key}={value!r} must be a number >= 0.",
-                                f"pass e.g. {key}={self.defaults[key]!r}.")
+            check_number(self.name, key, self.config[key], example=self.DEFAULTS[key])
         self.bank = torch.empty(0)  # unit features of the budget images, one row per image (CPU)
         self.bank_labels = torch.empty(0, dtype=torch.long)
         self.directions = torch.empty(0)  # class proxies: the condition for a class with no image
@@ -92,7 +91,7 @@ class OpenGAN(ConditionalGAN):
         self.G.train()
         self.D.train()
         gan_progress = None if progress is None else (lambda step, _: progress(enc_steps + step, total))
-        self._train(stream, torch_generator(seed + 1), gan_progress)
+        self._train(stream, torch_generator(noise_seed(seed)), gan_progress)
 
     def _train_encoder(self, stream, progress, total: int) -> None:
         """Phase 1: CosFace on the budget images. Nothing else has seen these weights."""
@@ -138,45 +137,39 @@ class OpenGAN(ConditionalGAN):
                 rows[slots] = self.directions[label]
         return perturbed(rows, float(self.config["feature_noise"]), rng).to(self.device)
 
-    def _train(self, stream, rng, progress) -> None:
-        """Phase 2: non-saturating GAN with the encoder frozen; D's conditions are the real batch's own
-        (perturbed) features, G's are drawn from the bank for uniformly drawn classes."""
-        opt_g, opt_d = self._adam(self.G.parameters(), self.lr_g), self._adam(self.D.parameters(), self.lr_d)
-        enc, sigma = self.encoder.eval(), float(self.config["feature_noise"])
-        weight = float(self.config["consistency_weight"])
+    # --- the adversarial phase: the shared template's hooks ----------------------------------
+    @contextmanager
+    def _gan_phase(self):
+        """Non-saturating GAN with the encoder frozen (eval mode, no weight gradients)."""
+        enc = self.encoder.eval()
         enc.requires_grad_(False)
         try:
-            for step in range(1, self.config["steps"] + 1):
-                real, _ = next(stream)
-                with torch.no_grad(), self._autocast():
-                    f_real = perturbed(enc(real), sigma, rng)
-                with self._autocast():
-                    fake = self.G(self._latent(f_real, rng), f_real).detach()
-                    d_real, d_fake = self.D(real, f_real), self.D(fake, f_real)
-                    d_loss = (F.binary_cross_entropy_with_logits(d_real.float(), torch.ones_like(d_real.float()))
-                              + F.binary_cross_entropy_with_logits(d_fake.float(), torch.zeros_like(d_fake.float())))
-                opt_d.zero_grad(set_to_none=True)
-                d_loss.backward()
-                opt_d.step()
-
-                f_gen = self._conditions(self.draw_labels(len(real), rng), rng)
-                with self._frozen(self.D), self._autocast():
-                    gen = self.G(self._latent(f_gen, rng), f_gen)
-                    d_gen = self.D(gen, f_gen).float()
-                    adversarial = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
-                    consistency = (1.0 - (enc(gen) * f_gen).sum(1)).mean()
-                    g_loss = adversarial + weight * consistency
-                opt_g.zero_grad(set_to_none=True)
-                g_loss.backward()
-                opt_g.step()
-
-                self._log_gan(step, progress, d_loss=d_loss.detach(), g_loss=g_loss.detach(),
-                              consistency=consistency.detach(), d_real=torch.sigmoid(d_real.float()).mean().detach(),
-                              d_fake=torch.sigmoid(d_fake.float()).mean().detach())
+            yield
         finally:
             enc.requires_grad_(True)
 
-    def _log_gan(self, step: int, progress, **losses) -> None:
+    def _critic_condition(self, real, labels, rng):
+        """D's conditions are the real batch's own (perturbed) features."""
+        with torch.no_grad(), self._autocast():
+            return perturbed(self.encoder(real), float(self.config["feature_noise"]), rng)
+
+    def _generator_condition(self, labels, rng):
+        """G's are drawn from the bank for its classes (drawn like the real batches)."""
+        return self._conditions(labels, rng)
+
+    def _critic_loss(self, real, labels, fake, cond, latent, rng) -> Losses:
+        d_real, d_fake = self.D(real, cond), self.D(fake, cond)
+        return Losses(bce_real_fake(d_real.float(), d_fake.float()),
+                      {"d_real": torch.sigmoid(d_real.float()).mean(), "d_fake": torch.sigmoid(d_fake.float()).mean()})
+
+    def _generator_loss(self, fake, cond, latent) -> Losses:
+        """Fool D, and stay where the condition says: consistency = 1 - cos(E(G(z, f)), f)."""
+        adversarial = bce_as_real(self.D(fake, cond).float())
+        consistency = (1.0 - (self.encoder(fake) * cond).sum(1)).mean()
+        return Losses(adversarial + float(self.config["consistency_weight"]) * consistency,
+                      {"consistency": consistency})
+
+    def _log(self, step: int, progress, **losses) -> None:
         """GAN records continue the encoder's step count (as bagan-gp's phases do), tagged phase=gan."""
         offset, steps = self.config["encoder_steps"], self.config["steps"]
         self.log(offset + step, keep=step % self.config["log_every"] == 0 or step == steps, phase="gan", **losses)

@@ -3,8 +3,8 @@
 Kept next to ``cwgan-gp`` because it is the original Wasserstein critic: the Lipschitz constraint is
 enforced by clipping every critic weight to [-clip, clip], trained with RMSProp (the paper found
 momentum optimisers unstable with clipping). Comparing the two arms shows what the gradient penalty
-buys on small, imbalanced budgets. Networks and conditioning are dcgan's; see docs/generators.md
-(section wgan).
+buys on small, imbalanced budgets. Networks, conditioning and the step loop are dcgan's (the shared
+template, with the optimisers and the clipping as its hooks); see docs/generators.md (section wgan).
 """
 from __future__ import annotations
 
@@ -12,40 +12,29 @@ import torch
 
 from augbench.core.errors import UserError
 from augbench.generators import register_generator
-from augbench.generators._conditional_gan import ConditionalGAN
-from augbench.generators._conditional_nets import NORMS, ConditionalCritic
+from augbench.generators._arm_utils import check_number
+from augbench.generators._conditional_gan import COMMON_DEFAULTS, COMMON_POSITIVE_INTS, ConditionalGAN, Losses
+from augbench.generators._conditional_nets import NORMS
 
 
-@register_generator("wgan", order=25, learned=True)
+@register_generator("wgan", order=25)
 class WGAN(ConditionalGAN):
-    learned = True
-    defaults = {"embed_dim": 32, "n_critic": 5, "clip": 0.01, "lr": 5e-5, "critic_norm": "batch"}
+    # RMSProp has no betas: offering beta1/beta2 would accept settings that change nothing
+    DEFAULTS = {**{k: v for k, v in COMMON_DEFAULTS.items() if k not in ("beta1", "beta2")},
+                "embed_dim": 32, "n_critic": 5, "clip": 0.01, "lr": 5e-5, "critic_norm": "batch"}
+    POSITIVE_INTS = COMMON_POSITIVE_INTS + ("n_critic",)
     arch_keys = ("latent_dim", "base_channels", "embed_dim", "critic_norm")
-    positive_ints = ("n_critic",)
 
     def __init__(self, **config):
         super().__init__(**config)
         if self.config["critic_norm"] not in NORMS:
             raise UserError(f"critic_norm={self.config['critic_norm']!r} is not one of {', '.join(NORMS)}.",
                             "use 'batch' (the paper's DCGAN critic), 'layer' or 'none'.")
-        clip = self.config["clip"]
-        if isinstance(clip, bool) or not isinstance(clip, (int, float)) or clip <= 0:
-            raise UserError(f"clip={clip!r} must be a positive number.", "use e.g. clip=0.01 (the paper's c).")
+        check_number(self.name, "clip", self.config["clip"], strict=True, example=0.01)  # the paper's c
 
-    def settings_defaults(self) -> dict:
-        # RMSProp has no betas: offering beta1/beta2 would accept settings that change nothing
-        return {k: v for k, v in super().settings_defaults().items() if k not in ("beta1", "beta2")}
-
-    @property
-    def real_batches_per_step(self) -> int:
-        return self.config["n_critic"]
-
-    def _networks(self):
-        size, _, channels = self.image_shape
-        generator = self._make_generator(embed_dim=self.config["embed_dim"])
-        critic = ConditionalCritic(size, channels, self.n_classes, self.config["base_channels"],
-                                   norm=self.config["critic_norm"])
-        return generator, critic
+    def _optimisers(self):
+        return (torch.optim.RMSprop(self.G.parameters(), lr=self.lr_g),
+                torch.optim.RMSprop(self.D.parameters(), lr=self.lr_d))
 
     def _clipped(self) -> list[torch.Tensor]:
         """Every critic parameter that acts on the image; the label plane only shifts the first layer's
@@ -54,30 +43,15 @@ class WGAN(ConditionalGAN):
         skip = {id(p) for p in plane.parameters()} if plane is not None else set()
         return [p for p in self.D.parameters() if id(p) not in skip]
 
-    def _train(self, stream, rng, progress) -> None:
-        opt_g = torch.optim.RMSprop(self.G.parameters(), lr=self.lr_g)
-        opt_d = torch.optim.RMSprop(self.D.parameters(), lr=self.lr_d)
-        clip, clipped = self.config["clip"], self._clipped()
-        for step in range(1, self.config["steps"] + 1):
-            for _ in range(self.config["n_critic"]):
-                real, y = next(stream)
-                with self._autocast():
-                    fake = self.G(self._latent(y, rng), y).detach()
-                    c_real, c_fake = self.D(real, y).float().mean(), self.D(fake, y).float().mean()
-                    d_loss = c_fake - c_real
-                opt_d.zero_grad(set_to_none=True)
-                d_loss.backward()
-                opt_d.step()
-                with torch.no_grad():
-                    for p in clipped:
-                        p.clamp_(-clip, clip)
+    def _after_critic_step(self) -> None:
+        clip = self.config["clip"]
+        with torch.no_grad():
+            for p in self._clipped():
+                p.clamp_(-clip, clip)
 
-            y_g = self._fake_labels(len(y), rng)
-            with self._frozen(self.D), self._autocast():
-                g_loss = -self.D(self.G(self._latent(y_g, rng), y_g), y_g).float().mean()
-            opt_g.zero_grad(set_to_none=True)
-            g_loss.backward()
-            opt_g.step()
+    def _critic_loss(self, real, labels, fake, cond, latent, rng) -> Losses:
+        c_real, c_fake = self.D(real, cond).float().mean(), self.D(fake, cond).float().mean()
+        return Losses(c_fake - c_real, {"wasserstein": c_real - c_fake})
 
-            self._log(step, progress, d_loss=d_loss.detach(), g_loss=g_loss.detach(),
-                      wasserstein=(c_real - c_fake).detach())
+    def _generator_loss(self, fake, cond, latent) -> Losses:
+        return Losses(-self.D(fake, cond).float().mean())

@@ -47,7 +47,7 @@ def learned_backends() -> list[str]:
     names = []
     for name in generator_names():
         entry = GENERATORS.get(name)
-        if entry.meta.get("learned") or getattr(entry.factory, "learned", False):
+        if getattr(entry.factory, "learned", False):  # the class flag (LearnedGenerator), not registry meta
             names.append(name)
     return names
 

@@ -32,6 +32,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from augbench.core.layout import KIND_CELL, KIND_FIT, TAG_HASH, TAG_KIND, TAG_SUPERSEDED
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -68,12 +70,12 @@ def store_rows(db: Path) -> list[tuple]:
     """(run id, status, kind, hash, superseded) of every active augbench run."""
     query = """
         SELECT r.run_uuid, r.status,
-               (SELECT value FROM tags WHERE run_uuid = r.run_uuid AND key = 'augbench.kind'),
-               (SELECT value FROM tags WHERE run_uuid = r.run_uuid AND key = 'augbench.hash'),
-               (SELECT value FROM tags WHERE run_uuid = r.run_uuid AND key = 'augbench.superseded')
+               (SELECT value FROM tags WHERE run_uuid = r.run_uuid AND key = ?),
+               (SELECT value FROM tags WHERE run_uuid = r.run_uuid AND key = ?),
+               (SELECT value FROM tags WHERE run_uuid = r.run_uuid AND key = ?)
         FROM runs r WHERE r.lifecycle_stage = 'active'"""
     with sqlite3.connect(db, timeout=30) as con:
-        return con.execute(query).fetchall()
+        return con.execute(query, (TAG_KIND, TAG_HASH, TAG_SUPERSEDED)).fetchall()
 
 
 def check_store(out: Path, n_cells: int, n_fits: int) -> list[str]:
@@ -85,7 +87,7 @@ def check_store(out: Path, n_cells: int, n_fits: int) -> list[str]:
     if integrity != "ok":
         problems.append(f"integrity_check: {integrity}")
     rows = store_rows(db)
-    for kind, expected in (("cell", n_cells), ("generator", n_fits)):
+    for kind, expected in ((KIND_CELL, n_cells), (KIND_FIT, n_fits)):
         finished = Counter(h for _, status, k, h, sup in rows if k == kind and status == "FINISHED" and sup != "true")
         if len(finished) != expected:
             problems.append(f"{kind}: {len(finished)} hashes FINISHED, expected {expected}")

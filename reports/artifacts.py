@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from augbench.reports.runs import ARTIFACT_FEATURES
+from augbench.core.layout import ARTIFACT_FEATURES
 
 
 class RunFiles:

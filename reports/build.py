@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from augbench.core.errors import UserError
+from augbench.core.layout import KIND_GRID, PARAM_PROBE_VERDICT, TAG_GRID, TAG_KIND, TAG_PAIR_KEY
+from augbench.core.values import Budget
 from augbench.reports.fidelity_tables import fidelity_tables
 from augbench.reports.plots import (Figure, metric_vs_budget, metric_vs_compute, probe_curves, recall_heatmap, sample_grids, training_curves,
                            tsne_panels)
@@ -54,7 +56,7 @@ class Report:
         if self.runs.left_out:
             lines.append(f"{len(self.runs.left_out)} run(s) left out, listed with the reason under 'Left out'.")
         if self.runs.legacy_runs:
-            lines.append(f"{self.runs.legacy_runs} run(s) carry no augbench.pair_key tag (made before it existed): "
+            lines.append(f"{self.runs.legacy_runs} run(s) carry no {TAG_PAIR_KEY} tag (made before it existed): "
                          "they are grouped by dataset, classifier, image size, preset and target only, so other "
                          "settings (epochs, minority classes, grid overrides) cannot be told apart for them.")
         return lines
@@ -67,12 +69,13 @@ class Report:
 
 def probe_warnings(fits) -> list[str]:
     """Arms whose generator was still improving (or diverged) when its fit ended, by budget and seed."""
-    if fits.empty or "params.probe_verdict" not in fits:
+    verdict = f"params.{PARAM_PROBE_VERDICT}"
+    if fits.empty or verdict not in fits:
         return []
     out = []
     for label, meaning in (("still improving", "its numbers are a lower bound for the arm"),
                            ("diverged", "its generator ended worse than it started")):
-        hit = fits[fits["params.probe_verdict"] == label]
+        hit = fits[fits[verdict] == label]
         if hit.empty:
             continue
         parts = []
@@ -105,13 +108,17 @@ def resolve_metrics(requested, runs: RunSet) -> list[str]:
 
 
 def resolve_budget(budget, runs: RunSet) -> str:
+    """The stored budget label ``--budget`` names, matched as a budget, not as text (``12.50%`` finds
+    runs stored as ``12.5%``); the smallest budget when none is given."""
     available = sorted(runs.cells["budget"].unique(), key=budget_sort_key)
     if budget is None or str(budget) == "":
         return default_budget(runs.cells)
-    if str(budget) not in available:
-        raise UserError(f"budget {budget} has no runs in this selection.",
-                        f"pass --budget with one of: {', '.join(available)}.")
-    return str(budget)
+    wanted = Budget.parse(budget)
+    for label in available:
+        if Budget.read(label) == wanted:
+            return label
+    raise UserError(f"budget {wanted.label()} has no runs in this selection.",
+                    f"pass --budget with one of: {', '.join(available)}.")
 
 
 def build_report(tracking_uri: str, experiment: str = "augbench", *, grid_id: str | None = None,
@@ -250,8 +257,6 @@ def attach_report(report: Report, paths) -> str:
     MLflow UI shows the report next to the runs it summarises. Needs a selection of exactly one grid."""
     from mlflow import MlflowClient
 
-    from augbench.reports.runs import TAG_GRID, TAG_KIND
-
     grids = report.runs.grid_ids
     if len(grids) != 1:
         raise UserError(f"--attach needs runs of exactly one grid, this selection has {len(grids)} "
@@ -259,7 +264,8 @@ def attach_report(report: Report, paths) -> str:
     client = MlflowClient(tracking_uri=report.runs.tracking_uri)
     experiment = client.get_experiment_by_name(report.runs.experiment)
     parents = client.search_runs([experiment.experiment_id],
-                                 f"tags.`{TAG_KIND}` = 'grid' and tags.`{TAG_GRID}` = '{grids[0]}'", max_results=1)
+                                 f"tags.`{TAG_KIND}` = '{KIND_GRID}' and tags.`{TAG_GRID}` = '{grids[0]}'",
+                                 max_results=1)
     if not parents:
         raise UserError(f"grid {grids[0]} has no parent run to attach the report to.",
                         "rerun the grid with `benchmark run` (it creates the parent), or drop --attach.")

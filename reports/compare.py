@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from augbench.core.layout import ARTIFACT_PREDICTIONS
 from augbench.reports.predictions import (PredictionSource, decision_of, matches_logged, recomputable, reproduces,
                                          stat_name, unnamed_classes_note)
-from augbench.reports.runs import ARTIFACT_PREDICTIONS
 from augbench.reports.conventions import BASELINE, lower_is_better
 from augbench.reports.resampling import GLOBAL_METRICS, ScoredRun, TestResamples, resamples_key
 from augbench.reports.stats import (N_BOOT, GapClosed, PairedDifference, gap_closed, gap_closed_from_values,

@@ -10,6 +10,8 @@ it best; the gap a learned arm closes towards it is reported beside Δ (docs/rep
 """
 from __future__ import annotations
 
+from augbench.core.values import ArmName
+
 BASELINE = "none"
 #: the baselines first, in this order; then the controls; learned arms follow alphabetically
 ARM_ORDER = ("none", "oversample", "classic", "class-weighted")
@@ -22,7 +24,7 @@ NOT_LEARNED = ("none", "oversample", "classic", "class-weighted", "balanced-soft
 
 
 def _base(arm) -> str:
-    return str(arm).split("@", 1)[0]
+    return ArmName.parse(arm).base
 
 
 def is_control(arm) -> bool:

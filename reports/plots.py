@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from augbench.reports.runs import ARTIFACT_FEATURES, ARTIFACT_REAL, ARTIFACT_SAMPLES, budget_sort_key, class_keys
+from augbench.core.layout import (ARTIFACT_FEATURES, ARTIFACT_REAL, ARTIFACT_SAMPLES, FEATURE_ROLES, PARAM_PROBE_VERDICT,
+                                  feature_class, feature_key)
+from augbench.reports.runs import budget_sort_key, class_keys
 from augbench.reports.stats import CI_LEVEL, bootstrap_ci
 from augbench.reports.conventions import arm_label, arm_order
 from augbench.reports.stats import summary, values_by_seed
@@ -131,9 +133,9 @@ def metric_vs_compute(cells: pd.DataFrame, fits: pd.DataFrame, metric: str, keys
     """What more compute buys (a ``--gen-budget`` sweep): the headline metric and the minority
     recall of each learned arm against the FLOPs its fits got, and the arms that do not train as
     flat lines. Drawn only when the selection holds ``<arm>@<N>x`` variants."""
-    from augbench.core.registry import split_variant, variant_scale
+    from augbench.core.values import ArmName
 
-    if not any(variant_scale(a) for a in cells["arm"].unique()) or "metrics.compute_flops" not in fits:
+    if not any(ArmName.parse(a).scale for a in cells["arm"].unique()) or "metrics.compute_flops" not in fits:
         return []
     panels = [m for m in (metric, "test_minority_recall") if f"metrics.{m}" in cells]
     out = []
@@ -152,7 +154,7 @@ def metric_vs_compute(cells: pd.DataFrame, fits: pd.DataFrame, metric: str, keys
                 mean, _, n = summary(values_by_seed(at[at["arm"] == arm], name).to_numpy())
                 ns = max(ns, n)
                 if arm in flops.index and np.isfinite(flops[arm]):
-                    lines.setdefault(split_variant(arm)[0], []).append((float(flops[arm]), mean))
+                    lines.setdefault(ArmName.parse(arm).base, []).append((float(flops[arm]), mean))
                 elif np.isfinite(mean):
                     ax.axhline(mean, linestyle="--", linewidth=1, color="0.5")
                     ax.annotate(arm, (1.0, mean), xycoords=("axes fraction", "data"), fontsize=7,
@@ -252,13 +254,13 @@ def tsne_panels(fits: pd.DataFrame, budget: str, files) -> FigureSet:
             out.notes.append(f"t-SNE skipped for {_label(fit)}: the run saved no {ARTIFACT_FEATURES} "
                              "(made before features were logged); the report does not recompute features.")
             continue
-        classes = sorted({k.split("__", 1)[1] for k in data if "__" in k})
+        classes = sorted({c for c in map(feature_class, data) if c})
         if not classes:
             continue
         fig = _new_figure(3.2 * len(classes), 3.2)
         for i, cls in enumerate(classes):
             ax = fig.add_subplot(1, len(classes), i + 1)
-            sets = [(role, data.get(f"{role}__{cls}")) for role in ("real", "heldout", "fake")]
+            sets = [(role, data.get(feature_key(role, cls))) for role in FEATURE_ROLES]
             sets = [(r, _cap(a, TSNE_PER_ROLE)) for r, a in sets if a is not None and len(a)]
             points = np.concatenate([a for _, a in sets]).astype(np.float64)
             if len(points) < 5:
@@ -322,10 +324,11 @@ def probe_curves(fits: pd.DataFrame, budget: str, files) -> FigureSet:
     """The convergence probe's mean per-class FID by step, one line per learned arm (lowest seed),
     with its verdict in the legend (benchmark/probe.py)."""
     out = FigureSet()
-    if "params.probe_verdict" not in fits:
+    verdict = f"params.{PARAM_PROBE_VERDICT}"
+    if verdict not in fits:
         return out
     at = representative_fits(fits, budget)
-    at = at[at["params.probe_verdict"].notna() & (at["params.probe_verdict"] != "not probed")]
+    at = at[at[verdict].notna() & (at[verdict] != "not probed")]
     for dataset, group in at.groupby("dataset"):
         fig = _new_figure(5.6, 3.6)
         ax = fig.add_subplot()
@@ -334,7 +337,7 @@ def probe_curves(fits: pd.DataFrame, budget: str, files) -> FigureSet:
             steps, values = files.history(fit["run_id"], "probe_fid_mean")
             if len(steps):
                 total = max(steps)
-                ax.plot([s / total for s in steps], values, label=f"{fit['arm']}: {fit['params.probe_verdict']}",
+                ax.plot([s / total for s in steps], values, label=f"{fit['arm']}: {fit[verdict]}",
                         **line_style(k))
                 drawn.extend(v for v in values if np.isfinite(v) and v > 0)
         if drawn and max(drawn) > 10 * min(drawn):

@@ -1,8 +1,8 @@
 """Per-image test predictions of cell runs, and turning a logged metric name into one they can recompute.
 
-Cells log ``predictions_test.npz`` (reports.runs.ARTIFACT_PREDICTIONS): ``probs`` (N, K) softmax
-probabilities on the test split, ``labels`` (N,), ``classes`` (K,) and, where the split has them,
-``ids`` (N,) and ``groups`` (N,). Per-class metrics are matched to a class by its name only.
+Cells log ``predictions_test.npz`` (core.layout.ARTIFACT_PREDICTIONS, fields ``layout.PRED_*``): ``probs``
+(N, K) softmax probabilities on the test split, ``labels`` (N,), ``classes`` (K,) and, where the split
+has them, ``ids`` (N,) and ``groups`` (N,). Per-class metrics are matched to a class by its name only.
 With them any metric can be recomputed on resampled test sets (reports/stats.py). Older runs lack
 the file; :class:`PredictionSource` then answers None and the caller falls back to the logged
 per-seed values, saying so. Before predictions are used for a metric, the metric recomputed from
@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from augbench.reports.runs import ARTIFACT_PREDICTIONS
+from augbench.core.layout import (ARTIFACT_PREDICTIONS, PRED_CLASSES, PRED_GROUPS, PRED_IDS, PRED_LABELS, PRED_PROBS,
+                                  PRED_PROBS_PC, PRIOR_CORRECTED_SPLIT, metric_key)
 from augbench.reports.stats import GLOBAL_METRICS, metric_values
 
 #: logged per-class metric names: test_<base>_<class key>
@@ -26,13 +27,8 @@ _LOGGED_CLASS = re.compile(r"^test_(recall|precision|f1|auc)_(.+)$")
 MATCH_TOLERANCE = 1e-4
 
 
-def class_key(text: str) -> str:
-    """The metric-name fragment of a class name (same rule as benchmark/metrics.py's metric_key)."""
-    return re.sub(r"[^0-9a-zA-Z]+", "_", str(text)).strip("_").lower() or "class"
-
-
-#: the logged prefix of metrics under the prior-corrected decision (benchmark/metrics.py)
-CORRECTED_PREFIX = "test_pc_"
+#: the logged prefix of metrics under the prior-corrected decision
+CORRECTED_PREFIX = PRIOR_CORRECTED_SPLIT + "_"
 
 
 def decision_of(metric: str) -> tuple[str, bool]:
@@ -79,12 +75,12 @@ class PredictionSource:
             return None
         try:
             with np.load(io.BytesIO(raw), allow_pickle=False) as data:
-                probs = np.asarray(data["probs"], dtype=np.float32)
-                labels = np.asarray(data["labels"], dtype=np.int64)
-                ids = np.asarray(data["ids"]).astype(str) if "ids" in data.files else None
-                classes = [str(c) for c in data["classes"]] if "classes" in data.files else None
-                groups = np.asarray(data["groups"]).astype(str) if "groups" in data.files else None
-                probs_pc = np.asarray(data["probs_pc"], dtype=np.float32) if "probs_pc" in data.files else None
+                probs = np.asarray(data[PRED_PROBS], dtype=np.float32)
+                labels = np.asarray(data[PRED_LABELS], dtype=np.int64)
+                ids = np.asarray(data[PRED_IDS]).astype(str) if PRED_IDS in data.files else None
+                classes = [str(c) for c in data[PRED_CLASSES]] if PRED_CLASSES in data.files else None
+                groups = np.asarray(data[PRED_GROUPS]).astype(str) if PRED_GROUPS in data.files else None
+                probs_pc = np.asarray(data[PRED_PROBS_PC], dtype=np.float32) if PRED_PROBS_PC in data.files else None
         except (KeyError, ValueError, OSError):
             return None
         if probs.ndim != 2 or labels.shape != (probs.shape[0],):
@@ -109,7 +105,7 @@ def class_index(pred: Predictions, key: str) -> int | None:
     (None when it carries none, or no class has that key: per-class scores are then not paired)."""
     if pred.classes is None:
         return None
-    keys = [class_key(c) for c in pred.classes]
+    keys = [metric_key(c) for c in pred.classes]
     return keys.index(key) if key in keys else None
 
 

@@ -1,7 +1,7 @@
-"""How augbench lays runs out in MLflow, and reading them back as a DataFrame.
+"""Reading augbench's runs back from MLflow as DataFrames.
 
-The tag/param names live here (not in benchmark/) because reports must read runs without importing
-the training side; the runner imports these names to write them.
+The tag, param and artifact names are the run layout's (augbench/core/layout.py), which the runner
+writes with; they are re-exported here for callers that import them from reports.
 """
 from __future__ import annotations
 
@@ -12,22 +12,16 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-TAG_KIND = "augbench.kind"          # "grid" (parent), "generator" (one fit), "cell" (one classifier run)
-TAG_HASH = "augbench.hash"          # content hash of the resolved config of the run
-TAG_GRID = "augbench.grid_id"       # hash of the grid spec; shared by all runs of one grid
-TAG_FIT = "augbench.fit_hash"       # on cell runs: the generator fit they used
-TAG_OWNER = "augbench.owner"        # host:pid of the process running it (for stale-run detection)
-TAG_SUPERSEDED = "augbench.superseded"
-TAG_PAIR_KEY = "augbench.pair_key"  # on cell runs: hash of the config minus arm, arm settings, seed and budget
-AXES = ("dataset", "budget", "seed", "arm", "classifier")
-# artifacts of a generator-fit run that the report shows
-ARTIFACT_SAMPLES = "samples.png"             # a row of synthetic images per class
-ARTIFACT_REAL = "real.png"                   # the same layout with the budget images the arm saw
-ARTIFACT_FEATURES = "features_domain.npz"    # domain features per role and class: "<role>__<class key>"
-ARTIFACT_PREDICTIONS = "predictions_test.npz"  # cell runs: probs (N, K) float32, labels (N,), ids (N,) of test
+from augbench.core.layout import (AXES, CONTEXT, FIT_AXES, KIND_CELL, KIND_FIT, PARAM_CONFIG_NAME,
+                                  PARAM_DATASET, PREFIX_EFFECTIVE, SPLIT_TEST, TAG_GRID, TAG_HASH, TAG_KIND,
+                                  TAG_PAIR_KEY)
+# re-exported: older callers import these names from here
+from augbench.core.layout import (ARTIFACT_FEATURES, ARTIFACT_PREDICTIONS, ARTIFACT_REAL, ARTIFACT_SAMPLES,  # noqa: F401
+                                  TAG_FIT, TAG_OWNER, TAG_SUPERSEDED)
+from augbench.core.values import budget_sort_key  # noqa: F401 - the reports order budgets by it
 
 
-def search_runs(tracking_uri: str, experiment: str, *, kind: str = "cell", status: str | None = "FINISHED",
+def search_runs(tracking_uri: str, experiment: str, *, kind: str = KIND_CELL, status: str | None = "FINISHED",
                 filter_string: str = "") -> pd.DataFrame:
     """All runs of one kind in an experiment (empty frame when the experiment does not exist)."""
     import mlflow
@@ -64,28 +58,6 @@ def _fluent_tracking_uri(mlflow, tracking_uri: str):
 
 
 # --- reading a selection back as tidy frames -------------------------------------------------------
-#: settings shown in table titles when they vary; for runs without a pair key they are also what
-#: keeps incomparable runs apart (the pair key, when present, covers them and much more).
-CONTEXT = ("image_size", "preset", "target")
-BUDGET_ALL = "all"
-
-
-def budget_sort_key(label) -> tuple:
-    """Count budgets ascending, then fraction budgets ('5%') ascending, then 'all' (the full
-    training split) last."""
-    text = str(label)
-    if text == BUDGET_ALL:
-        return (2, 0.0, "")
-    if text.isdigit():
-        return (0, float(text), "")
-    if text.endswith("%"):
-        try:
-            return (1, float(text[:-1]), "")
-        except ValueError:
-            pass
-    return (1, float("inf"), text)
-
-
 @dataclass
 class RunSet:
     """The runs a report is made from, plus what was selected, so the report can say so."""
@@ -155,7 +127,7 @@ def tidy_cells(runs: pd.DataFrame) -> tuple[pd.DataFrame, int, list[dict]]:
     frame["seed"] = pd.to_numeric(frame["seed"], errors="coerce").astype("Int64")
     frame["cell_hash"] = _text(frame, f"tags.{TAG_HASH}")
     frame["pair_key"] = _text(frame, f"tags.{TAG_PAIR_KEY}")
-    name = _text(frame, "params.config_name")
+    name = _text(frame, f"params.{PARAM_CONFIG_NAME}")
     frame["config_name"] = name.where(name != "", frame["preset"])
     legacy = frame["pair_key"] == ""
     frame["legacy"] = legacy
@@ -209,11 +181,11 @@ def load_runs(tracking_uri: str, experiment: str = "augbench", *, grid_id: str |
     if grid_id:
         filters.append(f"tags.`{TAG_GRID}` = '{grid_id}'")
     if dataset:
-        filters.append(f"params.dataset = '{dataset}'")
+        filters.append(f"params.{PARAM_DATASET} = '{dataset}'")
     where = " and ".join(filters)
     try:
-        cells = search_runs(tracking_uri, experiment, kind="cell", filter_string=where)
-        fits = search_runs(tracking_uri, experiment, kind="generator", filter_string=where)
+        cells = search_runs(tracking_uri, experiment, kind=KIND_CELL, filter_string=where)
+        fits = search_runs(tracking_uri, experiment, kind=KIND_FIT, filter_string=where)
     except Exception as exc:  # noqa: BLE001 - unreachable server, unreadable store: same fix
         raise UserError(f"cannot read runs from {tracking_uri} ({type(exc).__name__}: {str(exc)[:200]}).",
                         "pass the --out folder of a finished `benchmark run`, or a reachable --tracking-uri.") from None
@@ -223,7 +195,7 @@ def load_runs(tracking_uri: str, experiment: str = "augbench", *, grid_id: str |
                         + (f" for {selected}" if selected else "") + ".",
                         "check --experiment/--grid-id/--dataset (see `benchmark ui`), or run a grid first.")
     cells, dropped, left_out = tidy_cells(cells)
-    fits, _ = _tidy(fits, ("dataset", "budget", "seed", "arm"))
+    fits, _ = _tidy(fits, FIT_AXES)
     cells.attrs["tracking_uri"] = tracking_uri  # lets main_tables find the predictions artifacts
     return RunSet(tracking_uri, experiment, cells, fits, {"grid_id": grid_id, "dataset": dataset}, dropped,
                   left_out)
@@ -235,12 +207,12 @@ def metric_names(frame: pd.DataFrame, prefix: str = "") -> list[str]:
             if c.startswith("metrics." + prefix) and frame[c].notna().any()]
 
 
-def class_keys(cells: pd.DataFrame, split: str = "test") -> list[str]:
+def class_keys(cells: pd.DataFrame, split: str = SPLIT_TEST) -> list[str]:
     """Class key fragments in logged order, read from the per-class recall metrics."""
     return [name.removeprefix(f"{split}_recall_") for name in metric_names(cells, f"{split}_recall_")]
 
 
 def minority_keys(frame: pd.DataFrame) -> list[str]:
     """Classes that had a budget applied: the runner logs ``effective_<class>`` only for those."""
-    return [c.removeprefix("params.effective_") for c in frame.columns
-            if c.startswith("params.effective_") and frame[c].notna().any()]
+    prefix = f"params.{PREFIX_EFFECTIVE}"
+    return [c.removeprefix(prefix) for c in frame.columns if c.startswith(prefix) and frame[c].notna().any()]

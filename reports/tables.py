@@ -12,6 +12,8 @@ import math
 
 import pandas as pd
 
+from augbench.core.layout import TAG_PAIR_KEY
+from augbench.core.values import Budget
 from augbench.reports.render import Cell, Table, to_markdown
 from augbench.reports.runs import TAG_GRID, budget_sort_key, class_keys, load_runs, minority_keys, search_runs
 from augbench.reports.compare import Comparer
@@ -20,7 +22,6 @@ from augbench.reports.conventions import (BASELINE, arm_label, arm_order, contro
 from augbench.reports.stats import CI_LEVEL, KIND_BOTH, KIND_IMAGES, KIND_SEEDS, summary, values_by_seed
 from augbench.reports.verdicts import ALPHA, COLUMNS, comparison_row, compare_to_baseline, correct
 
-BUDGET_ORDER_LAST = "all"
 DEFAULT_METRICS = ("test_balanced_accuracy", "test_macro_auc")
 DIGITS = 3
 ONE_SEED_NOTE = ("Only one seed per cell: each number is a single training run, there is no spread over seeds, "
@@ -156,7 +157,7 @@ def equivalent_budget(none_curve: dict, value: float, lower: bool = False) -> tu
     ``none_curve``: {count budget: none's mean}; fraction budgets and 'all' are left out by the caller."""
     import numpy as np
 
-    points = sorted((int(b), float(m)) for b, m in none_curve.items() if math.isfinite(m))
+    points = sorted((Budget.parse(b).count, float(m)) for b, m in none_curve.items() if math.isfinite(m))
     if len(points) < 2 or not math.isfinite(value):
         return None
     sign = -1.0 if lower else 1.0
@@ -198,7 +199,13 @@ def worth_interval(none_curve: dict, none_mean: float, ci_low: float, ci_high: f
 
 
 def _count_budgets(stats: dict, arm: str, budgets) -> dict:
-    return {b: stats[arm, b][0] for b in budgets if str(b).isdigit() and stats[arm, b][2]}
+    return {b: stats[arm, b][0] for b in budgets if _is_count(b) and stats[arm, b][2]}
+
+
+def _is_count(label) -> bool:
+    """A count budget ('10'), the unit of none's curve; fractions and 'all' are not on it."""
+    budget = Budget.read(label)
+    return budget is not None and budget.is_count
 
 
 ONE_CLASS_SHARE = 0.95  # applied to the shares benchmark/metrics.py's predicted_share logs on every cell
@@ -276,7 +283,7 @@ def main_tables(cells: pd.DataFrame, metric: str, keys: list[str], comparer: Com
                 hit = _lookup(comparison, budget, arm)
                 means = candidate_means(stats, arms, budget)
                 text, worth = format_cell(mean, std, n), ""
-                if n and arm != BASELINE and BASELINE in arms and str(budget).isdigit():
+                if n and arm != BASELINE and BASELINE in arms and _is_count(budget):
                     curve = _count_budgets(stats, BASELINE, budgets)
                     worth = real_image_equivalent(curve, mean, lower)
                     if worth:
@@ -580,7 +587,7 @@ def left_out_table(cells: pd.DataFrame, keys: list[str], left_out: list[dict]) -
         return []
     rows = [[Cell(str(e["run_id"])[:12]), Cell(str(e["config"])), Cell(str(e["arm"])), Cell(str(e["budget"])),
              Cell(str(e["seed"])), Cell(e["reason"])] for e in entries]
-    notes = ["Runs are compared only within one configuration (tag augbench.pair_key: same split, classifier "
+    notes = [f"Runs are compared only within one configuration (tag {TAG_PAIR_KEY}: same split, classifier "
              "recipe, preset and overrides, target, minority classes, image size, val budget) and paired by seed."]
     return [Table("left_out", "Runs and comparisons left out", ["run", "configuration", "arm", "budget", "seed",
                                                                 "why"], rows, notes, pd.DataFrame(entries),

@@ -37,11 +37,10 @@ GRIDS = {
 def grid_hashes(argv: str) -> dict:
     from augbench.benchmark.cli import build_parser
     from augbench.benchmark.gridfile import spec_from_args
-    from augbench.benchmark.split_check import attach_fingerprints
+    from augbench.benchmark.split_check import with_fingerprints
 
     args = build_parser().parse_args([*argv.split(), "--out", "/tmp/fingerprint-out", "--device", "cpu"])
-    spec = spec_from_args(args)[0]
-    attach_fingerprints(spec)
+    spec = with_fingerprints(spec_from_args(args)[0])
     cells = spec.cells()
     return {"cells": sorted(c.hash for c in cells), "fits": sorted({c.fit.hash for c in cells}),
             "labels": sorted(c.label() for c in cells)[:5], "n": len(cells)}

@@ -1,7 +1,9 @@
 """One registry pattern shared by datasets, generators and classifiers.
 
-Modelled on timm's registry: a decorator registers a factory under a name, and ``create`` /
-``names`` are the only ways in, so the CLI, grid files and tests all resolve names the same way.
+Modelled on timm's registry: a decorator (``register``) puts a factory under a name, and every
+lookup goes through ``resolve``, so the CLI, grid files and tests all resolve names the same way.
+The doors built on it: ``create`` (an instance), ``get`` / ``entry`` (the entry, for a factory's
+class or meta without building it), ``names`` and ``expand`` ('all' or a comma list, checked).
 Parametric entries (``folder:<path>``, ``medmnist:<file.npz>``) receive the text after the colon.
 A registry built with ``variants=True`` (the generators) also accepts ``<name>@<label>``: the same
 backend under a label of its own, so one grid can hold two ddpm arms with different settings and
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from augbench.core.errors import UnknownNameError
+from augbench.core.values import VARIANT_SEP, ArmName
 
 
 @dataclass
@@ -26,22 +29,7 @@ class Entry:
     meta: dict = field(default_factory=dict)
 
 
-VARIANT_SEP = "@"
 _LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")  # no dots: `generators.ddpm@g3.guidance=3` splits on them
-
-
-def split_variant(spec: str) -> tuple[str, str | None]:
-    """``'ddpm@g3'`` -> ``('ddpm', 'g3')``; a plain name -> ``(name, None)``."""
-    base, sep, label = spec.strip().partition(VARIANT_SEP)
-    return base, (label if sep else None)
-
-
-def variant_scale(spec: str) -> float | None:
-    """The compute multiple a variant label names (``dcgan@4x`` -> 4.0, ``dcgan@0_5x`` -> 0.5);
-    None for any other name. ``benchmark run --gen-budget`` makes such variants."""
-    label = split_variant(spec)[1]
-    match = re.fullmatch(r"(\d+(?:_\d+)?)x", label or "")
-    return float(match.group(1).replace("_", ".")) if match else None
 
 
 class Registry:
@@ -65,7 +53,8 @@ class Registry:
         if spec in self._entries and not self._entries[spec].parametric:
             return self._entries[spec], None
         if self.variants and VARIANT_SEP in spec:
-            base, label = split_variant(spec)
+            name = ArmName.parse(spec)
+            base, label = name.base, name.variant
             if not _LABEL.fullmatch(label or ""):
                 raise UnknownNameError(
                     f"{self.kind} variant {spec!r} needs a label after {VARIANT_SEP!r}.",
@@ -99,7 +88,7 @@ class Registry:
         """The entry registered under a bare name, parametric ones included (for listings)."""
         head = name.strip().partition(":")[0]
         if self.variants:
-            head = split_variant(head)[0]
+            head = ArmName.parse(head).base
         if head in self._entries:
             return self._entries[head]
         raise UnknownNameError(f"unknown {self.kind} {name!r}.", self._suggestion(name))

@@ -29,8 +29,8 @@ from augbench.benchmark.fidelity.kid import kid_from_features
 from augbench.benchmark.fidelity.memorisation import memorisation_score, memorisation_share
 from augbench.benchmark.fidelity.msssim import ms_ssim_diversity, ms_ssim_scales
 from augbench.benchmark.fidelity.prdc import capped_k, prdc
-from augbench.benchmark.metrics import metric_key
 from augbench.core.errors import UserError
+from augbench.core.layout import metric_key
 
 NAN = float("nan")
 
@@ -100,25 +100,39 @@ def evaluate_fidelity(real_by_class: dict[int, np.ndarray], fake_by_class: dict[
         if heldout is not None and len(heldout):
             f_held = extractor.features(np.asarray(heldout), reuse=True)
             pooled["heldout"].append(f_held)
-            f_calib = _subsample(f_held, len(fake), rng)
-            out[f"n_heldout_{k}"], out[f"n_calib_{k}"] = float(len(f_held)), float(len(f_calib))
-            out[f"fid_heldout_{x}_{k}"] = _two_set(fid_from_features, f_held, f_fake)
-            out[f"fid_calib_{x}_{k}"] = _two_set(fid_from_features, f_real, f_calib)
-            out[f"kid_calib_{x}_{k}"] = _two_set(kid, f_real, f_calib, 2)[0]
-            out[f"memorisation_{x}_{k}"] = memorisation_score(f_fake, f_real, f_held) if len(fake) else NAN
-            out[f"memorisation_share_{x}_{k}"] = memorisation_share(f_fake, f_held, f_real) if len(fake) else NAN
+            out |= _against_heldout(f_real, f_fake, f_held, f"{x}_{k}", k, rng, kid)
         else:
             enough = len(real) >= 2 and len(fake) > 0
             out[f"memorisation_loo_{x}_{k}"] = memorisation_score(f_fake, f_real) if enough else NAN
     if pooled["fake"]:
-        f_real, f_fake = np.concatenate(pooled["real"]), np.concatenate(pooled["fake"])
-        out["n_real_overall"], out["n_fake_overall"] = float(len(f_real)), float(len(f_fake))
-        out[f"fid_{x}_overall"] = _two_set(fid_from_features, f_real, f_fake)
-        out[f"kid_{x}_overall"], out[f"kid_std_{x}_overall"] = _two_set(kid, f_real, f_fake, 2)
-        if len(pooled["heldout"]) == len(pooled["fake"]):  # every class had held-out images
-            f_held = np.concatenate(pooled["heldout"])
-            f_calib = _subsample(f_held, len(f_fake), rng)
-            out["n_heldout_overall"], out["n_calib_overall"] = float(len(f_held)), float(len(f_calib))
-            out[f"fid_heldout_{x}_overall"] = _two_set(fid_from_features, f_held, f_fake)
-            out[f"fid_calib_{x}_overall"] = _two_set(fid_from_features, f_real, f_calib)
+        out |= _pooled(pooled, x, rng, kid)
+    return out
+
+
+def _against_heldout(f_real, f_fake, f_held, xk: str, k: str, rng, kid) -> dict[str, float]:
+    """One class's numbers that need held-out real images: FID to them, the real-vs-real calibration
+    (held-out images subsampled to the fake count, so both FIDs have one sample size) and memorisation."""
+    f_calib = _subsample(f_held, len(f_fake), rng)
+    some = len(f_fake) > 0
+    return {f"n_heldout_{k}": float(len(f_held)), f"n_calib_{k}": float(len(f_calib)),
+            f"fid_heldout_{xk}": _two_set(fid_from_features, f_held, f_fake),
+            f"fid_calib_{xk}": _two_set(fid_from_features, f_real, f_calib),
+            f"kid_calib_{xk}": _two_set(kid, f_real, f_calib, 2)[0],
+            f"memorisation_{xk}": memorisation_score(f_fake, f_real, f_held) if some else NAN,
+            f"memorisation_share_{xk}": memorisation_share(f_fake, f_held, f_real) if some else NAN}
+
+
+def _pooled(pooled: dict, x: str, rng, kid) -> dict[str, float]:
+    """The "overall" numbers over every class with synthetic images; held-out ones only when every
+    class had held-out images (a partial pool would compare different class mixes)."""
+    f_real, f_fake = np.concatenate(pooled["real"]), np.concatenate(pooled["fake"])
+    out = {"n_real_overall": float(len(f_real)), "n_fake_overall": float(len(f_fake)),
+           f"fid_{x}_overall": _two_set(fid_from_features, f_real, f_fake)}
+    out[f"kid_{x}_overall"], out[f"kid_std_{x}_overall"] = _two_set(kid, f_real, f_fake, 2)
+    if len(pooled["heldout"]) == len(pooled["fake"]):
+        f_held = np.concatenate(pooled["heldout"])
+        f_calib = _subsample(f_held, len(f_fake), rng)
+        out |= {"n_heldout_overall": float(len(f_held)), "n_calib_overall": float(len(f_calib)),
+                f"fid_heldout_{x}_overall": _two_set(fid_from_features, f_held, f_fake),
+                f"fid_calib_{x}_overall": _two_set(fid_from_features, f_real, f_calib)}
     return out

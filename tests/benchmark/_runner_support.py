@@ -110,8 +110,7 @@ def spec_for(argv: list[str]):
     from augbench.benchmark.cli import build_parser
     from augbench.benchmark.gridfile import spec_from_args
 
-    from augbench.benchmark.split_check import attach_fingerprints
+    from augbench.benchmark.split_check import with_fingerprints
 
     spec = spec_from_args(build_parser().parse_args(argv))[0]
-    attach_fingerprints(spec)  # as the runner does before hashing
-    return spec
+    return with_fingerprints(spec)  # as the runner does before hashing

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from augbench.benchmark.settings import ComputeSettings
 from augbench import datasets
 from augbench.benchmark.cli import build_parser
 from augbench.benchmark.compute import _fit_cost, _flop_counter, measure, plan_length
@@ -81,7 +82,7 @@ def test_a_flops_budget_gives_each_arm_the_same_compute_within_one_unit(real, tm
     budget = 2e11
     got = {}
     for arm in ("dcgan", "bagan-gp", "latent-smote"):
-        settings, bought = plan_length({"budget": "flops", "flops": budget}, arm, SMALL[arm], images, labels, 2,
+        settings, bought = plan_length(ComputeSettings(budget="flops", flops=budget), arm, SMALL[arm], images, labels, 2,
                                        device="cpu", seed=0, cache_dir=tmp_path)
         assert settings[bought["compute_knob"]] == bought["compute_units"]
         assert budget - bought["compute_flops_per_unit"] < bought["compute_flops"] <= budget

@@ -6,7 +6,7 @@ import pytest
 from augbench.benchmark.cli import build_parser, main
 from augbench.benchmark.gridfile import spec_from_args
 from augbench.core.errors import UserError
-from augbench.core.registry import variant_scale
+from augbench.core.values import ArmName
 from augbench.reports.build import build_report
 
 
@@ -15,7 +15,7 @@ def test_sweep_expands_only_learned_arms():
         ["run", "--dataset", "pneumonia", "--preset", "smoke", "--generators", "none,dcgan,ddpm",
          "--gen-budget", "1x,4x,0.5x"]))
     assert spec.generators == ["none", "dcgan", "dcgan@4x", "dcgan@0_5x", "ddpm", "ddpm@4x", "ddpm@0_5x"]
-    assert [variant_scale(a) for a in spec.generators] == [None, None, 4.0, 0.5, None, 4.0, 0.5]
+    assert [ArmName.parse(a).scale for a in spec.generators] == [None, None, 4.0, 0.5, None, 4.0, 0.5]
     fits = {f.arm: f for f in spec.fits() if f.budget == spec.budgets[0]}
     assert fits["dcgan@4x"].config()["gen_scale"] == 4.0 and "gen_scale" not in fits["dcgan"].config()
     assert fits["dcgan@4x"].cells()[0].pair_key() == fits["none"].cells()[0].pair_key()  # compared with none

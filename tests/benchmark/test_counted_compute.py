@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from augbench.benchmark.settings import ComputeSettings
 from augbench.benchmark.compute import COUNT_TOLERANCE, counted_record, counting, plan_length
 from augbench.benchmark.fit import _uncounted
 from augbench.generators import create_generator
@@ -39,7 +40,7 @@ def test_counting_does_not_change_the_fit():
 def test_the_counted_fit_lands_on_the_flops_budget(arm, tmp_path):
     images, labels = _data()
     budget = 8.0e9  # 20+ units of either arm: whole units cannot leave 5 % unspent
-    settings, bought = plan_length({"budget": "flops", "flops": budget}, arm, {**SETTINGS, "steps": 1}, images,
+    settings, bought = plan_length(ComputeSettings(budget="flops", flops=budget), arm, {**SETTINGS, "steps": 1}, images,
                                    labels, 2, device="cpu", seed=0, cache_dir=tmp_path)
     assert bought["compute_units"] > 3
     train, sample = counting(), counting()

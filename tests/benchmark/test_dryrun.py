@@ -1,4 +1,5 @@
 """`benchmark run --dry-run`: the expanded grid, what is finished or cached, an estimate; trains nothing."""
+import dataclasses
 import re
 
 import pytest
@@ -48,20 +49,45 @@ def test_a_flops_budget_sets_the_fit_estimate_and_a_pool_shortens_it(tmp_path, c
     preset = tiny_preset(tmp_path)
     spec = spec_for(run_argv(tmp_path, preset, generators="dcgan", budget="10"))
 
-    def fit_seconds(compute):
-        spec.preset["compute"] = compute
-        return estimate_parts(spec, 1000, 500, spec.fits(), [])["generator fits"]
+    def fit_seconds(compute, preset=None):
+        # a new spec, resolved afresh: the settings are typed once, when a spec is made
+        changed = dataclasses.replace(spec, preset={**(preset or spec.preset), "compute": compute}, settings=None)
+        return estimate_parts(changed, 1000, 500, changed.fits(), [])["generator fits"]
 
     small, large = fit_seconds({"budget": "flops", "flops": 1e11}), fit_seconds({"budget": "flops", "flops": 4e11})
     assert 0 < small < large
     # the budget's seconds scale with the FLOPs, the sampling allowance does not
-    assert (large - small) == pytest.approx(3 * (small - fit_seconds({"budget": "flops", "flops": 0.0})))
-    spec.preset["generators"]["dcgan"]["steps"] = 10_000  # steps do not bound a FLOPs-budgeted fit
-    assert fit_seconds({"budget": "flops", "flops": 1e11}) == pytest.approx(small)
-    sampling = fit_seconds({"budget": "flops", "flops": 0.0})
+    double = fit_seconds({"budget": "flops", "flops": 2e11})
+    assert (large - small) == pytest.approx(3 * (double - small))
+    longer = {**spec.preset, "generators": {"dcgan": {**spec.preset["generators"]["dcgan"], "steps": 10_000}}}
+    assert fit_seconds({"budget": "flops", "flops": 1e11}, longer) == pytest.approx(small)  # steps do not bound it
+    sampling = small - (double - small)  # what 1e11 FLOPs cost on top of sampling, taken off once
     assert fit_seconds({"budget": "seconds", "seconds": 90}) == pytest.approx(90 + sampling)  # wall time as given
     assert 5 < pool_minutes(600, 2) < 10  # 10 min of two-thread work in two one-thread workers: faster, not 2x
 
     assert main([*run_argv(tmp_path, preset, generators="none,oversample", budget="10"), "--jobs", "2",
                  "--dry-run"]) == 0
     assert "in 2 parallel jobs of one thread each" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("arm", ["lsgan", "latent-smote", "bagan"])
+def test_an_arm_the_preset_leaves_out_is_estimated_at_its_own_default_length(tmp_path, arm):
+    """The tiny preset has an entry for dcgan only: the other arms run on their defaults, and the
+    estimate charges them their default length, not zero steps."""
+    import math
+
+    from augbench.benchmark.dryrun import GENERATOR_STEP_S, SAMPLE_S, estimate_parts
+    from augbench.generators import create_generator
+
+    spec = spec_for(run_argv(tmp_path, tiny_preset(tmp_path), "--image-size", "28", generators=arm, budget="10"))
+    assert arm not in spec.preset["generators"]
+    n_train = 1000
+    defaults = create_generator(arm).config  # the arm's own defaults, read off the class
+    if defaults.get("steps"):  # lsgan: a step count
+        steps = defaults["steps"]
+    else:  # latent-smote: epochs of ceil(n / batch) steps; bagan: gan_epochs of them (gan_steps 0)
+        epochs = defaults.get("gan_epochs") if "gan_epochs" in defaults else defaults["epochs"]
+        steps = epochs * math.ceil(n_train / defaults["batch_size"])
+    assert steps > 0
+    seconds = estimate_parts(spec, n_train, 500, spec.fits(), [])["generator fits"]
+    assert seconds == pytest.approx(steps * GENERATOR_STEP_S[arm] + SAMPLE_S.get(arm, 1.0))

@@ -1,7 +1,8 @@
 import pytest
 
-from augbench.benchmark.grid import GridSpec, content_hash, parse_budgets, parse_seeds
+from augbench.benchmark.grid import GridSpec, content_hash
 from augbench.core.errors import UserError
+from augbench.core.values import Budget, parse_budgets, parse_seeds
 
 
 def _spec(**kw):
@@ -12,14 +13,22 @@ def _spec(**kw):
 
 
 def test_parse_budgets_and_seeds():
-    assert parse_budgets("10, 50,all") == [10, 50, None]
-    assert parse_budgets([5, "5"]) == [5]
-    assert parse_seeds("0,1,1") == [0, 1]
+    assert parse_budgets("10, 50,all") == [Budget(count=10), Budget(count=50), Budget()]
+    assert parse_budgets([5, "5"]) == [Budget(count=5)]
+    assert parse_seeds("0,1,1") == [0, 1] and parse_seeds([2, "3"]) == [2, 3]
     for bad in ("0", "-3", "ten", ""):
         with pytest.raises(UserError):
             parse_budgets(bad)
-    with pytest.raises(UserError):
-        parse_seeds("a")
+    for bad in ("a", "0,-1", ""):
+        with pytest.raises(UserError):
+            parse_seeds(bad)
+
+
+def test_a_spec_built_in_python_takes_budgets_and_targets_as_text():
+    spec = _spec(budgets=[10, "5%", None], target="ratio:0.50")
+    assert spec.budgets == [Budget(count=10), Budget(percent=5.0), Budget()]
+    assert [f.budget.label() for f in spec.fits()][::4] == ["10", "5%", "all"]
+    assert spec.cells()[0].params()["target"] == "ratio:0.5"
 
 
 def test_expansion_counts_and_grouping():

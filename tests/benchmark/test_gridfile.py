@@ -7,7 +7,9 @@ import yaml
 
 from augbench.benchmark.cli import build_parser, main
 from augbench.benchmark.settings import train_config
-from augbench.benchmark.gridfile import read_grid_file, choose_device, spec_from_args
+from augbench.benchmark.grid_keys import read_grid_file
+from augbench.benchmark.gridfile import spec_from_args
+from augbench.benchmark.run_resources import choose_device
 from augbench.datasets import DATASETS, UserError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,13 +32,13 @@ def test_grid_file_sets_axes_and_flags_override_it(tmp_path):
                              "target": "balanced", "jobs": 2, "out": str(tmp_path / "o")})
     spec, opts, shown = _spec("--config", grid)
     assert spec.datasets == ["synthetic"] and spec.generators == ["none", "oversample"]
-    assert spec.budgets == [10, None] and spec.seeds == [3, 4] and spec.image_size == 24
-    assert spec.target == "balanced" and spec.preset["name"] == "smoke" and opts["jobs"] == 2
+    assert [b.label() for b in spec.budgets] == ["10", "all"] and spec.seeds == [3, 4] and spec.image_size == 24
+    assert spec.target.label() == "balanced" and spec.preset["name"] == "smoke" and opts["jobs"] == 2
     assert spec.out_dir == str(tmp_path / "o")
     assert shown["budgets"] == "10,all"
 
     spec, opts, _ = _spec("--config", grid, "--budget", "50", "--seeds", "0", "--generators", "classic", "--jobs", "1")
-    assert spec.budgets == [50] and spec.seeds == [0] and spec.generators == ["classic"] and opts["jobs"] == 1
+    assert [b.label() for b in spec.budgets] == ["50"] and spec.seeds == [0] and spec.generators == ["classic"] and opts["jobs"] == 1
     assert spec.image_size == 24  # what the flags do not say still comes from the file
 
 
@@ -140,7 +142,7 @@ def test_reproduction_grids_carry_the_medmnist_recipe(name):
     dataset, epochs = REPRO_RECIPE[name]
     spec, _, _ = _spec("--config", str(REPO / "grids" / f"{name}.yaml"))
     assert spec.datasets == [dataset] and spec.generators == ["none"] and spec.classifiers == ["resnet18"]
-    assert spec.budgets == [None] and spec.seeds == [0, 1, 2] and spec.image_size == 28
+    assert [b.label() for b in spec.budgets] == ["all"] and spec.seeds == [0, 1, 2] and spec.image_size == 28
     cells = spec.cells()
     assert len(cells) == 3
     cfg = cells[0].classifier_config()

@@ -50,10 +50,12 @@ def test_scaffold_settings_are_in_the_hash_even_when_left_to_the_defaults(tmp_pa
     changed_to = "sqrt" if SCAFFOLD_DEFAULTS["class_sampling"] != "sqrt" else "natural"
     monkeypatch.setitem(SCAFFOLD_DEFAULTS, "class_sampling", changed_to)
     precision_keys._resolved.cache_clear()
+    precision_keys.unfitted_arm.cache_clear()  # the arms read for the hash are built once per process
     try:
         changed = _resolved(tmp_path, monkeypatch, "0")
     finally:
         precision_keys._resolved.cache_clear()
+        precision_keys.unfitted_arm.cache_clear()
     assert changed["dcgan"]["fit"]["resolved"]["class_sampling"] == changed_to
     assert changed["dcgan"]["fit_hash"] != plain["dcgan"]["fit_hash"]
     assert changed["none"]["fit_hash"] == plain["none"]["fit_hash"]

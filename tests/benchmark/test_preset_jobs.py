@@ -4,7 +4,8 @@ import pytest
 
 from augbench.benchmark.cli import build_parser
 from augbench.benchmark.executors import usable_cpus
-from augbench.benchmark.gridfile import preset_jobs, spec_from_args
+from augbench.benchmark.gridfile import spec_from_args
+from augbench.benchmark.run_resources import preset_jobs
 from augbench.benchmark.settings import resolve_settings
 from augbench.core.errors import UserError
 

@@ -3,16 +3,21 @@ minority class with r synthetic images per budget image."""
 import pytest
 
 from augbench.benchmark.cli import build_parser
-from augbench.benchmark.gridfile import parse_targets, spec_from_args
+from augbench.benchmark.gridfile import spec_from_args
 from augbench.core.errors import UserError
+from augbench.core.values import Target, parse_targets
 from augbench.datasets.budget import target_counts
 
 
 def test_ratio_list_expands_and_other_targets_stay_single():
-    assert parse_targets("ratio:0.5,1,5") == ["ratio:0.5", "ratio:1", "ratio:5"]
-    assert parse_targets("original") == ["original"]
-    assert parse_targets("balanced,ratio:2") == ["balanced", "ratio:2"]
-    for bad in ("ratio:x", "ratio:-1", "sometimes"):
+    def labels(text):
+        return [t.label() for t in parse_targets(text)]
+
+    assert labels("ratio:0.5,1,5") == ["ratio:0.5", "ratio:1", "ratio:5"]
+    assert labels("original") == ["original"] and labels("500") == ["500"]
+    assert labels("balanced,ratio:2") == ["balanced", "ratio:2"]
+    assert parse_targets("ratio:0.50,1.0") == [Target("ratio", ratio=0.5), Target("ratio", ratio=1.0)]
+    for bad in ("ratio:x", "ratio:-1", "sometimes", "0", "ratio:1,original", ""):
         with pytest.raises(UserError):
             parse_targets(bad)
 
@@ -32,11 +37,11 @@ def _spec(*argv):
 def test_each_ratio_is_its_own_fit_and_cell_and_the_header_lists_them():
     spec, _, shown = _spec("--target", "ratio:0.5,1,5")
     fits = spec.fits()
-    assert sorted({f.target for f in fits}) == ["ratio:0.5", "ratio:1", "ratio:5"] and len(fits) == 6
+    assert sorted({f.target.label() for f in fits}) == ["ratio:0.5", "ratio:1", "ratio:5"] and len(fits) == 6
     assert len({f.hash for f in fits}) == 6 and len({c.hash for c in spec.cells()}) == 6
     assert {c.params()["target"] for c in spec.cells()} == {"ratio:0.5", "ratio:1", "ratio:5"}
     assert shown["target"] == "ratio:0.5,ratio:1,ratio:5"
-    assert all(f"t={f.target}" in f.label() for f in fits)
+    assert all(f"t={f.target.label()}" in f.label() for f in fits)
     # none and oversample at one ratio share a pair key: oversample is the count-matched control
     keys = {(c.fit.target, c.pair_key()) for c in spec.cells()}
     assert len(keys) == 3
@@ -44,5 +49,5 @@ def test_each_ratio_is_its_own_fit_and_cell_and_the_header_lists_them():
 
 def test_a_single_target_keeps_the_ids_it_always_had():
     one, _, _ = _spec("--target", "balanced")
-    assert one.targets is None and one.target == "balanced"
+    assert one.targets is None and one.target == Target("balanced")
     assert all(f.target_value is None and "t=" not in f.label() for f in one.fits())

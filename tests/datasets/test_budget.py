@@ -6,6 +6,7 @@ import pytest
 
 from augbench import datasets
 from augbench.datasets import Split, UserError
+from augbench.core.values import Budget
 from augbench.datasets.budget import apply_budget, default_minority, target_counts
 
 COUNTS = [200, 40, 25, 7]
@@ -38,7 +39,7 @@ def test_exact_counts_and_majority_untouched(split):
     assert r.split.counts(4) == [200, 10, 10, 7]
     assert r.effective == {1: 10, 2: 10, 3: 7}  # class 3 has only 7: kept whole
     assert r.original == {1: 40, 2: 25, 3: 7}
-    assert r.requested == 10
+    assert r.requested == Budget(count=10) and r.label == "10"
     assert ids_of(r, 0) == set(split.ids[split.labels == 0])
     assert (r.split.images[:, 0, 0, 0] == r.split.labels).all(), "images travel with their labels"
 
@@ -78,7 +79,7 @@ def test_draws_cover_the_class_evenly_over_seeds(split):
 def test_budget_none_or_all_keeps_everything(split):
     for b in (None, "all"):
         r = apply_budget(split, 4, b, [1, 2, 3], seed=0)
-        assert r.split.counts(4) == COUNTS and r.requested is None and r.effective == {1: 40, 2: 25, 3: 7}
+        assert r.split.counts(4) == COUNTS and r.requested.is_all and r.effective == {1: 40, 2: 25, 3: 7}
 
 
 @pytest.mark.parametrize("bad", [0, -5, "ten", 2.5, True])

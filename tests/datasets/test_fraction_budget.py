@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from augbench import datasets
-from augbench.benchmark.grid import parse_budgets
+from augbench.core.values import Budget, parse_budgets
 from augbench.datasets import UserError
-from augbench.datasets.budget import apply_budget, images_kept
+from augbench.datasets.budget import apply_budget
 
 
 def _kept(result, split, c):
@@ -19,10 +19,13 @@ def pneumonia(data_dir):
 
 
 def test_fraction_counts_round_half_up_and_keep_at_least_one():
-    assert images_kept("5%", 1341) == 67  # 67.05
-    assert images_kept("10%", 25) == 3  # 2.5 rounds up
-    assert images_kept("5%", 9) == 1  # 0.45: never an empty class
-    assert images_kept("100%", 40) == 40 and images_kept(None, 40) == 40 and images_kept(10, 4) == 4
+    def kept(budget, n):
+        return Budget.parse(budget).images_for(n)
+
+    assert kept("5%", 1341) == 67  # 67.05
+    assert kept("10%", 25) == 3  # 2.5 rounds up
+    assert kept("5%", 9) == 1  # 0.45: never an empty class
+    assert kept("100%", 40) == 40 and kept(None, 40) == 40 and kept(10, 4) == 4
 
 
 def test_fractions_keep_that_share_of_each_minority_class_and_nest(pneumonia):
@@ -64,4 +67,4 @@ def test_bad_fractions_are_user_errors(text):
 
 
 def test_mixed_budget_list_parses_in_order():
-    assert parse_budgets("10,5%,12.50%,all,100%") == [10, "5%", "12.5%", None, "100%"]
+    assert [b.label() for b in parse_budgets("10,5%,12.50%,all,100%")] == ["10", "5%", "12.5%", "all", "100%"]

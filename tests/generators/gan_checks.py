@@ -1,5 +1,5 @@
 """Shared test material for the generator backends: the bar toy set with its real-image judge, and
-the checks every conditional GAN backend must pass (test_dcgan / test_cwgan_gp / test_infogan).
+the checks every conditional GAN backend must pass (parametrised over them in test_gan_contract.py).
 
 The toy set has a known answer: class 0 = a horizontal bar, class 1 = a vertical bar (random position,
 thickness and brightness, Gaussian noise). A logistic regression fitted on *real* bars then judges
@@ -80,14 +80,19 @@ def label_accuracy(clf, images: np.ndarray, label: int) -> float:
 
 
 # --- the checks -----------------------------------------------------------------------------------
-def check_fit_and_sample(name: str, size: int, channels: int) -> None:
+def check_fit_and_sample(name: str, size: int, channels: int, **config) -> None:
+    """Two steps at ``size`` px: images of the right shape that are not a constant fill, and one
+    finite history record per step. ``config`` goes over TINY for an arm whose 2-step, 4-channel
+    eval-mode output is flat at some size: batch-norm running statistics still near their init then
+    scale the eval output down layer by layer until it rounds to one grey level (seen for lsgan at
+    64 px grey)."""
     images, labels = random_images(size, channels)
-    gen = create_generator(name, steps=2, **tiny(name)).fit(images, labels, 3, seed=0)
+    gen = create_generator(name, **{"steps": 2, **tiny(name), **config}).fit(images, labels, 3, seed=0)
     for label in range(3):
         out = gen.sample(label, 5, seed=label)
         assert out.shape == (5, size, size, channels) and out.dtype == np.uint8
         assert out.std() > 0  # a tanh output, not a constant fill
-    assert [h["step"] for h in gen.history] == list(range(1, pre_steps(gen) + 3))
+    assert [h["step"] for h in gen.history] == list(range(1, pre_steps(gen) + gen.config["steps"] + 1))
     for row in gen.history[pre_steps(gen):]:
         assert {"d_loss", "g_loss"} <= set(row) and all(np.isfinite(v) for v in numbers(row))
 
@@ -189,18 +194,3 @@ def check_amp_training(name: str) -> None:
     assert gen.describe()["amp"] is True
     assert len(gen.history) == pre_steps(gen) + 2 and all(np.isfinite(v) for row in gen.history for v in numbers(row))
     assert gen.sample(2, 4, seed=0).shape == (4, 32, 32, 3)
-
-
-def check_fit_and_sample_with(name: str, size: int, channels: int, **config) -> None:
-    """check_fit_and_sample with settings over TINY, for an arm whose 2-step, 4-channel eval-mode output
-    is flat at some size: batch-norm running statistics still near their init then scale the eval
-    output down layer by layer until it rounds to one grey level (seen for lsgan at 64 px grey)."""
-    images, labels = random_images(size, channels)
-    gen = create_generator(name, **{"steps": 2, **tiny(name), **config}).fit(images, labels, 3, seed=0)
-    for label in range(3):
-        out = gen.sample(label, 5, seed=label)
-        assert out.shape == (5, size, size, channels) and out.dtype == np.uint8
-        assert out.std() > 0  # a tanh output, not a constant fill
-    assert [h["step"] for h in gen.history] == list(range(1, pre_steps(gen) + gen.config["steps"] + 1))
-    for row in gen.history[pre_steps(gen):]:
-        assert {"d_loss", "g_loss"} <= set(row) and all(np.isfinite(v) for v in numbers(row))

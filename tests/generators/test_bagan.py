@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from augbench.core.errors import DataError, UserError
-from augbench.generators import DivergenceError, GENERATORS, create_generator
+from augbench.generators import DivergenceError, create_generator
 from augbench.generators.bagan import fit_class_gaussians, latent_grid
 from tests.generators.gan_checks import bars as bars_dataset, bars_classifier as real_pixel_classifier, label_accuracy
 
@@ -19,13 +19,6 @@ def _random_images(n, size, channels, seed=0):
 def _assert_spd(cov):
     assert np.allclose(cov, cov.T, atol=1e-10)
     assert np.linalg.eigvalsh(cov).min() > 0
-
-
-def test_registered_as_learned_backend():
-    create_generator("bagan")
-    entry = GENERATORS.get("bagan")
-    assert entry.meta["learned"] is True and entry.meta["order"] == 23
-    assert create_generator("bagan").learned is True
 
 
 @pytest.mark.parametrize("size", [28, 32, 64])

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from augbench.core.errors import UserError
-from augbench.generators import GENERATORS, create_generator, generator_names
+from augbench.generators import GENERATORS, Generator, create_generator, expand_generators, generator_names
+from augbench.generators._learned import LearnedGenerator
 from tests.generators.gan_checks import random_images
 
 ARMS = generator_names()  # at collection time: a newly registered arm is picked up with no edit here
@@ -172,11 +173,33 @@ def test_unsupported_size_is_a_user_error_or_works(name):
 def test_default_settings_construct_and_describe_flat(name):
     gen = create_generator(name)
     assert gen.name == name
-    assert gen.learned == bool(GENERATORS.get(name).meta.get("learned", False))
     info = gen.describe()
     assert all(isinstance(v, (int, float, str, bool)) for v in info.values()), info
     json.dumps(info)
     build(name)  # the tiny settings are real settings of the arm
+
+
+@pytest.mark.parametrize("name", ARMS)
+def test_learned_is_stated_once(name):
+    """An arm is learned exactly when it stands on the learned-arm scaffold: LearnedGenerator says so,
+    and no registry entry or arm class says it again (three spellings drift apart)."""
+    cls = GENERATORS.get(name).factory
+    assert create_generator(name).learned == issubclass(cls, LearnedGenerator)
+    assert "learned" not in GENERATORS.get(name).meta
+    restated = [k.__name__ for k in cls.__mro__ if "learned" in vars(k) and k not in (LearnedGenerator, Generator)]
+    assert not restated, f"learned is restated by {restated}"
+
+
+#: the learned arms in registration order (``--generators all`` and every table list them so)
+LEARNED_ORDER = {"dcgan": 20, "cwgan-gp": 21, "infogan": 22, "bagan": 23, "bagan-gp": 24, "wgan": 25, "lsgan": 26,
+                 "sngan": 27, "acgan": 28, "opengan": 29, "ddpm": 30, "latent-smote": 31}
+
+
+@pytest.mark.parametrize("name", list(LEARNED_ORDER))
+def test_registered_as_learned_arm_in_its_order(name):
+    assert name in generator_names() and name in expand_generators("all")  # --generators all runs it
+    assert GENERATORS.get(name).meta["order"] == LEARNED_ORDER[name]
+    assert create_generator(name).learned
 
 
 @pytest.mark.parametrize("name", ARMS)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from augbench.core.errors import UserError
-from augbench.generators import GENERATORS, DivergenceError, create_generator, expand_generators, generator_names
+from augbench.generators import DivergenceError, create_generator
 from augbench.generators._diffusion import alphas_cumprod, ddim_sample, predicted_x0, q_sample, training_target
 from tests.generators.gan_checks import bars, bars_classifier, random_images
 
@@ -18,13 +18,6 @@ TINY = {"base_channels": 8, "num_res_blocks": 1, "batch_size": 4, "ddim_steps": 
 def tiny_fit(size=28, channels=1, steps=2, seed=0, **config):
     images, labels = random_images(size, channels)
     return create_generator(NAME, steps=steps, **{**TINY, **config}).fit(images, labels, 3, seed=seed)
-
-
-def test_registered_as_learned_arm_in_all():
-    assert NAME in generator_names() and NAME in expand_generators("all")
-    entry = GENERATORS.get(NAME)
-    assert entry.meta["learned"] and entry.meta["order"] == 30
-    assert create_generator(NAME).learned
 
 
 @pytest.mark.parametrize("size", [28, 32, 64])

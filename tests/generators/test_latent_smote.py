@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from augbench.core.errors import UserError
-from augbench.generators import GENERATORS, DivergenceError, create_generator, expand_generators, generator_names
+from augbench.generators import DivergenceError, create_generator
 from augbench.generators.latent_smote import smote_latents
 from tests.generators.gan_checks import bars, bars_classifier, random_images
 
@@ -19,13 +19,6 @@ def tiny_fit(size=28, channels=1, seed=0, images=None, labels=None, n_classes=3,
     if images is None:
         images, labels = random_images(size, channels)
     return create_generator(NAME, **{**TINY, **config}).fit(images, labels, n_classes, seed=seed)
-
-
-def test_registered_as_learned_arm_in_all():
-    assert NAME in generator_names() and NAME in expand_generators("all")
-    entry = GENERATORS.get(NAME)
-    assert entry.meta["learned"] and entry.meta["order"] == 31
-    assert create_generator(NAME).learned
 
 
 @pytest.mark.parametrize("size", [28, 32, 64])

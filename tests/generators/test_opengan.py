@@ -1,26 +1,16 @@
-"""opengan: the shared GAN checks run in test_gan_family.py; here, what is particular to a generator
+"""opengan: the shared GAN checks run in test_gan_contract.py; here, what is particular to a generator
 conditioned on metric-space features of the budget images."""
 import numpy as np
 import pytest
 import torch
 
-pytest.register_assert_rewrite("tests.generators.gan_checks")
-
-from augbench.core.errors import UserError  # noqa: E402
-from augbench.generators import create_generator  # noqa: E402
-from augbench.generators._feature_encoder import large_margin_cosine_loss, perturbed  # noqa: E402
-from tests.generators import gan_checks as checks  # noqa: E402
+from augbench.core.errors import UserError
+from augbench.generators import create_generator
+from augbench.generators._feature_encoder import large_margin_cosine_loss, perturbed
+from tests.generators import gan_checks as checks
 
 NAME = "opengan"
 TINY = checks.tiny(NAME)
-
-
-def test_describe_reports_the_settings():
-    checks.check_describe(NAME, feat_dim=32, feature_noise=0.2, consistency_weight=1.0, beta1=0.5)
-
-
-def test_conditional_fit_produces_the_requested_class():
-    checks.check_conditional_fit(NAME, seed=0, steps=200, encoder_steps=100, encoder_channels=8)
 
 
 def test_history_has_the_encoder_phase_then_the_gan_phase():

@@ -1,4 +1,4 @@
-"""A tracking store of runs with KNOWN values, laid out the way the runner logs them.
+"""A tracking store of runs with KNOWN values, written through the runner's own writers (_store.py).
 
 The values are written here as explicit numbers; the tests recompute every expected mean, std,
 interval and p-value from these numbers by hand (numpy / enumeration), never by calling reports/.
@@ -10,12 +10,16 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from augbench.reports.runs import TAG_FIT, TAG_GRID, TAG_HASH, TAG_KIND
+from augbench.core.layout import (ARTIFACT_FEATURES, ARTIFACT_REAL, ARTIFACT_SAMPLES, KIND_CELL, KIND_FIT, TAG_FIT,
+                                  TAG_GRID)
+
+from ._store import cell_params, fit_params, log_file, open_store
 
 EXPERIMENT = "augbench"
 GRID = "gridfixture01"
@@ -57,47 +61,44 @@ def _png(color) -> bytes:
     return buf.getvalue()
 
 
-def _log_file(client, run_id, tmp: Path, name: str, content: bytes) -> None:
-    path = tmp / name
-    path.write_bytes(content)
-    client.log_artifact(run_id, str(path))
+def _features(rng) -> bytes:
+    """The fidelity step's own feature file (benchmark/fidelity_step.feature_sample) of known arrays:
+    its extractor is the identity, so each role's "images" are its features."""
+    from augbench.benchmark.fidelity_step import feature_sample
+
+    lesion = CLASSES.index("lesion")
+    roles = {role: {lesion: rng.normal(shift, 1.0, (FEATURES_PER_ROLE, 8)).astype(np.float32)}
+             for role, shift in (("real", 0.0), ("heldout", 0.2), ("fake", 1.0))}
+    identity = SimpleNamespace(features=lambda images, reuse=False: images)
+    feats = feature_sample(identity, roles["real"], roles["fake"], roles["heldout"], CLASSES, seed=0)
+    buf = io.BytesIO()
+    np.savez(buf, **feats)
+    return buf.getvalue()
 
 
 def write_store(root: Path, experiment: str = EXPERIMENT, seeds=None, seeds_all=None, with_features=True) -> str:
     """Write the fixture runs into a fresh sqlite store under ``root``; returns its tracking URI."""
-    from mlflow import MlflowClient
-    from mlflow.entities import Metric, Param
-
     seeds = SEEDS if seeds is None else seeds
     seeds_all = SEEDS_ALL if seeds_all is None else seeds_all
-    root.mkdir(parents=True, exist_ok=True)
-    uri = f"sqlite:///{root / 'mlflow.db'}"
-    client = MlflowClient(tracking_uri=uri)
-    exp_id = client.create_experiment(experiment, artifact_location=(root / "artifacts").resolve().as_uri())
-    parent = client.create_run(exp_id, run_name="grid", tags={TAG_KIND: "grid", TAG_GRID: GRID}).info.run_id
-    client.set_terminated(parent)
+    tracker = open_store(root, experiment)
+    parent = tracker.grid_parent(GRID, {"datasets": [DATASET]}, name="grid")
+    tracker.finish(parent)
     rng = np.random.default_rng(0)
     scratch = root / "scratch"
-    scratch.mkdir(exist_ok=True)
 
     def new_run(kind, name, params, tags=None):
-        run = client.create_run(exp_id, run_name=name, tags={TAG_KIND: kind, TAG_GRID: GRID, TAG_HASH: name,
-                                                              "mlflow.parentRunId": parent, **(tags or {})})
-        client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
-        return run.info.run_id
+        return tracker.start(kind, name, name, params=params, tags={TAG_GRID: GRID, **(tags or {})}, parent=parent)
 
     for budget, seed_list in (("10", seeds), ("all", seeds_all)):
         for i, seed in enumerate(seed_list):
             for arm in ARMS:
-                common = {"dataset": DATASET, "budget": budget, "seed": seed, "arm": arm, "image_size": 28,
-                          "target": "balanced", "minority": "lesion"}
-                if budget == "10":
-                    common["effective_lesion"] = 10
+                effective = {"lesion": 10} if budget == "10" else None
                 fit_id = None
                 if arm == "dcgan":
-                    fit_id = new_run("generator", f"fit-{budget}-{seed}-{arm}",
-                                     common | {"fidelity_domain_name": "domain-small-cnn", "fidelity_domain_dims": 64,
-                                               "fidelity_domain_image_size": 28, "fidelity_domain_weights": "toy"})
+                    fit_id = new_run(KIND_FIT, f"fit-{budget}-{seed}-{arm}",
+                                     fit_params(DATASET, budget, seed, arm, minority="lesion", effective=effective)
+                                     | {"fidelity_domain_name": "domain-small-cnn", "fidelity_domain_dims": 64,
+                                        "fidelity_domain_image_size": 28, "fidelity_domain_weights": "toy"})
                     fid = FID_LESION_10[i] if budget == "10" else 30.0 + i
                     calib = FID_CALIB_LESION_10[i] if budget == "10" else 15.0 + i
                     metrics = {"fid_domain_lesion": fid, "fid_calib_domain_lesion": calib,
@@ -107,35 +108,32 @@ def write_store(root: Path, experiment: str = EXPERIMENT, seeds=None, seeds_all=
                                "density_domain_lesion": 0.9, "coverage_domain_lesion": 0.6,
                                "memorisation_domain_lesion": 1.1, "msssim_lesion": 0.2, "msssim_real_lesion": 0.18,
                                "n_real_lesion": 10.0, "n_fake_lesion": 90.0, "n_calib_lesion": 90.0}
-                    client.log_batch(fit_id, metrics=[Metric(k, v, 0, 0) for k, v in metrics.items()])
-                    client.log_batch(fit_id, metrics=[Metric("train_loss_g", 2.0 / (s + 1), 0, s) for s in range(10)]
-                                     + [Metric("train_loss_d", 0.5 + 0.01 * s, 0, s) for s in range(10)])
-                    _log_file(client, fit_id, scratch, "samples.png", _png((200, 40, 40)))
-                    _log_file(client, fit_id, scratch, "real.png", _png((40, 40, 200)))
+                    tracker.log_metric_rows(fit_id, [(0, metrics)] + [(s, {"train_loss_g": 2.0 / (s + 1),
+                                                                          "train_loss_d": 0.5 + 0.01 * s})
+                                                                      for s in range(10)])
+                    log_file(tracker, fit_id, scratch, ARTIFACT_SAMPLES, _png((200, 40, 40)))
+                    log_file(tracker, fit_id, scratch, ARTIFACT_REAL, _png((40, 40, 200)))
                     if with_features:
-                        feats = {f"{role}__lesion": rng.normal(shift, 1.0, (FEATURES_PER_ROLE, 8)).astype(np.float32)
-                                 for role, shift in (("real", 0.0), ("heldout", 0.2), ("fake", 1.0))}
-                        buf = io.BytesIO()
-                        np.savez(buf, **feats)
-                        _log_file(client, fit_id, scratch, "features_domain.npz", buf.getvalue())
-                    client.set_terminated(fit_id)
-                cell = new_run("cell", f"cell-{budget}-{seed}-{arm}", common | {"classifier": CLASSIFIER,
-                               "preset": "fixture", "evaluated_split": "test"}, tags={TAG_FIT: f"fit-{budget}-{seed}"})
+                        log_file(tracker, fit_id, scratch, ARTIFACT_FEATURES, _features(rng))
+                    tracker.finish(fit_id)
+                cell = new_run(KIND_CELL, f"cell-{budget}-{seed}-{arm}",
+                               cell_params(DATASET, budget, seed, arm, CLASSIFIER, minority="lesion",
+                                           effective=effective),
+                               tags={TAG_FIT: f"fit-{budget}-{seed}"})
                 metrics = {"test_balanced_accuracy": bacc(arm, budget, i),
                            "test_macro_auc": NONE_AUC[budget][i] + AUC_SHIFT[arm]}
                 recall = RECALL_LESION_10[arm][i] if budget == "10" else 0.6
                 for cls, r in (("healthy", 0.9), ("lesion", recall)):
                     metrics |= {f"test_recall_{cls}": r, f"test_precision_{cls}": r - 0.05,
                                 f"test_f1_{cls}": r - 0.02, f"test_auc_{cls}": 0.5 + r / 2}
-                client.log_batch(cell, metrics=[Metric(k, float(v), 0, 0) for k, v in metrics.items()])
-                client.log_batch(cell, metrics=[Metric("epoch_train_loss", 1.0 / (e + 1), 0, e) for e in range(3)])
-                client.set_terminated(cell)
-    # a FAILED cell must not enter any table
-    failed = new_run("cell", "cell-failed", {"dataset": DATASET, "budget": "10", "seed": 99, "arm": "none",
-                                             "classifier": CLASSIFIER, "image_size": 28, "target": "balanced"})
-    client.log_batch(failed, metrics=[Metric("test_balanced_accuracy", 0.0, 0, 0)])
-    client.set_terminated(failed, "FAILED")
-    return uri
+                tracker.log_metric_rows(cell, [(0, metrics)] + [(e, {"epoch_train_loss": 1.0 / (e + 1)})
+                                                                for e in range(3)])
+                tracker.finish(cell)
+    # a FAILED cell must not enter any table: recorded the way the runner records a failure
+    failed = new_run(KIND_CELL, "cell-failed", cell_params(DATASET, "10", 99, "none", CLASSIFIER))
+    tracker.log_metrics(failed, {"test_balanced_accuracy": 0.0})
+    tracker.close_failed(failed, RuntimeError("the fixture's failed cell"))
+    return tracker.tracking_uri
 
 
 @pytest.fixture(scope="session")

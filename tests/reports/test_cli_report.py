@@ -1,10 +1,12 @@
 """`benchmark report` / `benchmark ui` from the command line: outputs written, bad input explained."""
 import socket
 
+import pytest
 from mlflow import MlflowClient
 from PIL import Image
 
 from augbench.benchmark.cli import main
+from augbench.core.errors import UserError
 
 
 def test_report_prints_markdown_by_default(store, capsys):
@@ -79,3 +81,24 @@ def test_ui_refuses_a_busy_port(store, capsys):
         assert main(["ui", "--tracking-uri", store, "--port", str(port)]) == 2
     err = _error(capsys)
     assert f"port {port}" in err and "--port" in err
+
+
+def test_report_budget_is_matched_as_a_budget_not_as_text(store, capsys):
+    """`--budget 12.50%` names the runs stored as 12.5% (and ALL the ones stored as all)."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from augbench.reports.build import resolve_budget
+
+    runs = SimpleNamespace(cells=pd.DataFrame({"budget": ["10", "12.5%", "all"]}))
+    assert resolve_budget("12.50%", runs) == "12.5%" and resolve_budget("12.5%", runs) == "12.5%"
+    assert resolve_budget(" 10 ", runs) == "10" and resolve_budget("ALL", runs) == "all"
+    assert resolve_budget(None, runs) == "10"  # the smallest
+    with pytest.raises(UserError, match="budget 5% has no runs"):
+        resolve_budget("5.0%", runs)
+    with pytest.raises(UserError, match="is not a number"):
+        resolve_budget("ten", runs)
+
+    assert main(["report", "--tracking-uri", store, "--budget", "ALL"]) == 0  # the fixture store's 'all'
+    assert "Per class at budget all" in capsys.readouterr().out

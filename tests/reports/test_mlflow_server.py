@@ -8,8 +8,8 @@ import urllib.request
 
 import pytest
 
-from augbench.benchmark.tracking import PARENT_TAG, Tracker
-from augbench.reports.runs import TAG_GRID, TAG_KIND
+from augbench.benchmark.tracking import Tracker
+from augbench.core.layout import KIND_CELL, TAG_GRID, TAG_KIND, TAG_PARENT
 from augbench.reports.server import server_command
 
 
@@ -29,7 +29,7 @@ def test_server_search_finds_grid_runs_by_params(mlflow_server):
     for seed in (0, 1):
         for arm in ("none", "oversample", "dcgan"):
             params = {"dataset": "toy", "budget": "10", "seed": seed, "arm": arm, "classifier": "small-cnn"}
-            run_id = tracker.start("cell", f"h-{seed}-{arm}", f"toy b=10 s={seed} {arm}", params=params,
+            run_id = tracker.start(KIND_CELL, f"h-{seed}-{arm}", f"toy b=10 s={seed} {arm}", params=params,
                                    tags={TAG_GRID: "grid-a"}, parent=parent)
             tracker.log_metrics(run_id, {"test_balanced_accuracy": 0.5 + 0.1 * seed})
             tracker.finish(run_id)
@@ -37,7 +37,7 @@ def test_server_search_finds_grid_runs_by_params(mlflow_server):
                 expected.add(run_id)
     other = Tracker(server, "augbench")  # a second grid in the same experiment must not leak in
     other_parent = other.grid_parent("grid-b", {})
-    stray = other.start("cell", "h-b", "b", params={"dataset": "toy", "budget": "10", "seed": 0, "arm": "oversample",
+    stray = other.start(KIND_CELL, "h-b", "b", params={"dataset": "toy", "budget": "10", "seed": 0, "arm": "oversample",
                                                      "classifier": "small-cnn"}, tags={TAG_GRID: "grid-b"},
                         parent=other_parent)
     other.finish(stray)
@@ -49,7 +49,7 @@ def test_server_search_finds_grid_runs_by_params(mlflow_server):
         params = {p["key"]: p["value"] for p in run["data"]["params"]}
         tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
         assert params["arm"] == "oversample" and params["budget"] == "10" and params["dataset"] == "toy"
-        assert tags[TAG_KIND] == "cell" and tags[PARENT_TAG] == parent
+        assert tags[TAG_KIND] == "cell" and tags[TAG_PARENT] == parent
 
     by_seed = rest_search(server, {"experiment_ids": [tracker.experiment_id], "max_results": 100,
                                    "filter": f"params.seed = '1' and tags.`{TAG_GRID}` = 'grid-a' and "

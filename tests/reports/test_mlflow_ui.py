@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from augbench.reports.runs import TAG_GRID, TAG_KIND
+from augbench.core.layout import TAG_GRID, TAG_KIND
 from augbench.reports.server import free_port
 from tests._servers import serving
 from tests.reports.test_html_chromium import chromium

@@ -1,17 +1,19 @@
 """Pairing by configuration: two configurations of `none` in one store, each paired only with its own.
 
-Runs carry the augbench.pair_key tag and a predictions_test.npz artifact, as the runner writes
-them; expected differences are recomputed here with scikit-learn from the fixture probabilities.
+Runs carry the pair-key tag and the predictions artifact, written through the runner's own Tracker,
+cell params and predictions logger (_store.py); expected differences are recomputed here with
+scikit-learn from the fixture probabilities.
 """
-import io
 import zlib
 
 import numpy as np
 import pytest
 from sklearn.metrics import balanced_accuracy_score, precision_recall_fscore_support, roc_auc_score
 
+from augbench.core.layout import KIND_CELL, TAG_GRID, TAG_PAIR_KEY
 from augbench.reports.build import build_report, report_html, report_markdown
-from augbench.reports.runs import ARTIFACT_PREDICTIONS, TAG_GRID, TAG_HASH, TAG_KIND, TAG_PAIR_KEY
+
+from ._store import cell_params, log_predictions, open_store
 
 N, CLASSES = 80, ["healthy", "lesion"]
 LABELS = np.r_[np.zeros(60, int), np.ones(20, int)]
@@ -47,30 +49,17 @@ def prob_seed(run) -> int:
 
 @pytest.fixture(scope="module")
 def paired_store(fast_dir):
-    from mlflow import MlflowClient
-    from mlflow.entities import Metric, Param
-
-    root = fast_dir / "pairing"
-    root.mkdir()
-    uri = f"sqlite:///{root / 'mlflow.db'}"
-    client = MlflowClient(tracking_uri=uri)
-    exp = client.create_experiment("augbench", artifact_location=(root / "artifacts").resolve().as_uri())
+    tracker = open_store(fast_dir / "pairing")
 
     def log(run, quality_seed, cell_hash):
         config, key, arm, budget, seed, quality, _ = run
-        r = client.create_run(exp, tags={TAG_KIND: "cell", TAG_GRID: "g1", TAG_HASH: cell_hash, TAG_PAIR_KEY: key})
-        rid = r.info.run_id
-        params = {"dataset": "toy", "budget": budget, "seed": seed, "arm": arm, "classifier": "small-cnn",
-                  "image_size": 28, "target": "balanced", "preset": "smoke", "config_name": config}
-        client.log_batch(rid, params=[Param(k, str(v)) for k, v in params.items()])
+        # the configuration's name is its preset's (grid.Cell.params); the pair key tells them apart
+        rid = tracker.start(KIND_CELL, cell_hash, cell_hash, tags={TAG_GRID: "g1", TAG_PAIR_KEY: key},
+                            params=cell_params("toy", budget, seed, arm, "small-cnn", preset=config))
         p = probs_for(quality, quality_seed)
-        client.log_batch(rid, metrics=[Metric(k, float(v), 0, 0) for k, v in logged(p).items()])
-        buf = io.BytesIO()
-        np.savez(buf, probs=p, labels=LABELS, ids=np.array([f"img{i}" for i in range(N)]))
-        path = root / ARTIFACT_PREDICTIONS
-        path.write_bytes(buf.getvalue())
-        client.log_artifact(rid, str(path))
-        client.set_terminated(rid)
+        tracker.log_metrics(rid, logged(p))
+        log_predictions(tracker, rid, p, LABELS, class_names=CLASSES, ids=np.array([f"img{i}" for i in range(N)]))
+        tracker.finish(rid)
         return rid
 
     # older runs first: a --force duplicate (same hash) and a conflicting run (same cell, other arm settings)
@@ -78,7 +67,7 @@ def paired_store(fast_dir):
     conflicting = log(RUNS[1], 998, "A-oversample-0-other-settings")
     for run in RUNS:
         log(run, prob_seed(run), run[6])
-    return uri, conflicting
+    return tracker.tracking_uri, conflicting
 
 
 def bacc(run) -> float:

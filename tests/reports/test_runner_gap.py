@@ -1,11 +1,14 @@
 """The runner's summary prints the gap closed by the best learned arm, or says why it cannot.
 
-A small tracking store with known per-seed values (no prediction artifacts, so seeds-only); the
-expected percentages are worked out by hand below."""
+A small tracking store with known per-seed values (no prediction artifacts, so seeds-only), written
+through the runner's own Tracker and cell params (_store.py); the expected percentages are worked out
+by hand below."""
 import pytest
 
 from augbench.benchmark.runner import GridResult, summarise
-from augbench.reports.runs import TAG_GRID, TAG_HASH, TAG_KIND
+from augbench.core.layout import KIND_CELL, TAG_GRID
+
+from ._store import cell_params, open_store
 
 METRIC = "test_balanced_accuracy"
 NONE = [0.60, 0.62, 0.58]
@@ -17,29 +20,18 @@ DIFF = {"10": {"none": [0, 0, 0], "real": [0.10, 0.12, 0.08], "dcgan": [0.025, 0
 
 @pytest.fixture(scope="module")
 def grid_store(fast_dir):
-    from mlflow import MlflowClient
-    from mlflow.entities import Metric, Param
-
-    root = fast_dir / "runner-gap"
-    root.mkdir()
-    uri = f"sqlite:///{root / 'mlflow.db'}"
-    client = MlflowClient(tracking_uri=uri)
-    exp = client.create_experiment("augbench", artifact_location=(root / "artifacts").resolve().as_uri())
+    tracker = open_store(fast_dir / "runner-gap")
     hashes = []
     for budget, arms in DIFF.items():
         for arm, diffs in arms.items():
             for seed, (base, d) in enumerate(zip(NONE, diffs)):
                 h = f"{arm}-{budget}-{seed}"
                 hashes.append(h)
-                run = client.create_run(exp, run_name=h, tags={TAG_KIND: "cell", TAG_GRID: "g1", TAG_HASH: h})
-                rid = run.info.run_id
-                params = {"dataset": "toy", "budget": budget, "seed": seed, "arm": arm, "image_size": 28,
-                          "target": "balanced", "minority": "lesion", "classifier": "small-cnn", "preset": "fixture",
-                          "evaluated_split": "test"}
-                client.log_batch(rid, metrics=[Metric(METRIC, base + d, 0, 0)],
-                                 params=[Param(k, str(v)) for k, v in params.items()])
-                client.set_terminated(rid)
-    return uri, hashes
+                rid = tracker.start(KIND_CELL, h, h, tags={TAG_GRID: "g1"},
+                                    params=cell_params("toy", budget, seed, arm, "small-cnn", minority="lesion"))
+                tracker.log_metrics(rid, {METRIC: base + d})
+                tracker.finish(rid)
+    return tracker.tracking_uri, hashes
 
 
 def test_summarise_prints_gap_closed_and_inconclusive_lines(grid_store):

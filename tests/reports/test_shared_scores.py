@@ -1,22 +1,19 @@
 """The report scores each run once and reuses it everywhere: the same tables as rescoring per comparison.
 
-The store is written through the runner's own writers (Tracker, benchmark.metrics, the cell's
-predictions logger) with simulated probabilities of five arms, three seeds, two budgets and
+The store is written through the runner's own writers (Tracker, the grid's cell params, benchmark.metrics,
+the cell's predictions logger: _store.py) with simulated probabilities of five arms, three seeds, two budgets and
 clustered test subjects, so every table family takes the seeds x test-images bootstrap path.
 """
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 
-from augbench.benchmark.cell import _log_predictions
 from augbench.benchmark.metrics import classification_metrics
-from augbench.benchmark.tracking import Tracker
+from augbench.core.layout import KIND_CELL, TAG_GRID
 from augbench.reports.build import build_report, report_markdown
-from augbench.reports.runs import TAG_GRID
 from augbench.reports.simulate import Scenario, simulate, subject_ids
 from augbench.reports.stats import KIND_BOTH
 
+from ._store import cell_params, log_predictions, open_store
 from .test_control_tables import FakeSource
 
 SCENARIO = Scenario(class_counts=(120, 40, 15), views=2)
@@ -26,28 +23,22 @@ ARMS = {"none": 0.0, "oversample": 0.05, "dcgan": -0.05, "cwgan-gp": 0.02, "real
 
 @pytest.fixture(scope="module")
 def store(fast_dir):
-    root = fast_dir / "shared-scores"
-    uri = f"sqlite:///{root / 'mlflow.db'}"
-    root.mkdir()
-    tracker = Tracker(uri, "augbench", artifact_root=root / "artifacts")
+    tracker = open_store(fast_dir / "shared-scores")
     groups, _ = subject_ids(SCENARIO)
     rng = np.random.default_rng(11)
     for budget in ("10", "50"):
         for arm, effect in ARMS.items():
             probs, _, labels = simulate(rng, 3, Scenario(**{**SCENARIO.__dict__, "effect": effect}))
             for seed in range(3):
-                params = {"dataset": "toy", "budget": budget, "seed": seed, "arm": arm, "image_size": 28,
-                          "target": "balanced", "minority": "mel,df", "classifier": "small-cnn",
-                          "preset": "fixture", "evaluated_split": "test"}
-                run_id = tracker.start("cell", f"{arm}-{budget}-{seed}", f"{arm} {budget} {seed}", params=params,
+                params = cell_params("toy", budget, seed, arm, "small-cnn", minority="mel,df")
+                run_id = tracker.start(KIND_CELL, f"{arm}-{budget}-{seed}", f"{arm} {budget} {seed}", params=params,
                                        tags={TAG_GRID: "g-shared"})
-                test = SimpleNamespace(labels=labels, ids=np.array([f"img{i}" for i in range(len(labels))]),
-                                       groups=groups)
-                _log_predictions(tracker, run_id, probs[seed], test, class_names=CLASSES)
+                log_predictions(tracker, run_id, probs[seed], labels, class_names=CLASSES,
+                                ids=np.array([f"img{i}" for i in range(len(labels))]), groups=groups)
                 tracker.log_metrics(run_id, classification_metrics(labels, probs[seed], CLASSES,
                                                                    minority=(1, 2)))
                 tracker.finish(run_id)
-    return uri
+    return tracker.tracking_uri
 
 
 def test_shared_scores_give_the_tables_of_rescoring_every_comparison(store):
