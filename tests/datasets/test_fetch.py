@@ -1,11 +1,8 @@
 """fetch_dataset against a local HTTP server: success with checksum, mismatch, unreachable host."""
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
 import socket
-import threading
 
 import pytest
 
@@ -14,28 +11,6 @@ from augbench.datasets import DataError
 from augbench.datasets.fetch import fetch_dataset
 
 BREAST_MD5 = "750601b1f35ba3300ea97c75c52ff8f6"  # /work/shared/data/README.md
-
-
-class Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def serve():
-    servers = []
-
-    def start(directory):
-        handler = functools.partial(Quiet, directory=str(directory))
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
 
 
 def test_fetch_downloads_and_verifies(serve, data_dir, tmp_path):

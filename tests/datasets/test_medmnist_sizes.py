@@ -7,10 +7,7 @@ that enlarged the 28 px file by the pixels alone.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
-import http.server
-import threading
 
 import numpy as np
 import pytest
@@ -20,6 +17,7 @@ from augbench import datasets
 from augbench.benchmark.cli import main
 from augbench.datasets import DataError
 from augbench.datasets.medmnist_catalog import CATALOG
+from tests.datasets.conftest import FileHandler
 
 SPLITS = ("train", "val", "test")
 BREAST_64_MD5 = "742edef2a1fd1524b2efff4bd7ba9364"  # the official breastmnist_64.npz (MedMNIST release metadata)
@@ -145,35 +143,6 @@ def test_data_info_says_which_file_a_size_reads(sized_dir, capsys):
 
 
 # --- fetch ------------------------------------------------------------------------------------------------
-class Logged(http.server.SimpleHTTPRequestHandler):
-    requested: list = []
-
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        self.requested.append(self.path)
-        super().do_GET()
-
-
-@pytest.fixture
-def serve():
-    servers = []
-
-    def start(directory):
-        Logged.requested = []
-        handler = functools.partial(Logged, directory=str(directory))
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture
 def served_64(tmp_path, data_dir):
     served = tmp_path / "served"
@@ -193,7 +162,7 @@ def test_fetch_size_64_through_the_cli(serve, served_64, tmp_path, monkeypatch, 
     assert main(["data", "fetch", "breast", "--size", "64", "--base-url", url, "--data-dir", str(data)]) == 0
     dest = data / "medmnist" / "breastmnist_64.npz"
     assert capsys.readouterr().out.strip() == f"fetched {dest}"
-    assert Logged.requested == ["/breastmnist_64.npz"]
+    assert FileHandler.requested == ["/breastmnist_64.npz"]
     assert hashlib.md5(dest.read_bytes()).hexdigest() == md5
     s = datasets.load_dataset("breast", data_dir=data, image_size=64, cache_dir=tmp_path / "cache")
     assert s.notes["native_file"] == "breastmnist_64.npz"
