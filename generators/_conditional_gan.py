@@ -158,6 +158,7 @@ class ConditionalGAN(LearnedGenerator):
     def _critic_step(self, real, labels, rng, opt_d) -> Losses:
         cond = self._critic_condition(real, labels, rng)
         latent = self._latent(cond, rng)
+        self.watch_real(real)  # ADA (when on) reads D's scores on this very batch
         with self._autocast():
             fake = self.G(latent, cond).detach()
             losses = self._critic_loss(real, labels, fake, cond, latent, rng)

@@ -16,6 +16,13 @@ The policy here follows the paper's three families, written from its description
 Every draw comes from the fit's own generator, so a fit is a function of its seed. The wrapper
 :class:`AugmentedCritic` is what an arm's update rule calls instead of its critic while training;
 the networks saved and sampled from are never wrapped.
+
+Adaptive probability (Karras et al. 2020, ADA), an option: instead of augmenting every image, each
+family is applied to each image with probability p, and :class:`AdaptiveProbability` moves p by how
+sure the discriminator is of the real images it is trained on: r_t = E[sign(D(real))], measured over
+``interval`` critic batches; p goes up when r_t is above the target (D is overfitting) and down when
+below. Unlike the paper's fixed 500k images for p to go from 0 to 1 (its fits see tens of millions),
+the speed is a setting in thousands of images, because the fits here see 10^4 - 10^6.
 """
 from __future__ import annotations
 
@@ -92,17 +99,72 @@ def _cutout(x: torch.Tensor, g: torch.Generator, ratio: float = 0.5) -> torch.Te
 _OPS = {"color": _color, "translation": _translation, "cutout": _cutout}
 
 
-class DiffAugment:
-    """The policy as a function of a batch; its randomness is the fit's own generator."""
+class AdaptiveProbability:
+    """ADA's controller: the probability p of each family, adjusted from the sign of D on real images.
 
-    def __init__(self, policy: tuple[str, ...], generator: torch.Generator):
+    Every ``interval`` observed real batches, r_t = mean sign of their scores (the critic's output
+    before any squashing; positive means judged real). p then moves by (images observed since the
+    last adjustment) / (``kimg`` * 1000) towards more augmentation when r_t > ``target`` and towards
+    less when r_t < ``target``, clamped to [0, 1]. It starts at 0, as in the paper."""
+
+    def __init__(self, target: float, kimg: float, interval: int):
+        self.target, self.kimg, self.interval = float(target), float(kimg), int(interval)
+        self.p = 0.0
+        self.r_t: float | None = None   # the heuristic at the last adjustment
+        self.adjustments = 0
+        self._sign_sum: torch.Tensor | float = 0.0
+        self._images = 0
+        self._batches = 0
+
+    def observe(self, real_scores: torch.Tensor) -> None:
+        """One real batch's scores, one per image (extra dimensions are averaged per image)."""
+        scores = real_scores.detach().float().reshape(len(real_scores), -1).mean(dim=1)
+        self._sign_sum = self._sign_sum + torch.sign(scores).sum()
+        self._images += len(scores)
+        self._batches += 1
+        if self._batches >= self.interval:
+            self._adjust()
+
+    def _adjust(self) -> None:
+        self.r_t = float(self._sign_sum) / self._images
+        direction = (self.r_t > self.target) - (self.r_t < self.target)
+        self.p = min(1.0, max(0.0, self.p + direction * self._images / (self.kimg * 1000.0)))
+        self.adjustments += 1
+        self._sign_sum, self._images, self._batches = 0.0, 0, 0
+
+
+class DiffAugment:
+    """The policy as a function of a batch; its randomness is the fit's own generator. With an
+    ``adaptive`` controller each family reaches each image with the controller's probability p;
+    without one, every image gets every family."""
+
+    def __init__(self, policy: tuple[str, ...], generator: torch.Generator,
+                 adaptive: AdaptiveProbability | None = None):
         self.policy = tuple(policy)
         self.generator = generator
+        self.adaptive = adaptive
+        self.watched: torch.Tensor | None = None  # the real batch whose scores the controller reads
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         for family in self.policy:
-            x = _OPS[family](x, self.generator)
+            x = _OPS[family](x, self.generator) if self.adaptive is None else self._sometimes(family, x)
         return x
+
+    def _sometimes(self, family: str, x: torch.Tensor) -> torch.Tensor:
+        """``family`` on each image with probability p (no draws at all while p is 0)."""
+        p = self.adaptive.p
+        if p <= 0.0:
+            return x
+        chosen = torch.rand(x.size(0), generator=self.generator) < p
+        if not bool(chosen.any()):
+            return x
+        mask = chosen.view(-1, *([1] * (x.dim() - 1))).to(x.device)
+        return torch.where(mask, _OPS[family](x, self.generator), x)
+
+    def observe(self, real_scores: torch.Tensor) -> None:
+        """Hand a real batch's scores to the controller (nothing without one)."""
+        if self.adaptive is not None:
+            self.adaptive.observe(real_scores)
 
 
 class AugmentedCritic(nn.Module):
@@ -118,7 +180,11 @@ class AugmentedCritic(nn.Module):
         self.augment = augment
 
     def forward(self, x, *args, **kwargs):
-        return self.critic(self.augment(x), *args, **kwargs)
+        out = self.critic(self.augment(x), *args, **kwargs)
+        if x is self.augment.watched:   # the real batch the training step announced: ADA reads it once
+            self.augment.watched = None
+            self.augment.observe(out[0] if isinstance(out, (tuple, list)) else out)
+        return out
 
     def __getattr__(self, name):
         try:

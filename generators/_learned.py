@@ -30,8 +30,10 @@ from augbench.core.device import resolve_device
 from augbench.core.errors import UserError
 from augbench.core.precision import Precision
 from augbench.core.seeding import LOAD_SEED, augment_seed, seeded_global_rng, torch_generator
-from augbench.generators._arm_utils import arm_precision, check_amp, check_labels, merge_config, with_precision
-from augbench.generators._diffaugment import AugmentedCritic, DiffAugment, parse_policy, policy_name
+from augbench.generators._arm_utils import (arm_precision, check_amp, check_int, check_labels, check_number,
+                                            merge_config, with_precision)
+from augbench.generators._diffaugment import (AdaptiveProbability, AugmentedCritic, DiffAugment, parse_policy,
+                                              policy_name)
 from augbench.generators._gan_utils import CLASS_SAMPLING, BatchStream, class_shares, drawn_labels
 from augbench.generators.base import DivergenceError, Generator, check_finite
 
@@ -40,8 +42,12 @@ from augbench.generators.base import DivergenceError, Generator, check_finite
 #: budget 10 about 1 % of a batch is a minority image, and bagan's adversarial phase diverged
 SCAFFOLD_DEFAULTS = {"class_sampling": "balanced"}
 #: and every adversarial arm: the DiffAugment policy its discriminator sees real and fake batches through
-#: (the paper's full policy, by the same measurement)
-ADVERSARIAL_DEFAULTS = {"diffaugment": "color,translation,cutout"}
+#: (the paper's full policy, by the same measurement), and ADA's adaptive probability for that policy,
+#: off unless ``ada_target`` names the target of E[sign(D(real))] (the paper's 0.6); ``ada_kimg``:
+#: thousands of real images over which p can go from 0 to 1; ``ada_interval``: critic batches per adjustment
+ADVERSARIAL_DEFAULTS = {"diffaugment": "color,translation,cutout", "ada_target": "none", "ada_kimg": 10,
+                        "ada_interval": 4}
+_ADA_OFF = (False, "none", "off", "")
 
 
 class LearnedGenerator(Generator):
@@ -71,6 +77,8 @@ class LearnedGenerator(Generator):
             raise UserError(f"{self.name}: class_sampling={self.config['class_sampling']!r} is not a sampling rule.",
                             f"use one of {', '.join(CLASS_SAMPLING)}.")
         self.policy = parse_policy(self.config.get("diffaugment"), arm=self.name) if self.adversarial else ()
+        self.ada = self._ada_settings() if self.adversarial else None
+        self.ada_p: float | None = None              # ADA's probability when the last fit ended
         self.label_shares: np.ndarray | None = None  # the class shares of the fit's draws, set by fit
         self._augment: DiffAugment | None = None     # the policy while training, else None
         self._wrapped: dict[int, nn.Module] = {}      # each critic's wrapper during the fit
@@ -78,6 +86,23 @@ class LearnedGenerator(Generator):
         self.arch: dict = {}  # what load() needs to rebuild the networks; fixed when fit() starts
         self.device = torch.device("cpu")
         self.precision: Precision | None = None  # what the last fit ran in
+
+    def _ada_settings(self) -> dict | None:
+        """ADA's settings checked, None when it is off (the default)."""
+        target = self.config["ada_target"]
+        if target in _ADA_OFF:
+            return None
+        check_number(self.name, "ada_target", target, strict=True, example=0.6)
+        if target >= 1:
+            raise UserError(f"{self.name}: ada_target={target!r} must be below 1 (a mean of signs).",
+                            "pass the paper's ada_target=0.6, or 'none' for a fixed policy.")
+        if not self.policy:
+            raise UserError(f"{self.name}: ada_target={target!r} adapts the probability of the DiffAugment "
+                            "policy, but diffaugment is 'none'.",
+                            "name a policy, e.g. diffaugment=color,translation,cutout, or set ada_target=none.")
+        check_number(self.name, "ada_kimg", self.config["ada_kimg"], strict=True, example=10)
+        return {"ada_target": float(target), "ada_kimg": float(self.config["ada_kimg"]),
+                "ada_interval": check_int(self.name, "ada_interval", self.config["ada_interval"], example=4)}
 
     def all_defaults(self) -> dict:
         """The scaffold's settings under the arm's own (the arm's win where both name one)."""
@@ -131,7 +156,8 @@ class LearnedGenerator(Generator):
         """The scaffold's settings as they resolve for this arm, so a fit's hash names them even
         where the preset leaves them to the defaults (benchmark/grid.py)."""
         return {"class_sampling": self.config["class_sampling"],
-                **({"diffaugment": policy_name(self.policy)} if self.adversarial else {})}
+                **({"diffaugment": policy_name(self.policy)} if self.adversarial else {}),
+                **(self.ada or {})}  # only when on: fits with ADA off keep the hashes they had
 
     # --- precision ----------------------------------------------------------------------------
     def precision_for(self, device: torch.device | str) -> Precision:
@@ -143,7 +169,8 @@ class LearnedGenerator(Generator):
         return self.precision.autocast()
 
     def describe(self) -> dict:
-        return with_precision({**super().describe(), **self.described_extras()}, self.precision)
+        ada = {} if self.ada_p is None else {"ada_p": self.ada_p}
+        return with_precision({**super().describe(), **self.described_extras(), **ada}, self.precision)
 
     # --- fitting ------------------------------------------------------------------------------
     def _fit(self, images: np.ndarray, labels: np.ndarray, *, seed: int, device: str, progress) -> None:
@@ -154,8 +181,8 @@ class LearnedGenerator(Generator):
         self.history, self.nets = [], {}  # a failed refit must not leave the old networks behind
         self.arch = self.arch_state()
         self.label_shares = class_shares(labels, self.n_classes, self.config["class_sampling"])
-        self._augment = DiffAugment(self.policy, torch_generator(augment_seed(seed))) if self.policy else None
-        self._wrapped = {}
+        self._augment = self._policy_for_fit(seed)
+        self._wrapped, self.ada_p = {}, None
         try:
             with seeded_global_rng(seed, self.device):
                 self.nets = self._built()
@@ -167,9 +194,19 @@ class LearnedGenerator(Generator):
             self.nets = {}  # never sample from a diverged generator
             raise
         finally:
+            if self._augment is not None and self._augment.adaptive is not None:
+                self.ada_p = self._augment.adaptive.p
             self._augment, self._wrapped = None, {}  # sampling and probes never see the policy
         for net in self.nets.values():
             net.eval()
+
+    def _policy_for_fit(self, seed: int) -> DiffAugment | None:
+        """The fit's DiffAugment (its own seeded stream), adaptive when ADA is on; None without a policy."""
+        if not self.policy:
+            return None
+        adaptive = AdaptiveProbability(self.ada["ada_target"], self.ada["ada_kimg"],
+                                       self.ada["ada_interval"]) if self.ada else None
+        return DiffAugment(self.policy, torch_generator(augment_seed(seed)), adaptive)
 
     def _built(self) -> dict[str, nn.Module]:
         return {key: self.place(net) for key, net in self.build().items()}
@@ -193,11 +230,25 @@ class LearnedGenerator(Generator):
             self._wrapped[id(critic)] = AugmentedCritic(critic, self._augment)
         return self._wrapped[id(critic)]
 
+    def watch_real(self, real: torch.Tensor) -> None:
+        """Announce the real batch a critic step is about to score: the augmenting wrapper hands D's
+        scores on exactly this tensor to ADA's controller (nothing happens with ADA off)."""
+        if self._augment is not None and self._augment.adaptive is not None:
+            self._augment.watched = real
+
+    def observe_real(self, real_scores: torch.Tensor) -> None:
+        """For update rules that score reals inside a bigger batch (bagan, bagan-gp): hand ADA the
+        real images' scores (positive = judged real) directly."""
+        if self._augment is not None:
+            self._augment.observe(real_scores)
+
     def log(self, step: int, *, keep: bool = True, phase: str | None = None, **losses) -> dict:
         """Stop on a NaN/inf loss (DivergenceError naming the step); append the record to ``history``
         when ``keep``. Every value is stored as a float, so the training curves are JSON-able."""
         values = {k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in losses.items()}
         check_finite(self.name, step, **values)
+        if self._augment is not None and self._augment.adaptive is not None:
+            values["ada_p"] = self._augment.adaptive.p  # the curve shows how much augmentation D needed
         record = {**({"phase": phase} if phase is not None else {}), "step": int(step), **values}
         if keep:
             self.history.append(record)

@@ -109,6 +109,12 @@ class TrunkWithHead(nn.Module):
         return self.head(self.trunk(x))
 
 
+def real_vs_fake(logits: torch.Tensor) -> torch.Tensor:
+    """bagan's discriminator as a real-vs-fake score: log P(some real class) - log P(fake), the last
+    of its n + 1 outputs being the fake class; positive means judged real (what ADA's sign reads)."""
+    return torch.logsumexp(logits[:, :-1], dim=1) - logits[:, -1]
+
+
 def fit_class_gaussians(codes: np.ndarray, labels: np.ndarray, n_classes: int,
                         ridge: float = RIDGE) -> tuple[np.ndarray, np.ndarray]:
     """Per-class mean and Ledoit-Wolf covariance of latent ``codes`` (float64), each made SPD by a
@@ -233,7 +239,9 @@ class Bagan(AutoencoderGAN):
                 fake = gen(self._class_latents(self._fake_labels(fake_size, rng), rng))
             target = torch.cat([y, torch.full((fake_size,), n, dtype=torch.long, device=self.device)])
             with amp:
-                d_loss = F.cross_entropy(disc(torch.cat([x, fake.to(x.dtype)])).float(), target)
+                logits = disc(torch.cat([x, fake.to(x.dtype)])).float()
+                d_loss = F.cross_entropy(logits, target)
+            self.observe_real(real_vs_fake(logits[: x.size(0)]))  # ADA (when on)
             opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             opt_d.step()

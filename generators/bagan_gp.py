@@ -111,6 +111,7 @@ class BaganGP(AutoencoderGAN):
             fake = self._to_net(self._decode(z, fake_y))
         logits = critic(torch.cat([x, fake, x]), torch.cat([y, fake_y, wrong_y])).float()
         real_l, fake_l, wrong_l = logits.split([x.size(0), fake.size(0), x.size(0)])
+        self.observe_real(real_l)  # ADA (when on): the reals' scores under their true labels
         cost = (F.binary_cross_entropy_with_logits(real_l, torch.ones_like(real_l))
                 + F.binary_cross_entropy_with_logits(fake_l, torch.zeros_like(fake_l))
                 + F.binary_cross_entropy_with_logits(wrong_l, torch.zeros_like(wrong_l)))

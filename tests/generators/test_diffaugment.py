@@ -108,3 +108,112 @@ def test_the_same_policy_reaches_real_and_fake_batches(arm, policy, monkeypatch)
     # the saved / sampled networks are the bare ones, never the augmenting wrapper
     assert gen.nets["discriminator"] is detector and gen.D is detector
     assert gen.describe()["diffaugment"] == policy
+
+
+# --- ADA: the adaptive probability (an option) ------------------------------------------------------
+from augbench.generators._diffaugment import AdaptiveProbability  # noqa: E402
+from augbench.generators import generator_names  # noqa: E402
+
+#: every arm with a discriminator, read from the registry so a new one is held to the ADA contract
+ADVERSARIAL = [n for n in generator_names() if getattr(create_generator(n), "adversarial", False)]
+
+
+def test_the_controller_moves_p_by_the_sign_of_the_real_scores():
+    ada = AdaptiveProbability(target=0.6, kimg=0.032, interval=2)   # 32 images take p from 0 to 1
+    sure = torch.ones(8, 1)                                          # D calls every real image real
+    ada.observe(sure)
+    assert ada.p == 0.0 and ada.adjustments == 0                     # adjusts every 2 batches only
+    ada.observe(sure)
+    assert ada.p == pytest.approx(0.5) and ada.r_t == 1.0            # 16 of the 32 images
+    for _ in range(4):
+        ada.observe(sure)
+    assert ada.p == 1.0                                              # clamped
+    unsure = torch.tensor([1.0, -1.0, -1.0, -1.0, 1.0, -1.0, -1.0, -1.0])  # r_t = -0.5 < 0.6: less
+    ada.observe(unsure), ada.observe(unsure)
+    assert ada.p == pytest.approx(0.5) and ada.r_t == -0.5
+    for _ in range(6):
+        ada.observe(-sure)
+    assert ada.p == 0.0                                              # never below 0
+    at_target = AdaptiveProbability(target=0.5, kimg=0.032, interval=1)
+    at_target.observe(torch.tensor([1.0, 1.0, 1.0, -1.0]))           # r_t = 0.5: p stays where it is
+    assert at_target.p == 0.0 and at_target.r_t == 0.5
+
+
+def _adaptive(p: float, seed: int = 0) -> DiffAugment:
+    ada = AdaptiveProbability(0.6, 10, 4)
+    ada.p = p
+    return DiffAugment(parse_policy("cutout"), torch.Generator().manual_seed(seed), ada)
+
+
+def test_each_image_gets_the_family_with_probability_p():
+    x = torch.ones(400, 1, 16, 16)
+    quiet = _adaptive(0.0)
+    before = quiet.generator.get_state()
+    assert torch.equal(quiet(x), x) and torch.equal(quiet.generator.get_state(), before)  # p = 0: no draws
+    assert bool(((_adaptive(1.0)(x) == 0).flatten(1).any(1)).all())
+    cut = (_adaptive(0.3)(x) == 0).flatten(1).any(1).float().mean()
+    assert 0.22 < float(cut) < 0.38, "not one Bernoulli(p) per image"
+    assert torch.equal(_adaptive(0.3, seed=5)(x), _adaptive(0.3, seed=5)(x))
+
+
+class SignDetector(CutoutDetector):
+    """CutoutDetector scoring every image by its mean pixel: real images of +1 are judged real, of -1
+    judged fake, whatever the generator does."""
+
+
+@pytest.mark.parametrize("pixel, rises", [(255, True), (0, False)])
+def test_ada_raises_p_only_when_d_is_sure_of_the_reals(pixel, rises, monkeypatch):
+    gen = create_generator("dcgan", steps=12, batch_size=8, base_channels=8, latent_dim=8, diffaugment="cutout",
+                           ada_target=0.6, ada_kimg=0.08, ada_interval=1)   # +0.1 per real batch of 8
+    detector = SignDetector()
+    build = type(gen)._networks
+    monkeypatch.setattr(type(gen), "_networks", lambda self: (build(self)[0], detector))
+    images = np.full((12, 32, 32, 1), pixel, dtype=np.uint8)
+    gen.fit(images, np.array([0] * 8 + [1] * 4), 2, seed=0)
+    curve = [r["ada_p"] for r in gen.history]
+    real_cut = [z for kind, z in detector.seen if kind == "real"] if pixel == 255 else []
+    if rises:
+        assert curve[0] == pytest.approx(0.1) and gen.ada_p == 1.0 and curve == sorted(curve)
+        assert real_cut[0] == 0 and min(real_cut[-5:]) > 0   # p = 0 at first, then cutout on every real
+        fake_cut = [z for kind, z in detector.seen if kind == "fake"]
+        assert max(fake_cut[-5:]) > 0                          # and the fakes get the same policy
+    else:
+        assert gen.ada_p == 0.0 and max(curve) == 0.0
+        assert max(z for _, z in detector.seen) == 0           # p stayed 0: nothing was augmented
+    assert gen.describe()["ada_p"] == gen.ada_p
+
+
+def _ada_fit_settings(name: str) -> dict:
+    if name in ("bagan", "bagan-gp"):
+        return dict(ae_epochs=1, gan_steps=3, batch_size=4, width=0.125)
+    return dict(steps=3, base_channels=4, batch_size=4, **({"encoder_steps": 1, "encoder_channels": 4}
+                                                              if name == "opengan" else {}))
+
+
+@pytest.mark.parametrize("name", ADVERSARIAL)
+def test_every_adversarial_arm_hands_ada_one_score_per_real_image(name, monkeypatch):
+    seen = []
+    observe = AdaptiveProbability.observe
+    monkeypatch.setattr(AdaptiveProbability, "observe",
+                        lambda self, scores: (seen.append(tuple(scores.shape)), observe(self, scores))[1])
+    gen = create_generator(name, diffaugment="color,translation,cutout", ada_target=0.6, ada_interval=1,
+                           **_ada_fit_settings(name))
+    rng = np.random.default_rng(0)
+    images, labels = rng.integers(0, 256, (16, 32, 32, 3), dtype=np.uint8), np.array([0] * 10 + [1] * 6)
+    gen.fit(images, labels, 2, seed=0)
+    per_step = int(gen.config.get("n_critic", 1))
+    assert len(seen) == 3 * per_step, f"{name}: ADA saw {len(seen)} real batches, expected {3 * per_step}"
+    assert all(shape[0] == 4 for shape in seen)
+    assert gen.ada_p is not None and all("ada_p" in r for r in gen.history)
+
+
+def test_ada_settings_are_checked_and_named_in_the_hash_only_when_on():
+    with pytest.raises(UserError, match="diffaugment is 'none'"):
+        create_generator("dcgan", diffaugment="none", ada_target=0.6)
+    with pytest.raises(UserError, match="below 1"):
+        create_generator("dcgan", ada_target=1.5)
+    with pytest.raises(UserError, match="ada_kimg"):
+        create_generator("dcgan", ada_target=0.6, ada_kimg=0)
+    assert not any(k.startswith("ada") for k in create_generator("dcgan").resolved_settings())
+    on = create_generator("cwgan-gp", ada_target=0.6).resolved_settings()
+    assert on["ada_target"] == 0.6 and on["ada_kimg"] == 10 and on["ada_interval"] == 4
