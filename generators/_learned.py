@@ -38,8 +38,9 @@ from augbench.generators._gan_utils import CLASS_SAMPLING, BatchStream, class_sh
 from augbench.generators.base import DivergenceError, Generator, check_finite
 
 #: settings every learned arm has, whatever its paper: how its real batches are drawn over classes.
-#: balanced by measurement (docs/generators.md, "Few-shot settings, measured"): with natural batches at
-#: budget 10 about 1 % of a batch is a minority image, and bagan's adversarial phase diverged
+#: balanced by measurement (docs/generators.md, "Few-shot settings, measured", and the sqrt/ADA follow-up
+#: after it): with natural batches at budget 10 about 1 % of a batch is a minority image, and bagan's
+#: adversarial phase diverged; sqrt was no better on either dataset
 SCAFFOLD_DEFAULTS = {"class_sampling": "balanced"}
 #: and every adversarial arm: the DiffAugment policy its discriminator sees real and fake batches through
 #: (the paper's full policy, by the same measurement), and ADA's adaptive probability for that policy,
