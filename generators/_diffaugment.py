@@ -35,11 +35,13 @@ from augbench.core.errors import UserError
 FAMILIES = ("color", "translation", "cutout")
 #: the paper's policy for small datasets
 PAPER_POLICY = "color,translation,cutout"
+#: the spellings of "off", for the policy and for ADA alike
+OFF = (None, False, "", "none", "off")
 
 
 def parse_policy(text, *, arm: str = "generator") -> tuple[str, ...]:
     """"color,translation" -> ("color", "translation"); "" / "none" / False -> () (off)."""
-    if text in (None, False, "", "none", "off"):
+    if text in OFF:
         return ()
     if not isinstance(text, str):
         raise UserError(f"{arm}: diffaugment={text!r} is not a policy.",

@@ -32,8 +32,8 @@ from augbench.core.precision import Precision
 from augbench.core.seeding import LOAD_SEED, augment_seed, seeded_global_rng, torch_generator
 from augbench.generators._arm_utils import (arm_precision, check_amp, check_int, check_labels, check_number,
                                             merge_config, with_precision)
-from augbench.generators._diffaugment import (AdaptiveProbability, AugmentedCritic, DiffAugment, parse_policy,
-                                              policy_name)
+from augbench.generators._diffaugment import (OFF, AdaptiveProbability, AugmentedCritic, DiffAugment,
+                                              parse_policy, policy_name)
 from augbench.generators._gan_utils import CLASS_SAMPLING, BatchStream, class_shares, drawn_labels
 from augbench.generators.base import DivergenceError, Generator, check_finite
 
@@ -48,7 +48,6 @@ SCAFFOLD_DEFAULTS = {"class_sampling": "balanced"}
 #: thousands of real images over which p can go from 0 to 1; ``ada_interval``: critic batches per adjustment
 ADVERSARIAL_DEFAULTS = {"diffaugment": "color,translation,cutout", "ada_target": "none", "ada_kimg": 10,
                         "ada_interval": 4}
-_ADA_OFF = (False, "none", "off", "")
 
 
 class LearnedGenerator(Generator):
@@ -91,7 +90,7 @@ class LearnedGenerator(Generator):
     def _ada_settings(self) -> dict | None:
         """ADA's settings checked, None when it is off (the default)."""
         target = self.config["ada_target"]
-        if target in _ADA_OFF:
+        if target in OFF:
             return None
         check_number(self.name, "ada_target", target, strict=True, example=0.6)
         if target >= 1:
@@ -195,8 +194,8 @@ class LearnedGenerator(Generator):
             self.nets = {}  # never sample from a diverged generator
             raise
         finally:
-            if self._augment is not None and self._augment.adaptive is not None:
-                self.ada_p = self._augment.adaptive.p
+            if self._controller is not None:
+                self.ada_p = self._controller.p
             self._augment, self._wrapped = None, {}  # sampling and probes never see the policy
         for net in self.nets.values():
             net.eval()
@@ -231,10 +230,15 @@ class LearnedGenerator(Generator):
             self._wrapped[id(critic)] = AugmentedCritic(critic, self._augment)
         return self._wrapped[id(critic)]
 
+    @property
+    def _controller(self) -> AdaptiveProbability | None:
+        """ADA's controller while a fit with ADA on is training, else None."""
+        return None if self._augment is None else self._augment.adaptive
+
     def watch_real(self, real: torch.Tensor) -> None:
         """Announce the real batch a critic step is about to score: the augmenting wrapper hands D's
         scores on exactly this tensor to ADA's controller (nothing happens with ADA off)."""
-        if self._augment is not None and self._augment.adaptive is not None:
+        if self._controller is not None:
             self._augment.watched = real
 
     def observe_real(self, real_scores: torch.Tensor) -> None:
@@ -248,8 +252,8 @@ class LearnedGenerator(Generator):
         when ``keep``. Every value is stored as a float, so the training curves are JSON-able."""
         values = {k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in losses.items()}
         check_finite(self.name, step, **values)
-        if self._augment is not None and self._augment.adaptive is not None:
-            values["ada_p"] = self._augment.adaptive.p  # the curve shows how much augmentation D needed
+        if self._controller is not None:
+            values["ada_p"] = self._controller.p  # the curve shows how much augmentation D needed
         record = {**({"phase": phase} if phase is not None else {}), "step": int(step), **values}
         if keep:
             self.history.append(record)

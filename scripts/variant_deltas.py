@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from augbench.core.values import ArmName, budget_sort_key
 from augbench.reports.compare import Comparer
 from augbench.reports.runs import load_runs
 
@@ -19,9 +20,9 @@ def pairs(arms: list[str], against: str | None) -> list[tuple[str, str]]:
     """(arm, reference) for every variant: against its base arm, or against ``base@against``."""
     out = []
     for arm in arms:
-        base = arm.split("@")[0]
-        reference = base if against is None else f"{base}@{against}"
-        if arm != reference and reference in arms and (against is not None or "@" in arm):
+        name = ArmName.parse(arm)
+        reference = ArmName(name.base, against).label()
+        if arm != reference and reference in arms and (against is not None or name.variant is not None):
             out.append((arm, reference))
     return out
 
@@ -38,7 +39,7 @@ def main(argv=None) -> None:
     arms = sorted(cells["arm"].unique())
     print(f"| arm | reference | budget | Δ {args.metric} [95 % interval] | p | seeds | interval covers |")
     print("|---|---|---|---|---|---|---|")
-    for budget in sorted(cells["budget"].unique(), key=lambda b: float(str(b).rstrip("%"))):
+    for budget in sorted(cells["budget"].unique(), key=budget_sort_key):
         for arm, reference in pairs(arms, args.against):
             found = comparer.compare(cells, budget, arm, reference, [args.metric]).get(args.metric)
             if found is None:
